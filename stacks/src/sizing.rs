@@ -1,0 +1,421 @@
+//! Capacity planning: how many gunicorn workers, CPU units, tasks and
+//! instances a configuration gets, and what it costs. Normative formulas from
+//! SPEC.md "Sizing"; the worked examples there are unit tests below.
+
+use serde::Serialize;
+
+use crate::catalogue::{self, InstanceType};
+use crate::config::Config;
+
+/// Memory the formulas keep back on every instance: 300 MB for the OS, ECS
+/// agent and CloudWatch agent, 500 MB of page cache for EFS metadata.
+pub const RESERVED_RAM_MB: i64 = 800;
+/// CPU units kept back for the ECS agent and CloudWatch.
+pub const RESERVED_CPU_UNITS: i64 = 128;
+/// Hours in the month of the sizing guide's cost figures.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+/// What sizing needs to know; every `Option` is "auto-calculate".
+#[derive(Clone, Debug, PartialEq)]
+pub struct SizingInput {
+    pub instance_type: String,
+    pub container_memory: u32,
+    pub container_memory_reservation: Option<u32>,
+    pub container_cpu: Option<u32>,
+    pub gunicorn_workers: Option<u32>,
+    pub asg_min_size: Option<u32>,
+    pub asg_max_size: Option<u32>,
+    pub task_min_count: Option<u32>,
+    pub task_max_count: Option<u32>,
+    /// Number of ASG subnets: the instance count when asg_min_size is unset.
+    pub asg_subnet_count: u32,
+}
+
+impl SizingInput {
+    pub fn from_config(cfg: &Config) -> SizingInput {
+        SizingInput {
+            instance_type: cfg.compute.instance_type.clone(),
+            container_memory: cfg.service.container_memory,
+            container_memory_reservation: cfg.service.container_memory_reservation,
+            container_cpu: cfg.service.container_cpu,
+            gunicorn_workers: cfg.service.gunicorn_workers,
+            asg_min_size: cfg.compute.min_size,
+            asg_max_size: cfg.compute.max_size,
+            task_min_count: cfg.service.task_min_count,
+            task_max_count: cfg.service.task_max_count,
+            asg_subnet_count: cfg.network.asg_subnets.len() as u32,
+        }
+    }
+
+    /// The defaults on `instance_type`, on two instances (`pypictl size
+    /// --instance-type T` without a config file).
+    pub fn defaults_for(instance_type: &str) -> SizingInput {
+        SizingInput {
+            instance_type: instance_type.to_string(),
+            container_memory: 512,
+            container_memory_reservation: None,
+            container_cpu: None,
+            gunicorn_workers: None,
+            asg_min_size: None,
+            asg_max_size: None,
+            task_min_count: None,
+            task_max_count: None,
+            asg_subnet_count: 2,
+        }
+    }
+}
+
+/// The sizing guide's cost profile a deployment falls in: EFS and ALB costs
+/// are the guide's figures for that profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CostTier {
+    Light,
+    Medium,
+    Heavy,
+    VeryHeavy,
+}
+
+impl CostTier {
+    pub fn of(it: &InstanceType) -> CostTier {
+        match it.vcpus {
+            0..=2 if it.burstable() => CostTier::Light,
+            0..=2 => CostTier::Medium,
+            3..=4 => CostTier::Heavy,
+            _ => CostTier::VeryHeavy,
+        }
+    }
+
+    /// (EFS storage, ALB base, ALB LCU) per month, from the sizing guide's
+    /// cost analysis. The guide gives no Medium breakdown; Medium sits halfway
+    /// between Light and Heavy.
+    fn guide_figures(self) -> (f64, f64, f64) {
+        match self {
+            CostTier::Light => (0.30, 16.20, 1.0),
+            CostTier::Medium => (1.50, 16.20, 2.0),
+            CostTier::Heavy => (3.00, 16.20, 3.0),
+            CostTier::VeryHeavy => (10.00, 16.20, 5.0),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CostEstimate {
+    pub tier: CostTier,
+    pub ec2_usd: f64,
+    pub efs_usd: f64,
+    pub alb_usd: f64,
+    pub total_usd: f64,
+    pub basis: &'static str,
+}
+
+pub const COST_BASIS: &str = "sizing guide figures: EC2 on-demand (us-east-1, Linux) x 730 h for asg_min_size instances, plus the guide's EFS and ALB (base + LCU) estimates for this profile";
+
+/// The capacity plan. Field names and order are `pypictl size --output json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CapacityPlan {
+    pub instance_type: String,
+    pub vcpus: u32,
+    pub memory_mib: u32,
+    pub gunicorn_workers: u32,
+    pub container_cpu: u32,
+    pub container_memory: u32,
+    pub container_memory_reservation: u32,
+    pub available_ram_mb: i64,
+    pub available_cpu_units: i64,
+    pub tasks_per_instance_ram: i64,
+    pub tasks_per_instance_cpu: i64,
+    pub tasks_per_instance: u32,
+    pub task_min_count: u32,
+    pub task_max_count: u32,
+    pub asg_min_size: u32,
+    pub asg_max_size: u32,
+    pub monthly_cost_usd: f64,
+    pub cost: CostEstimate,
+}
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SizingError {
+    #[error("unknown instance type `{name}` (not in pypictl's catalogue; known in this family: {})", suggestions.join(", "))]
+    UnknownInstanceType { name: String, suggestions: Vec<&'static str> },
+    #[error("{reason}")]
+    DoesNotFit { reason: String },
+}
+
+pub fn gunicorn_workers(container_memory: u32) -> u32 {
+    (container_memory / 128).clamp(2, 8)
+}
+
+pub fn container_cpu(workers: u32) -> u32 {
+    workers * 150 + 40
+}
+
+pub fn memory_reservation(container_memory: u32) -> u32 {
+    // floor(0.75 × M), in integers so that no rounding can creep in.
+    container_memory * 3 / 4
+}
+
+fn round_cents(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
+    let it = catalogue::lookup(&input.instance_type).ok_or_else(|| SizingError::UnknownInstanceType {
+        name: input.instance_type.clone(),
+        suggestions: catalogue::suggestions(&input.instance_type),
+    })?;
+
+    let m = input.container_memory;
+    let workers = input.gunicorn_workers.unwrap_or_else(|| gunicorn_workers(m));
+    let cpu = input.container_cpu.unwrap_or_else(|| container_cpu(workers));
+    let reservation = input.container_memory_reservation.unwrap_or_else(|| memory_reservation(m));
+    // A reservation of 0 disables the soft limit: ECS then reserves the hard limit.
+    let reserved_per_task = if reservation == 0 { m } else { reservation };
+
+    let available_ram = i64::from(it.memory_mib) - RESERVED_RAM_MB;
+    let available_cpu = i64::from(it.vcpus) * 1024 - RESERVED_CPU_UNITS;
+    let by_ram = available_ram.div_euclid(i64::from(reserved_per_task.max(1)));
+    let by_cpu = available_cpu.div_euclid(i64::from(cpu.max(1)));
+    if by_ram < 1 || by_cpu < 1 {
+        let what = if by_ram < 1 {
+            format!(
+                "a task reserves {reserved_per_task} MB but {} leaves {available_ram} MB for tasks ({} MiB - {RESERVED_RAM_MB} MB for system and page cache)",
+                it.name, it.memory_mib
+            )
+        } else {
+            format!(
+                "a task needs {cpu} CPU units but {} leaves {available_cpu} ({} vCPU x 1024 - {RESERVED_CPU_UNITS})",
+                it.name, it.vcpus
+            )
+        };
+        return Err(SizingError::DoesNotFit { reason: format!("no task fits on one {}: {what}", it.name) });
+    }
+    let tasks_per_instance = by_ram.max(1).min(by_cpu.max(1)) as u32;
+
+    let instances = input.asg_min_size.unwrap_or(input.asg_subnet_count.max(1));
+    let task_min = input.task_min_count.unwrap_or(tasks_per_instance * instances);
+    let task_max = input.task_max_count.unwrap_or(2 * task_min);
+    let asg_max = input.asg_max_size.unwrap_or_else(|| task_max.div_ceil(tasks_per_instance).max(instances));
+
+    let tier = CostTier::of(it);
+    let (efs, alb_base, lcu) = tier.guide_figures();
+    let ec2 = round_cents(f64::from(instances) * it.usd_per_hour * HOURS_PER_MONTH);
+    let alb = round_cents(alb_base + lcu);
+    let total = round_cents(ec2 + efs + alb);
+
+    Ok(CapacityPlan {
+        instance_type: it.name.to_string(),
+        vcpus: it.vcpus,
+        memory_mib: it.memory_mib,
+        gunicorn_workers: workers,
+        container_cpu: cpu,
+        container_memory: m,
+        container_memory_reservation: reservation,
+        available_ram_mb: available_ram,
+        available_cpu_units: available_cpu,
+        tasks_per_instance_ram: by_ram,
+        tasks_per_instance_cpu: by_cpu,
+        tasks_per_instance,
+        task_min_count: task_min,
+        task_max_count: task_max,
+        asg_min_size: instances,
+        asg_max_size: asg_max,
+        monthly_cost_usd: total,
+        cost: CostEstimate { tier, ec2_usd: ec2, efs_usd: efs, alb_usd: alb, total_usd: total, basis: COST_BASIS },
+    })
+}
+
+impl CapacityPlan {
+    /// Capacity the ASG can hold at its maximum size.
+    pub fn max_placeable_tasks(&self) -> u32 {
+        self.tasks_per_instance * self.asg_max_size
+    }
+
+    /// Sizing-guide warnings about this plan (not errors: the user may know better).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.task_max_count > self.max_placeable_tasks() {
+            w.push(format!(
+                "task_max_count {} cannot all be placed: {} instances x {} tasks per instance = {}",
+                self.task_max_count,
+                self.asg_max_size,
+                self.tasks_per_instance,
+                self.max_placeable_tasks()
+            ));
+        }
+        if self.asg_min_size > 4 {
+            w.push(format!(
+                "{} instances: the sizing guide recommends fewer, beefier instances (2-4) to reduce load variance across targets",
+                self.asg_min_size
+            ));
+        }
+        if self.asg_min_size < 2 {
+            w.push("one instance has no high availability: the sizing guide recommends at least 2".into());
+        }
+        w
+    }
+}
+
+/// The sizing guide's workload profiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub packages: &'static str,
+    pub users: &'static str,
+    pub instance_type: &'static str,
+    pub instances: u32,
+    /// None: auto (enough instances for task_max_count).
+    pub asg_max_size: Option<u32>,
+    pub container_memory: u32,
+}
+
+pub const PROFILES: [Profile; 4] = [
+    Profile { key: "light", title: "Light", packages: "< 50", users: "< 5", instance_type: "t3.small", instances: 2, asg_max_size: None, container_memory: 512 },
+    Profile { key: "medium", title: "Medium", packages: "50-200", users: "5-20", instance_type: "c6a.large", instances: 2, asg_max_size: Some(4), container_memory: 512 },
+    Profile { key: "heavy", title: "Heavy", packages: "200-500", users: "20-50", instance_type: "c6a.xlarge", instances: 2, asg_max_size: Some(4), container_memory: 512 },
+    Profile { key: "very-heavy", title: "Very Heavy", packages: "500+", users: "50+", instance_type: "c6a.2xlarge", instances: 2, asg_max_size: Some(4), container_memory: 1024 },
+];
+
+impl Profile {
+    pub fn sizing_input(&self) -> SizingInput {
+        SizingInput {
+            container_memory: self.container_memory,
+            asg_min_size: Some(self.instances),
+            asg_max_size: self.asg_max_size,
+            ..SizingInput::defaults_for(self.instance_type)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on(instance_type: &str, memory: u32) -> CapacityPlan {
+        plan(&SizingInput { container_memory: memory, ..SizingInput::defaults_for(instance_type) }).unwrap()
+    }
+
+    #[test]
+    fn worked_example_t3_small_512() {
+        let p = on("t3.small", 512);
+        assert_eq!(p.gunicorn_workers, 4);
+        assert_eq!(p.container_cpu, 640);
+        assert_eq!(p.container_memory_reservation, 384);
+        assert_eq!(p.available_ram_mb, 1248);
+        assert_eq!(p.available_cpu_units, 1920);
+        assert_eq!((p.tasks_per_instance_ram, p.tasks_per_instance_cpu, p.tasks_per_instance), (3, 3, 3));
+        assert_eq!((p.asg_min_size, p.task_min_count, p.task_max_count), (2, 6, 12));
+        assert_eq!(p.asg_max_size, 4);
+    }
+
+    #[test]
+    fn worked_example_c6a_xlarge_512() {
+        let p = on("c6a.xlarge", 512);
+        assert_eq!((p.tasks_per_instance_ram, p.tasks_per_instance_cpu, p.tasks_per_instance), (19, 6, 6));
+        assert_eq!((p.task_min_count, p.task_max_count), (12, 24));
+    }
+
+    #[test]
+    fn worked_example_c6a_2xlarge_1024() {
+        let p = on("c6a.2xlarge", 1024);
+        assert_eq!(p.gunicorn_workers, 8);
+        assert_eq!(p.container_cpu, 1240);
+        assert_eq!(p.tasks_per_instance, 6);
+        assert_eq!(p.task_min_count, 12);
+    }
+
+    #[test]
+    fn medium_profile_max_follows_the_formula_not_the_guide_figure() {
+        // The guide's Medium example says 24; 2 x (2 x 3) is 12 and the formula stands.
+        let medium = PROFILES.iter().find(|p| p.key == "medium").unwrap();
+        let p = plan(&medium.sizing_input()).unwrap();
+        assert_eq!((p.tasks_per_instance, p.task_min_count, p.task_max_count), (3, 6, 12));
+        assert_eq!(p.asg_max_size, 4);
+    }
+
+    #[test]
+    fn worker_formula_from_the_reference_examples() {
+        assert_eq!(gunicorn_workers(128), 2);
+        assert_eq!(gunicorn_workers(256), 2);
+        assert_eq!(gunicorn_workers(512), 4);
+        assert_eq!(gunicorn_workers(768), 6);
+        assert_eq!(gunicorn_workers(1024), 8);
+        assert_eq!(gunicorn_workers(4096), 8);
+        assert_eq!(container_cpu(2), 340);
+        assert_eq!(container_cpu(6), 940);
+        assert_eq!(memory_reservation(1023), 767);
+    }
+
+    #[test]
+    fn overrides_win_over_auto_calculation() {
+        let p = plan(&SizingInput {
+            gunicorn_workers: Some(2),
+            container_cpu: Some(256),
+            container_memory_reservation: Some(256),
+            asg_min_size: Some(3),
+            task_min_count: Some(8),
+            task_max_count: Some(16),
+            asg_max_size: Some(5),
+            ..SizingInput::defaults_for("c6a.xlarge")
+        })
+        .unwrap();
+        assert_eq!((p.gunicorn_workers, p.container_cpu, p.container_memory_reservation), (2, 256, 256));
+        assert_eq!((p.asg_min_size, p.asg_max_size, p.task_min_count, p.task_max_count), (3, 5, 8, 16));
+        assert_eq!(p.tasks_per_instance_ram, 7392 / 256);
+        assert_eq!(p.tasks_per_instance_cpu, 3968 / 256);
+    }
+
+    #[test]
+    fn zero_reservation_reserves_the_hard_limit() {
+        let p = plan(&SizingInput { container_memory_reservation: Some(0), ..SizingInput::defaults_for("t3.small") }).unwrap();
+        assert_eq!(p.tasks_per_instance_ram, 1248 / 512);
+    }
+
+    #[test]
+    fn instances_default_to_the_subnet_count() {
+        let p = plan(&SizingInput { asg_subnet_count: 3, ..SizingInput::defaults_for("t3.small") }).unwrap();
+        assert_eq!((p.asg_min_size, p.task_min_count), (3, 9));
+    }
+
+    #[test]
+    fn a_size_that_fits_no_task_is_an_error() {
+        let err = plan(&SizingInput { container_memory: 512, ..SizingInput::defaults_for("t3.micro") }).unwrap_err();
+        assert!(err.to_string().contains("no task fits on one t3.micro"), "{err}");
+        let err = plan(&SizingInput { container_cpu: Some(4096), ..SizingInput::defaults_for("c6a.large") }).unwrap_err();
+        assert!(err.to_string().contains("CPU units"), "{err}");
+        // The reference's light recommendation does fit: 256 MB on t3.micro.
+        assert_eq!(plan(&SizingInput { container_memory: 256, ..SizingInput::defaults_for("t3.micro") }).unwrap().tasks_per_instance, 1);
+    }
+
+    #[test]
+    fn unknown_type_names_the_family() {
+        let err = plan(&SizingInput::defaults_for("c6a.huge")).unwrap_err();
+        assert!(err.to_string().contains("`c6a.huge`") && err.to_string().contains("c6a.xlarge"), "{err}");
+    }
+
+    #[test]
+    fn monthly_costs_match_the_sizing_guide() {
+        // Light: 2 x $0.0208 x 730 = $30.37 EC2, total ~$48.
+        let light = on("t3.small", 512);
+        assert_eq!(light.cost.ec2_usd, 30.37);
+        assert_eq!(light.monthly_cost_usd, 47.87);
+        // Heavy: $223.38 EC2, total ~$245.
+        let heavy = on("c6a.xlarge", 512);
+        assert_eq!(heavy.cost.ec2_usd, 223.38);
+        assert_eq!(heavy.monthly_cost_usd, 245.58);
+        // Very heavy: $446.76 EC2, total ~$478.
+        let vh = on("c6a.2xlarge", 1024);
+        assert_eq!(vh.cost.ec2_usd, 446.76);
+        assert_eq!(vh.monthly_cost_usd, 477.96);
+    }
+
+    #[test]
+    fn warnings_follow_the_sizing_guide() {
+        let p = plan(&SizingInput { asg_max_size: Some(2), ..SizingInput::defaults_for("t3.small") }).unwrap();
+        assert!(p.warnings().iter().any(|w| w.contains("cannot all be placed")));
+        let many = plan(&SizingInput { asg_min_size: Some(8), ..SizingInput::defaults_for("t3.small") }).unwrap();
+        assert!(many.warnings().iter().any(|w| w.contains("fewer, beefier")));
+        assert!(on("c6a.xlarge", 512).warnings().is_empty());
+    }
+}
