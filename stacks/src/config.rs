@@ -93,6 +93,9 @@ pub struct LoadBalancer {
     pub internal: bool,
     /// `alb_algorithm`.
     pub algorithm: AlbAlgorithm,
+    /// IPv4 ranges allowed to reach the ALB on 80/443. Unset: anywhere for an
+    /// internet-facing ALB, the private (RFC 1918) ranges for an internal one.
+    pub allowed_cidrs: Option<Vec<String>>,
     /// reference: `access_log_force_destroy`.
     pub access_log_force_destroy: bool,
     /// Days after which access-log objects expire.
@@ -101,11 +104,22 @@ pub struct LoadBalancer {
     pub idle_timeout_seconds: u32,
 }
 
+impl LoadBalancer {
+    pub fn effective_allowed_cidrs(&self) -> Vec<String> {
+        match &self.allowed_cidrs {
+            Some(c) => c.clone(),
+            None if self.internal => vec!["10.0.0.0/8".into(), "172.16.0.0/12".into(), "192.168.0.0/16".into()],
+            None => vec!["0.0.0.0/0".into()],
+        }
+    }
+}
+
 impl Default for LoadBalancer {
     fn default() -> Self {
         LoadBalancer {
             internal: false,
             algorithm: AlbAlgorithm::RoundRobin,
+            allowed_cidrs: None,
             access_log_force_destroy: false,
             access_log_retention_days: 90,
             idle_timeout_seconds: 60,
@@ -410,6 +424,12 @@ impl Config {
     pub fn hostnames(&self) -> Vec<String> {
         let zone = self.dns.zone_name.trim_end_matches('.');
         self.dns.names.iter().map(|n| format!("{n}.{zone}")).collect()
+    }
+
+    /// The name CloudFront reaches the load balancer by (covered by the
+    /// ALB's certificate), when CloudFront is enabled.
+    pub fn origin_hostname(&self) -> String {
+        format!("origin-{}.{}", self.dns.names[0], self.dns.zone_name.trim_end_matches('.'))
     }
 
     pub fn service_urls(&self) -> Vec<String> {

@@ -4,9 +4,12 @@
 //! Nothing here performs I/O or talks to AWS, so the same configuration always
 //! gives byte-identical templates, and all of it is tested without an account.
 
+pub mod app;
 pub mod catalogue;
 pub mod cfn;
+pub mod components;
 pub mod config;
+pub mod pypiserver;
 pub mod sizing;
 pub mod validate;
 

@@ -102,6 +102,12 @@ fn is_dns_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
+fn is_ipv4_cidr(s: &str) -> bool {
+    s.split_once('/').is_some_and(|(ip, bits)| {
+        ip.parse::<std::net::Ipv4Addr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= 32) && !bits.starts_with('+')
+    })
+}
+
 fn is_email(s: &str) -> bool {
     email_address::EmailAddress::parse_with_options(s, email_address::Options::default().without_display_text())
         .is_ok_and(|e| e.domain().contains('.'))
@@ -269,6 +275,15 @@ pub fn validate(cfg: &Config) -> Result<CapacityPlan, Vec<Invalid>> {
     // Load balancer.
     let lb = &cfg.load_balancer;
     c.check(lb.access_log_retention_days >= 1, "load_balancer.access_log_retention_days", lb.access_log_retention_days, "must be at least 1 day");
+    if let Some(cidrs) = &lb.allowed_cidrs {
+        if cidrs.is_empty() {
+            c.fail("load_balancer.allowed_cidrs", "[]", "needs at least one IPv4 range, or leave it unset for the default");
+        }
+        for (i, cidr) in cidrs.iter().enumerate() {
+            c.check(is_ipv4_cidr(cidr), format!("load_balancer.allowed_cidrs[{i}]"), quoted(cidr), "must be an IPv4 CIDR block such as \"10.0.0.0/8\"");
+        }
+        c.unique("load_balancer.allowed_cidrs", cidrs);
+    }
     c.check((1..=4000).contains(&lb.idle_timeout_seconds), "load_balancer.idle_timeout_seconds", lb.idle_timeout_seconds, "must be 1-4000 seconds");
 
     // Compute.

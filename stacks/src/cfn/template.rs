@@ -35,6 +35,11 @@ impl<T> Clone for Res<T> {
 }
 
 impl<T> Res<T> {
+    /// A handle to a resource added elsewhere (e.g. a sibling nested stack
+    /// in the root template).
+    pub fn named(id: &str) -> Res<T> {
+        Res { id: id.to_string(), _t: PhantomData }
+    }
     pub fn id(&self) -> &str {
         &self.id
     }

@@ -37,6 +37,7 @@ props!(CustomOriginConfig {
     #[serde(rename = "HTTPSPort")]
     https_port: Option<Expr>,
     origin_protocol_policy: Expr,
+    #[serde(rename = "OriginSSLProtocols")]
     origin_ssl_protocols: Option<Vec<Expr>>,
     origin_read_timeout: Option<Expr>,
     origin_keepalive_timeout: Option<Expr>,

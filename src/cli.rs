@@ -1,0 +1,78 @@
+//! Command-line interface: global flags follow the AWS CLI's conventions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "pypictl", version, about = "Run a private Python package index (pypiserver) on AWS", max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// AWS profile from your AWS config
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region (overrides pypictl.toml's `region` for AWS calls)
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Endpoint of an AWS emulator, e.g. http://127.0.0.1:5000
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// More detail (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Output format where the output is data
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Answer yes to confirmations (for CI)
+    #[arg(long, global = true)]
+    pub yes: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write the CloudFormation templates to disk (no AWS calls)
+    Synth(SynthArgs),
+    /// Print the capacity and cost plan
+    Size(SizeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArg {
+    /// Configuration file
+    #[arg(short = 'c', long = "config", default_value = "pypictl.toml")]
+    pub path: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct SynthArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Directory to write the templates and manifest.json to
+    #[arg(short = 'o', long = "out", default_value = "pypictl.out")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct SizeArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Instance type to plan for (overrides compute.instance_type)
+    #[arg(long)]
+    pub instance_type: Option<String>,
+    /// Container memory limit in MB (overrides service.container_memory)
+    #[arg(long)]
+    pub container_memory: Option<u32>,
+}

@@ -1,0 +1,71 @@
+//! One builder per nested stack. Each takes the validated deployment and the
+//! outputs of the stacks it builds on, and returns its template plus the
+//! outputs it offers to others.
+//!
+//! | stack         | what you find there in the console                         |
+//! |---------------|------------------------------------------------------------|
+//! | encryption    | KMS: the key for the file system, secret, logs, topic, vault |
+//! | network       | EC2 › Security Groups: load balancer, instances, file system |
+//! | storage       | EFS: file system, mount targets, access point, policy      |
+//! | credentials   | Secrets Manager: the generated username/password           |
+//! | load_balancer | EC2 › Load Balancers, ACM, Route53 records, access-log bucket |
+//! | compute       | ECS cluster, EC2 Auto Scaling group, launch template, capacity provider |
+//! | service       | ECS task definition and service, logs, service auto scaling |
+//! | backup        | AWS Backup: vault, plan, selection (optional)              |
+//! | monitoring    | SNS topic, CloudWatch alarms and dashboard                 |
+//! | cdn           | CloudFront distribution in front of the ALB (optional)     |
+
+pub mod backup;
+pub mod cdn;
+pub mod compute;
+pub mod credentials;
+pub mod encryption;
+pub mod load_balancer;
+pub mod monitoring;
+pub mod network;
+pub mod service;
+pub mod storage;
+
+use crate::cfn::{aws, Expr};
+use crate::config::Config;
+use crate::sizing::CapacityPlan;
+
+/// What every builder reads.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub cfg: &'a Config,
+    pub cap: &'a CapacityPlan,
+}
+
+impl Ctx<'_> {
+    /// `<service_name>-<suffix>`: names users see in the console.
+    pub fn name(&self, suffix: &str) -> String {
+        format!("{}-{suffix}", self.cfg.service_name)
+    }
+}
+
+/// An ARN in this stack's partition, region and account.
+pub fn arn(service: &str, resource: &str) -> Expr {
+    Expr::sub(format!("arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"))
+}
+
+/// The account's root principal: delegates a resource policy to IAM.
+pub fn account_root() -> Expr {
+    Expr::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+}
+
+/// `{"Bool": {"aws:SecureTransport": "false"}}`.
+pub fn insecure_transport() -> Expr {
+    Expr::object(vec![("Bool", Expr::object(vec![("aws:SecureTransport", "false".into())]))])
+}
+
+/// An AWS managed policy ARN.
+pub fn managed_policy(name: &str) -> Expr {
+    Expr::sub(format!("arn:${{AWS::Partition}}:iam::aws:policy/{name}"))
+}
+
+/// `{"StringEquals": {"aws:SourceAccount": <account>}}`: stops a service from
+/// being used as a confused deputy on behalf of another account.
+pub fn same_account() -> Expr {
+    Expr::object(vec![("StringEquals", Expr::object(vec![("aws:SourceAccount", aws::account_id())]))])
+}
