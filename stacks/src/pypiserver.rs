@@ -22,8 +22,9 @@ pub const PYPISERVER_GID: u32 = 9898;
 pub const CONTAINER_PORT: u32 = 8080;
 /// Where the packages are mounted in the container.
 pub const PACKAGES_DIR: &str = "/data/packages";
-/// A writable scratch mount (the root file system is read-only).
+/// A writable in-memory scratch mount (the root file system is read-only).
 pub const SCRATCH_DIR: &str = "/tmp";
+pub const SCRATCH_MIB: u32 = 32;
 pub const HTPASSWD_FILE: &str = "/tmp/pypiserver.htpasswd";
 
 /// Environment variables the credentials arrive in (from Secrets Manager).

@@ -6,12 +6,12 @@ use crate::cfn::resources::appscaling::{PredefinedMetric, ScalableTarget, Scalin
 use crate::cfn::resources::ecs::{
     CapacityProviderStrategyItem, CircuitBreaker, ContainerDefinition, DeploymentConfiguration, EfsAuthorization,
     EfsVolumeConfiguration, HealthCheck, LinuxParameters, LogConfiguration, MountPoint, NameValue, PlacementStrategy,
-    PortMapping, Secret, Service, ServiceLoadBalancer, TaskDefinition, Ulimit, Volume,
+    PortMapping, Secret, Service, ServiceLoadBalancer, TaskDefinition, Tmpfs, Ulimit, Volume,
 };
 use crate::cfn::resources::iam::{InlinePolicy, Role};
 use crate::cfn::resources::logs::LogGroup;
 use crate::cfn::{aws, Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
-use crate::pypiserver::{self as pypi, CONTAINER_PORT, PACKAGES_DIR, PASSWORD_VAR, SCRATCH_DIR, USERNAME_VAR};
+use crate::pypiserver::{self as pypi, CONTAINER_PORT, PACKAGES_DIR, PASSWORD_VAR, SCRATCH_DIR, SCRATCH_MIB, USERNAME_VAR};
 
 use super::{compute, credentials, encryption, load_balancer, storage, Ctx};
 
@@ -143,10 +143,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             protocol: Some("tcp".into()),
             name: None,
         }]),
-        mount_points: Some(vec![
-            MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(false) },
-            MountPoint { source_volume: "scratch".into(), container_path: SCRATCH_DIR.into(), read_only: Some(false) },
-        ]),
+        mount_points: Some(vec![MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(false) }]),
         log_configuration: Some(LogConfiguration {
             log_driver: "awslogs".into(),
             options: Some(Expr::object(vec![
@@ -169,7 +166,16 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         privileged: Some(false),
         user: Some(format!("{}:{}", pypi::PYPISERVER_UID, pypi::PYPISERVER_GID).into()),
         ulimits: Some(vec![Ulimit { name: "nofile".into(), soft_limit: 65536u32.into(), hard_limit: 65536u32.into() }]),
-        linux_parameters: Some(LinuxParameters { init_process_enabled: Some(true) }),
+        linux_parameters: Some(LinuxParameters {
+            init_process_enabled: Some(true),
+            // The root file system is read-only; the htpasswd file and
+            // gunicorn's worker heartbeats live in memory.
+            tmpfs: Some(vec![Tmpfs {
+                container_path: SCRATCH_DIR.into(),
+                size: SCRATCH_MIB.into(),
+                mount_options: Some(vec!["rw".into(), "nosuid".into(), "nodev".into(), "noexec".into()]),
+            }]),
+        }),
         stop_timeout: Some(30u32.into()),
         depends_on: None,
         working_directory: None,
@@ -196,8 +202,6 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                         }),
                         host: None,
                     },
-                    // No source path: a task-scoped Docker volume, emptied with the task.
-                    Volume { name: "scratch".into(), efs_volume_configuration: None, host: None },
                 ]),
                 tags: None,
             },

@@ -89,7 +89,8 @@ props!(HealthCheck {
     start_period: Option<Expr>,
 });
 props!(Ulimit { name: Expr, soft_limit: Expr, hard_limit: Expr });
-props!(LinuxParameters { init_process_enabled: Option<bool> });
+props!(LinuxParameters { init_process_enabled: Option<bool>, tmpfs: Option<Vec<Tmpfs>> });
+props!(Tmpfs { container_path: Expr, size: Expr, mount_options: Option<Vec<Expr>> });
 props!(ContainerDependency { container_name: Expr, condition: Expr });
 
 props!(Volume {
