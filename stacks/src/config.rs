@@ -413,7 +413,16 @@ impl Config {
     /// Parses TOML text. Shape errors (unknown key, wrong type) name the key;
     /// rule checks are [`crate::validate::validate`]'s job.
     pub fn from_toml(text: &str) -> Result<Config, ParseError> {
-        toml::from_str(text).map_err(|e| ParseError(e.to_string()))
+        let de = toml::Deserializer::parse(text).map_err(|e| ParseError(e.to_string()))?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            if path.is_empty() || path == "." {
+                ParseError(inner)
+            } else {
+                ParseError(format!("`{path}`: {inner}"))
+            }
+        })
     }
 
     pub fn stack_name(&self) -> &str {
