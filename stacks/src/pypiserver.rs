@@ -64,7 +64,7 @@ pub fn server_args(cfg: &Config) -> Vec<String> {
     if !cfg.service.allow_public_fallback {
         args.push("--disable-fallback".into());
     }
-    args.push("${PACKAGES_DIR}".into());
+    args.extend(["--host".into(), "${PYPISERVER_HOST}".into(), "${PACKAGES_DIR}".into()]);
     args
 }
 
@@ -90,6 +90,7 @@ pub fn start_script(cfg: &Config) -> String {
 /// Non-secret environment of the container, in order.
 pub fn environment(gunicorn_workers: u32) -> Vec<(String, String)> {
     vec![
+        ("PYPISERVER_HOST".into(), "0.0.0.0".into()),
         ("PYPISERVER_PORT".into(), CONTAINER_PORT.to_string()),
         ("PACKAGES_DIR".into(), PACKAGES_DIR.into()),
         ("HTPASSWD_FILE".into(), HTPASSWD_FILE.into()),

@@ -1,0 +1,342 @@
+//! The container contract, with real clients. The container definition is
+//! read from the synthesized task definition and pypiserver (the PyPI
+//! release of the default image tag, from the pinned tools) is started on
+//! 127.0.0.1 exactly that way: the same entry point, command and environment,
+//! the credentials injected as ECS injects them, so the htpasswd file is
+//! produced by the container's own start script.
+//!
+//! Only these values differ from the task definition, because a test cannot
+//! own the container's paths and port: PYPISERVER_HOST (127.0.0.1 instead of
+//! 0.0.0.0), PYPISERVER_PORT (a free port), PACKAGES_DIR and HTPASSWD_FILE
+//! (temporary paths), and PATH, HOME (the tools' virtualenv, a temp home).
+
+mod common;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::Value;
+
+/// A password with every character that breaks naive URL building.
+const PASSWORD: &str = "p@ss:w/rd%41 #?+&=x";
+
+/// RFC 3986 userinfo: everything but unreserved characters is encoded.
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+struct Server {
+    child: Child,
+    port: u16,
+    packages: PathBuf,
+    htpasswd: PathBuf,
+    log: PathBuf,
+}
+
+/// Signals the server's process group (the shell exec'd into gunicorn's
+/// master, and its workers).
+fn signal_group(pgid: u32, signal: libc::c_int) {
+    let pgid = libc::pid_t::try_from(pgid).expect("pid fits");
+    assert!(pgid > 1, "refusing to signal process group {pgid}");
+    // SAFETY: killpg only sends a signal; the group is the server's own.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        signal_group(self.child.id(), libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        signal_group(self.child.id(), libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn container_definition(out: &Path) -> (Value, String) {
+    let service = common::read_json(&out.join("service.template.json"));
+    let container = service["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0].clone();
+    let creds = common::read_json(&out.join("credentials.template.json"));
+    let template = creds["Resources"]["Credentials"]["Properties"]["GenerateSecretString"]["SecretStringTemplate"].as_str().unwrap().to_string();
+    let username = serde_json::from_str::<Value>(&template).unwrap()["username"].as_str().unwrap().to_string();
+    (container, username)
+}
+
+fn start(container: &Value, username: &str, password: &str, work: &Path) -> Server {
+    let tools = common::tools().join("pypi/bin");
+    let port = free_port();
+    let packages = work.join("packages");
+    std::fs::create_dir_all(&packages).unwrap();
+    let htpasswd = work.join("htpasswd");
+    let home = work.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let log = work.join("server.log");
+
+    let argv: Vec<String> = container["EntryPoint"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(container["Command"].as_array().unwrap())
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).env_clear();
+    for e in container["Environment"].as_array().unwrap() {
+        cmd.env(e["Name"].as_str().unwrap(), e["Value"].as_str().unwrap());
+    }
+    // The secrets, as ECS injects them at task start.
+    let secrets: Vec<&str> = container["Secrets"].as_array().unwrap().iter().map(|s| s["Name"].as_str().unwrap()).collect();
+    assert_eq!(secrets, ["PYPI_USERNAME", "PYPI_PASSWORD"]);
+    cmd.env("PYPI_USERNAME", username).env("PYPI_PASSWORD", password);
+    cmd.env("PYPISERVER_HOST", "127.0.0.1")
+        .env("PYPISERVER_PORT", port.to_string())
+        .env("PACKAGES_DIR", &packages)
+        .env("HTPASSWD_FILE", &htpasswd)
+        .env("HOME", &home)
+        .env("PATH", format!("{}:/usr/bin:/bin", tools.display()));
+    let logfile = std::fs::File::create(&log).unwrap();
+    cmd.stdout(logfile.try_clone().unwrap()).stderr(logfile).process_group(0);
+    let child = cmd.spawn().expect("the container's entry point starts");
+    let server = Server { child, port, packages, htpasswd, log };
+    server.wait_healthy();
+    server
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = agent().get(&self.url("/health")).call() {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("pypiserver did not become healthy in 30 s:\n{}", self.log());
+    }
+
+    /// (status, Location header) of a GET, with or without credentials.
+    fn get(&self, path: &str, auth: Option<(&str, &str)>) -> (u16, Option<String>) {
+        let mut req = agent().get(&self.url(path));
+        if let Some((u, p)) = auth {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+            req = req.header("Authorization", format!("Basic {token}"));
+        }
+        let r = req.call().unwrap();
+        let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+        (r.status().as_u16(), location)
+    }
+
+    fn index_url(&self, username: &str, password: &str) -> String {
+        format!(
+            "http://{}:{}@127.0.0.1:{}/simple/",
+            utf8_percent_encode(username, USERINFO),
+            utf8_percent_encode(password, USERINFO),
+            self.port
+        )
+    }
+
+    fn stored(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.packages).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+}
+
+/// Runs a command to completion within `limit`; kills it otherwise.
+fn run(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("command starts");
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stdout = Vec::new();
+            let mut stderr = Vec::new();
+            child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+            child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+            return Output { status, stdout, stderr };
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A Python tool from the pinned virtualenv, isolated from the machine's
+/// pip/twine configuration (no config files, no find-links, no ~/.pypirc).
+fn python_tool(home: &Path, program: &str) -> Command {
+    let mut cmd = Command::new(common::tool("pypi", program));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PIP_") || k.starts_with("TWINE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home).env("PIP_CONFIG_FILE", "/dev/null").env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+    cmd
+}
+
+fn build_package(work: &Path, version: &str) -> PathBuf {
+    let project = work.join(format!("probe-{version}"));
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("pyproject.toml"),
+        format!(
+            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"pypictl-contract-probe\"\nversion = \"{version}\"\n\n[tool.setuptools]\npy-modules = [\"pypictl_contract_probe\"]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(project.join("pypictl_contract_probe.py"), format!("VERSION = \"{version}\"\n")).unwrap();
+    let dist = project.join("dist");
+    let out = run(
+        python_tool(work, "python").args(["-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir"]).arg(&dist).arg(&project),
+        Duration::from_secs(120),
+    );
+    assert!(out.status.success(), "build failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dist).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "an sdist and a wheel: {files:?}");
+    dist
+}
+
+fn twine_upload(server: &Server, work: &Path, dist: &Path, username: &str, password: &str) -> Output {
+    let files: Vec<PathBuf> = std::fs::read_dir(dist).unwrap().map(|e| e.unwrap().path()).collect();
+    run(
+        python_tool(work, "twine")
+            .args(["upload", "--non-interactive", "--disable-progress-bar", "--repository-url", &server.url("/"), "-u", username, "-p", password])
+            .args(files),
+        Duration::from_secs(60),
+    )
+}
+
+fn children_of(pid: u32) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("stat")).ok())
+        .filter(|stat| {
+            // pid (comm) state ppid ...; comm may contain spaces.
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok()) == Some(pid)
+        })
+        .count()
+}
+
+#[test]
+fn pypiserver_started_as_the_task_definition_starts_it_serves_pip_and_twine() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("templates");
+    common::synth("heavy", &out);
+    let (container, username) = container_definition(&out);
+
+    // The tools run the PyPI release of the default image tag.
+    let image = container["Image"].as_str().unwrap();
+    let tag = image.rsplit_once(':').unwrap().1;
+    let version = run(Command::new(common::tool("pypi", "pypi-server")).arg("--version"), Duration::from_secs(30));
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    assert_eq!(format!("v{version}"), tag, "the contract test must run the image's pypiserver version");
+
+    let server = start(&container, &username, PASSWORD, work.path());
+
+    // The start script wrote a hashed htpasswd readable only by its owner,
+    // and the password is gone from the server's environment.
+    let htpasswd = std::fs::read_to_string(&server.htpasswd).unwrap();
+    assert!(htpasswd.starts_with(&format!("{username}:{{SHA}}")), "{htpasswd}");
+    assert!(!htpasswd.contains(PASSWORD));
+    assert_eq!(std::fs::metadata(&server.htpasswd).unwrap().permissions().mode() & 0o777, 0o600);
+    let environ = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    assert!(!environ.contains("PYPI_PASSWORD") && !environ.contains(PASSWORD), "the password must not stay in pypiserver's environment");
+
+    // gunicorn runs the sized number of workers (GUNICORN_CMD_ARGS is honoured).
+    let gunicorn = container["Environment"].as_array().unwrap().iter().find(|e| e["Name"] == "GUNICORN_CMD_ARGS").unwrap()["Value"].as_str().unwrap();
+    assert!(gunicorn.starts_with("--workers 4 "), "{gunicorn}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while children_of(server.child.id()) < 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(children_of(server.child.id()), 4, "gunicorn workers:\n{}", server.log());
+    assert!(server.log().contains("Using worker: sync"), "{}", server.log());
+
+    // Authentication: listing needs credentials, /health does not.
+    assert_eq!(server.get("/simple/", None).0, 401);
+    assert_eq!(server.get("/health", None).0, 200);
+    assert_eq!(server.get("/simple/", Some((&username, PASSWORD))).0, 200);
+    let wrong = server.get("/simple/", Some((&username, "wrong"))).0;
+    assert!(matches!(wrong, 401 | 403), "a wrong password is refused, got {wrong}");
+
+    // twine uploads a fresh sdist and wheel with the generated credentials.
+    let dist = build_package(work.path(), "0.1.0");
+    let upload = twine_upload(&server, work.path(), &dist, &username, PASSWORD);
+    assert!(upload.status.success(), "twine upload failed:\n{}\n{}", String::from_utf8_lossy(&upload.stdout), String::from_utf8_lossy(&upload.stderr));
+    assert_eq!(server.stored(), ["pypictl_contract_probe-0.1.0-py3-none-any.whl", "pypictl_contract_probe-0.1.0.tar.gz"]);
+
+    // pip installs it, the password percent-encoded in the index URL.
+    let site = work.path().join("site");
+    let index = server.index_url(&username, PASSWORD);
+    assert!(index.contains("p%40ss%3Aw%2Frd%2541%20%23%3F%2B%26%3Dx@"), "{index}");
+    let install = run(
+        python_tool(work.path(), "python")
+            .args(["-m", "pip", "install", "--no-cache-dir", "--no-deps", "--only-binary", ":all:", "--target"])
+            .arg(&site)
+            .args(["--index-url", &index, "pypictl-contract-probe==0.1.0"]),
+        Duration::from_secs(120),
+    );
+    assert!(install.status.success(), "pip install failed:\n{}", String::from_utf8_lossy(&install.stderr));
+    assert_eq!(std::fs::read_to_string(site.join("pypictl_contract_probe.py")).unwrap(), "VERSION = \"0.1.0\"\n");
+
+    // A name that does not exist is not redirected to the public index.
+    let (status, location) = server.get("/simple/requests/", Some((&username, PASSWORD)));
+    assert_eq!((status, location), (404, None), "a missing name must never be redirected to pypi.org");
+    let missing = run(
+        python_tool(work.path(), "python")
+            .args(["-m", "pip", "download", "--no-cache-dir", "--no-deps", "--dest"])
+            .arg(work.path().join("dl"))
+            .args(["--index-url", &index, "requests"]),
+        Duration::from_secs(120),
+    );
+    assert!(!missing.status.success(), "pip must not find a name the private index does not have");
+
+    // An upload with a wrong password is refused and stores nothing.
+    let dist2 = build_package(work.path(), "0.2.0");
+    let refused = twine_upload(&server, work.path(), &dist2, &username, "not-the-password");
+    assert!(!refused.status.success(), "an upload with a wrong password must fail");
+    assert_eq!(server.stored().len(), 2, "nothing stored by a refused upload: {:?}", server.stored());
+
+    // Files are immutable: uploading an existing file again is refused.
+    let again = twine_upload(&server, work.path(), &dist, &username, PASSWORD);
+    assert!(!again.status.success(), "re-uploading an existing file must be refused");
+}
