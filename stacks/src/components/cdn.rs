@@ -8,10 +8,6 @@ use crate::cfn::resources::cloudfront::{
     DistributionConfig, HeadersConfig, Logging, Origin, QueryStringsConfig, ViewerCertificate,
 };
 use crate::cfn::resources::route53::{AliasTarget, RecordSet};
-use crate::cfn::resources::s3::{
-    Bucket, BucketEncryption, EncryptionByDefault, EncryptionRule, LifecycleConfiguration, LifecycleRule,
-    NoncurrentVersionExpiration, OwnershipControls, OwnershipRule, PublicAccessBlock, Versioning,
-};
 use crate::cfn::{Expr, Template};
 
 use super::Ctx;
@@ -48,28 +44,8 @@ pub fn build(ctx: Ctx) -> Template {
     let logs = t
         .add(
             "CdnLogBucket",
-            Bucket {
-                bucket_encryption: Some(BucketEncryption {
-                    server_side_encryption_configuration: vec![EncryptionRule {
-                        server_side_encryption_by_default: EncryptionByDefault { sse_algorithm: "AES256".into(), kms_master_key_id: None },
-                        bucket_key_enabled: None,
-                    }],
-                }),
-                public_access_block_configuration: Some(PublicAccessBlock::all()),
-                versioning_configuration: Some(Versioning { status: "Enabled".into() }),
-                lifecycle_configuration: Some(LifecycleConfiguration {
-                    rules: vec![LifecycleRule {
-                        id: Some("expire-cdn-logs".into()),
-                        status: "Enabled".into(),
-                        expiration_in_days: Some(cfg.load_balancer.access_log_retention_days.into()),
-                        noncurrent_version_expiration: Some(NoncurrentVersionExpiration { noncurrent_days: 1u32.into() }),
-                        abort_incomplete_multipart_upload: None,
-                    }],
-                }),
-                // CloudFront's standard logging writes through an object ACL.
-                ownership_controls: Some(OwnershipControls { rules: vec![OwnershipRule { object_ownership: "BucketOwnerPreferred".into() }] }),
-                tags: None,
-            },
+            // CloudFront's standard logging writes through an object ACL.
+            super::log_bucket("expire-cdn-logs", cfg.load_balancer.access_log_retention_days, "BucketOwnerPreferred"),
         )
         .checkov_skip("CKV_AWS_18", "This is the CloudFront log bucket; logging its own access would log into itself.")
         .handle();

@@ -5,11 +5,7 @@
 use crate::cfn::resources::acm::{Certificate, DomainValidationOption};
 use crate::cfn::resources::elbv2::{self, Action, KeyValue, Listener, LoadBalancer, Matcher, RedirectConfig, TargetGroup};
 use crate::cfn::resources::route53::{AliasTarget, RecordSet};
-use crate::cfn::resources::s3::{
-    AbortIncompleteMultipartUpload, Bucket, BucketEncryption, BucketPolicy, EncryptionByDefault, EncryptionRule,
-    LifecycleConfiguration, LifecycleRule, NoncurrentVersionExpiration, OwnershipControls, OwnershipRule,
-    PublicAccessBlock, Versioning,
-};
+use crate::cfn::resources::s3::BucketPolicy;
 use crate::cfn::{Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
 use crate::pypiserver::CONTAINER_PORT;
 
@@ -83,28 +79,8 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
     let bucket = t
         .add(
             "AccessLogBucket",
-            Bucket {
-                // ALB log delivery supports SSE-S3 only.
-                bucket_encryption: Some(BucketEncryption {
-                    server_side_encryption_configuration: vec![EncryptionRule {
-                        server_side_encryption_by_default: EncryptionByDefault { sse_algorithm: "AES256".into(), kms_master_key_id: None },
-                        bucket_key_enabled: None,
-                    }],
-                }),
-                public_access_block_configuration: Some(PublicAccessBlock::all()),
-                versioning_configuration: Some(Versioning { status: "Enabled".into() }),
-                lifecycle_configuration: Some(LifecycleConfiguration {
-                    rules: vec![LifecycleRule {
-                        id: Some("expire-access-logs".into()),
-                        status: "Enabled".into(),
-                        expiration_in_days: Some(lb_cfg.access_log_retention_days.into()),
-                        noncurrent_version_expiration: Some(NoncurrentVersionExpiration { noncurrent_days: 1u32.into() }),
-                        abort_incomplete_multipart_upload: Some(AbortIncompleteMultipartUpload { days_after_initiation: 1u32.into() }),
-                    }],
-                }),
-                ownership_controls: Some(OwnershipControls { rules: vec![OwnershipRule { object_ownership: "BucketOwnerEnforced".into() }] }),
-                tags: None,
-            },
+            // ALB log delivery supports SSE-S3 only; ACLs stay disabled.
+            super::log_bucket("expire-access-logs", lb_cfg.access_log_retention_days, "BucketOwnerEnforced"),
         )
         .deletion_policy(bucket_policy)
         .checkov_skip("CKV_AWS_18", "This is the access-log bucket; logging its own access would log into itself.")
