@@ -1,11 +1,7 @@
 //! pypictl: run a private Python package index (pypiserver) on AWS.
 
-mod cli;
-mod commands;
-mod config_file;
-mod exit;
-
 use clap::Parser;
+use pypictl::{cli, commands, exit};
 
 fn main() {
     let cli = cli::Cli::parse();

@@ -49,7 +49,7 @@ fn synth_is_byte_identical_across_runs_and_needs_no_credentials() {
     }
     let mut names: Vec<_> = std::fs::read_dir(a.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     names.sort();
-    assert_eq!(names.len(), 12, "root, 10 nested templates, manifest");
+    assert_eq!(names.len(), 13, "root, 10 nested templates, the staging stack, manifest");
     for name in names {
         assert_eq!(std::fs::read(a.path().join(&name)).unwrap(), std::fs::read(b.path().join(&name)).unwrap(), "{name:?}");
     }

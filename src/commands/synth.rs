@@ -51,6 +51,7 @@ pub fn run(global: &Global, args: &SynthArgs) -> Result<()> {
     for n in &assembly.nested {
         println!("  {:width$}  {:>9}  {}", n.name, format!("{} res.", n.template.resource_count()), n.file);
     }
+    println!("  {:width$}  {:>9}  {}", "staging", "1 bucket", pypictl_stacks::staging::FILE);
     println!("  {:width$}  {:>9}  {}", "manifest", "", MANIFEST_FILE);
     Ok(())
 }

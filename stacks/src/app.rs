@@ -48,6 +48,8 @@ pub struct Assembly {
     pub root: Template,
     pub root_body: String,
     pub nested: Vec<NestedStack>,
+    /// The staging bucket's stack (shared by deployments in an account and region).
+    pub staging_body: String,
     pub manifest: Value,
 }
 
@@ -56,8 +58,14 @@ impl Assembly {
     pub fn files(&self) -> Vec<(String, String)> {
         let mut files = vec![(ROOT_FILE.to_string(), self.root_body.clone())];
         files.extend(self.nested.iter().map(|n| (n.file.clone(), n.body.clone())));
+        files.push((crate::staging::FILE.to_string(), self.staging_body.clone()));
         files.push((MANIFEST_FILE.to_string(), render(&self.manifest)));
         files
+    }
+
+    /// The root template's key in the staging bucket: content-addressed too.
+    pub fn root_asset_key(&self) -> String {
+        format!("{ASSET_PREFIX}/root-{}.json", sha256_hex(&self.root_body))
     }
 
     pub fn nested(&self, name: &str) -> Option<&NestedStack> {
@@ -127,7 +135,8 @@ pub fn synthesize(d: &Deployment) -> Result<Assembly, String> {
     let root = root_template(d, &nested, &creds, &lb, &compute, &service, &monitoring)?;
     let root_body = render(&root.to_json()?);
     let manifest = manifest(d, &root_body, &nested);
-    Ok(Assembly { stack_name: cfg.stack_name().to_string(), root, root_body, nested, manifest })
+    let staging_body = render(&crate::staging::template().to_json()?);
+    Ok(Assembly { stack_name: cfg.stack_name().to_string(), root, root_body, nested, staging_body, manifest })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -272,9 +281,11 @@ fn manifest(d: &Deployment, root_body: &str, nested: &[NestedStack]) -> Value {
         "root": {
             "file": ROOT_FILE,
             "sha256": sha256_hex(root_body),
+            "assetKey": format!("{ASSET_PREFIX}/root-{}.json", sha256_hex(root_body)),
             "parameters": { STAGING_BUCKET_PARAM: "name of the staging bucket, supplied by `pypictl deploy`" },
         },
         "stacks": stacks,
+        "staging": { "file": crate::staging::FILE, "stackName": crate::staging::STACK_NAME },
         "stateful": stateful,
         "retained": retained,
     })

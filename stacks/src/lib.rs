@@ -11,6 +11,7 @@ pub mod components;
 pub mod config;
 pub mod pypiserver;
 pub mod sizing;
+pub mod staging;
 pub mod validate;
 
 pub use config::Config;

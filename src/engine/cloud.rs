@@ -1,0 +1,51 @@
+//! The engine's view of AWS: three small traits. `crate::aws` implements
+//! them with the AWS SDK (against AWS or an emulator such as moto), and
+//! `crate::engine::scripted` implements them from recorded timelines for
+//! tests of the engine's logic.
+
+#![allow(async_fn_in_trait)]
+
+use super::model::*;
+
+pub type CloudResult<T> = Result<T, CloudError>;
+
+/// CloudFormation, and the S3 bucket templates are staged in.
+pub trait Stacks {
+    /// None when the stack does not exist (or is deleted).
+    async fn describe_stack(&self, name_or_id: &str) -> CloudResult<Option<StackSummary>>;
+    /// One page of a stack's events, newest first.
+    async fn stack_events(&self, stack_id: &str, next_token: Option<&str>) -> CloudResult<EventPage>;
+    async fn stack_resources(&self, stack_id: &str) -> CloudResult<Vec<StackResource>>;
+    async fn create_stack(&self, request: &CreateStack) -> CloudResult<String>;
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<String>;
+    /// The change set with all its changes (every page).
+    async fn describe_change_set(&self, id: &str) -> CloudResult<ChangeSet>;
+    async fn execute_change_set(&self, id: &str, disable_rollback: bool) -> CloudResult<()>;
+    async fn delete_change_set(&self, id: &str) -> CloudResult<()>;
+    async fn delete_stack(&self, stack_id: &str) -> CloudResult<()>;
+    async fn continue_update_rollback(&self, stack_id: &str) -> CloudResult<()>;
+    async fn object_exists(&self, bucket: &str, key: &str) -> CloudResult<bool>;
+    async fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> CloudResult<()>;
+}
+
+/// The running service: ECS, the load balancer's targets, alarms.
+pub trait Service {
+    /// None when the service does not exist (yet).
+    async fn service(&self, cluster: &str, service: &str) -> CloudResult<Option<ServiceSnapshot>>;
+    /// Recently stopped tasks of the service, newest first.
+    async fn stopped_tasks(&self, cluster: &str, service: &str) -> CloudResult<Vec<StoppedTask>>;
+    async fn target_health(&self, target_group_arn: &str) -> CloudResult<Vec<TargetHealth>>;
+    /// Alarms whose name starts with `prefix` and that are in ALARM.
+    async fn alarms_firing(&self, prefix: &str) -> CloudResult<Vec<Alarm>>;
+}
+
+/// What the account must have before pypictl changes anything.
+pub trait Account {
+    async fn identity(&self) -> CloudResult<Identity>;
+    /// The subnets that exist among `ids`.
+    async fn subnets(&self, ids: &[String]) -> CloudResult<Vec<Subnet>>;
+    async fn vpc(&self, id: &str) -> CloudResult<Option<VpcInfo>>;
+    async fn hosted_zone(&self, id: &str) -> CloudResult<Option<HostedZone>>;
+    /// None when the type is not offered in the region.
+    async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>>;
+}

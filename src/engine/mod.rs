@@ -1,0 +1,13 @@
+//! The effectful engine: staging templates, change sets, watching stacks,
+//! naming the root cause of a failure. It reaches AWS only through the traits
+//! in [`cloud`], so its logic runs the same against AWS, moto or a scripted
+//! fake.
+
+pub mod cloud;
+pub mod model;
+pub mod progress;
+pub mod changeset;
+pub mod rootcause;
+pub mod tail;
+pub mod watch;
+pub mod prereq;

@@ -1,0 +1,258 @@
+//! What the engine knows about CloudFormation, ECS and the account: plain
+//! data, independent of the AWS SDK, so that the same engine runs against
+//! AWS, moto or a scripted fake.
+
+use std::fmt;
+
+/// Milliseconds since the Unix epoch (UTC).
+pub type Millis = i64;
+
+/// A stack as DescribeStacks reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackSummary {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub outputs: Vec<(String, String)>,
+    pub parameters: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl StackSummary {
+    pub fn output(&self, key: &str) -> Option<&str> {
+        self.outputs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One stack event (DescribeStackEvents).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackEvent {
+    pub id: String,
+    pub stack_id: String,
+    pub stack_name: String,
+    pub logical_id: String,
+    pub physical_id: String,
+    pub resource_type: String,
+    pub timestamp: Millis,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+impl StackEvent {
+    /// An event about the stack itself rather than one of its resources.
+    pub fn is_about_stack(&self) -> bool {
+        self.resource_type == "AWS::CloudFormation::Stack" && self.physical_id == self.stack_id
+    }
+
+    /// An event about a nested stack resource inside this stack.
+    pub fn nested_stack_id(&self) -> Option<&str> {
+        (self.resource_type == "AWS::CloudFormation::Stack" && !self.is_about_stack() && self.physical_id.starts_with("arn:"))
+            .then_some(self.physical_id.as_str())
+    }
+}
+
+/// One page of events, newest first, as CloudFormation returns them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventPage {
+    pub events: Vec<StackEvent>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackResource {
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    pub status: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeSetKind {
+    Create,
+    Update,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeSetRequest {
+    pub stack_name: String,
+    pub change_set_name: String,
+    pub kind: ChangeSetKind,
+    pub template_url: String,
+    pub parameters: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeSet {
+    pub id: String,
+    pub stack_id: String,
+    /// CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE, FAILED, ...
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub changes: Vec<ResourceChange>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceChange {
+    /// Add, Modify, Remove, Import or Dynamic.
+    pub action: String,
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    /// True, False or Conditional (Modify only).
+    pub replacement: Option<String>,
+    /// Properties, Metadata, Tags... what about the resource changes.
+    pub scope: Vec<String>,
+    /// For a nested stack: its own change set, to expand.
+    pub nested_change_set: Option<String>,
+}
+
+/// A stack to create directly (the staging bucket's stack).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateStack {
+    pub name: String,
+    pub template_body: String,
+    pub tags: Vec<(String, String)>,
+}
+
+/// ECS service state during a rollout.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceSnapshot {
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    /// Tasks the current deployment failed to start (circuit breaker count).
+    pub failed: u32,
+    /// IN_PROGRESS, COMPLETED or FAILED, for the primary deployment.
+    pub rollout_state: Option<String>,
+    pub rollout_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoppedTask {
+    pub task_id: String,
+    pub stopped_at: Millis,
+    /// The task's stoppedReason, followed by each container's reason and exit code.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetHealth {
+    pub target: String,
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alarm {
+    pub name: String,
+    pub state: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subnet {
+    pub id: String,
+    pub vpc_id: String,
+    pub availability_zone: String,
+    pub map_public_ip_on_launch: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VpcInfo {
+    pub id: String,
+    pub dns_support: bool,
+    pub dns_hostnames: bool,
+    pub internet_gateway: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostedZone {
+    pub id: String,
+    pub name: String,
+    pub private: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceTypeInfo {
+    pub name: String,
+    pub vcpus: u32,
+    pub memory_mib: u32,
+}
+
+/// Why a call failed, classified for the engine's decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Rate exceeded: back off and retry.
+    Throttled,
+    /// The thing asked for does not exist.
+    NotFound,
+    /// The request was refused as invalid (CloudFormation's ValidationError).
+    Invalid,
+    AccessDenied,
+    /// Network trouble, 5xx: retry.
+    Transient,
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudError {
+    pub kind: ErrorKind,
+    pub code: String,
+    pub message: String,
+}
+
+impl CloudError {
+    pub fn new(kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> CloudError {
+        CloudError { kind, code: code.into(), message: message.into() }
+    }
+
+    pub fn throttled() -> CloudError {
+        CloudError::new(ErrorKind::Throttled, "Throttling", "Rate exceeded")
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient)
+    }
+}
+
+impl fmt::Display for CloudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.code.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.code, self.message)
+        }
+    }
+}
+
+impl std::error::Error for CloudError {}
+
+/// Stack and resource statuses.
+pub mod status {
+    pub fn in_progress(s: &str) -> bool {
+        s.ends_with("_IN_PROGRESS")
+    }
+    pub fn failed(s: &str) -> bool {
+        s.ends_with("_FAILED")
+    }
+    pub fn complete(s: &str) -> bool {
+        s.ends_with("_COMPLETE") || s == "DELETE_SKIPPED"
+    }
+    /// A stack in this status has finished its operation.
+    pub fn terminal(s: &str) -> bool {
+        !in_progress(s)
+    }
+    /// A stack status that means the last operation did not succeed.
+    pub fn unsuccessful(s: &str) -> bool {
+        failed(s) || s.contains("ROLLBACK")
+    }
+}

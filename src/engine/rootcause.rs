@@ -1,0 +1,118 @@
+//! The root cause of a failed operation: the first failure that is not a
+//! cancellation, in the deepest nested stack — not CloudFormation's
+//! "Embedded stack … was not successfully created" on the way up.
+
+use super::model::{status, StackEvent, StoppedTask};
+
+/// An event seen while watching, with the stack it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeenEvent {
+    pub stack: String,
+    pub depth: usize,
+    pub event: StackEvent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootCause {
+    pub stack: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub reason: String,
+    /// When the cause is the ECS service: why its tasks stopped.
+    pub stopped_tasks: Vec<StoppedTask>,
+}
+
+/// Reasons CloudFormation gives resources it stopped because something
+/// else failed.
+fn is_cancellation(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("cancelled") || r.contains("canceled")
+}
+
+/// Whether a failure only reports a failure further down (a nested stack).
+fn is_wrapper(e: &StackEvent) -> bool {
+    e.resource_type == "AWS::CloudFormation::Stack"
+}
+
+pub fn find(events: &[SeenEvent]) -> Option<RootCause> {
+    let failures: Vec<&SeenEvent> = events
+        .iter()
+        .filter(|s| status::failed(&s.event.status) && !s.event.is_about_stack())
+        .filter(|s| !is_cancellation(s.event.reason.as_deref().unwrap_or("")))
+        .collect();
+    let pick = |candidates: Vec<&SeenEvent>| -> Option<SeenEvent> {
+        let deepest = candidates.iter().map(|s| s.depth).max()?;
+        candidates.into_iter().filter(|s| s.depth == deepest).min_by_key(|s| s.event.timestamp).cloned()
+    };
+    let chosen = pick(failures.iter().copied().filter(|s| !is_wrapper(&s.event)).collect())
+        .or_else(|| pick(failures.clone()))
+        // Nothing failed by itself: the stack's own reason (e.g. a timeout).
+        .or_else(|| {
+            events
+                .iter()
+                .filter(|s| s.event.is_about_stack() && (status::failed(&s.event.status) || s.event.status.contains("ROLLBACK_IN_PROGRESS")))
+                .min_by_key(|s| s.event.timestamp)
+                .cloned()
+        })?;
+    Some(RootCause {
+        stack: chosen.stack,
+        logical_id: chosen.event.logical_id,
+        resource_type: chosen.event.resource_type,
+        reason: chosen.event.reason.unwrap_or_else(|| "(no reason given)".into()),
+        stopped_tasks: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(stack: &str, depth: usize, t: i64, logical: &str, ty: &str, st: &str, reason: &str) -> SeenEvent {
+        let stack_id = format!("arn:stack/{stack}");
+        SeenEvent {
+            stack: stack.into(),
+            depth,
+            event: StackEvent {
+                id: format!("{stack}-{t}-{logical}"),
+                stack_id: stack_id.clone(),
+                stack_name: stack.into(),
+                logical_id: logical.into(),
+                physical_id: if logical == stack { stack_id } else { format!("phys-{logical}") },
+                resource_type: ty.into(),
+                timestamp: t,
+                status: st.into(),
+                reason: (!reason.is_empty()).then(|| reason.to_string()),
+            },
+        }
+    }
+
+    #[test]
+    fn the_deepest_first_non_cancellation_failure_wins() {
+        let events = vec![
+            ev("pypi", 0, 1, "pypi", "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "User Initiated"),
+            ev("Storage", 1, 5, "MountTarget1", "AWS::EFS::MountTarget", "CREATE_FAILED", "Resource creation cancelled"),
+            ev("Storage", 1, 4, "MountTarget2", "AWS::EFS::MountTarget", "CREATE_FAILED", "subnet-0abc: mount target already exists in this AZ"),
+            ev("Storage", 1, 6, "MountTarget3", "AWS::EFS::MountTarget", "CREATE_FAILED", "later failure"),
+            ev("pypi", 0, 7, "Storage", "AWS::CloudFormation::Stack", "CREATE_FAILED", "Embedded stack arn:... was not successfully created: The following resource(s) failed to create: [MountTarget2]"),
+            ev("pypi", 0, 8, "Network", "AWS::CloudFormation::Stack", "CREATE_FAILED", "Resource creation cancelled"),
+            ev("pypi", 0, 9, "pypi", "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to create: [Storage, Network]"),
+        ];
+        let cause = find(&events).unwrap();
+        assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Storage", "MountTarget2"));
+        assert!(cause.reason.contains("already exists"));
+    }
+
+    #[test]
+    fn a_failure_in_the_root_itself_is_found() {
+        let events = vec![ev("pypi", 0, 3, "Storage", "AWS::CloudFormation::Stack", "UPDATE_FAILED", "Parameter validation failed: parameter value vpc-1 does not exist")];
+        let cause = find(&events).unwrap();
+        assert_eq!(cause.logical_id, "Storage");
+    }
+
+    #[test]
+    fn without_resource_failures_the_stack_reason_stands() {
+        let events = vec![ev("pypi", 0, 9, "pypi", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_IN_PROGRESS", "Stack update timed out")];
+        assert_eq!(find(&events).unwrap().reason, "Stack update timed out");
+        assert!(find(&[]).is_none());
+    }
+}

@@ -1,0 +1,321 @@
+//! Watching an operation: every stack's new events, the ECS service's tasks
+//! during a rollout, until the root stack settles. Polls about every 1.5 s,
+//! backs off when throttled, and never lets a failed poll decide the outcome:
+//! only the stack's final status does.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::{sleep, Instant};
+
+use super::cloud::{CloudResult, Service, Stacks};
+use super::model::{status, CloudError, Millis, ServiceSnapshot, StackEvent, StoppedTask};
+use super::progress::{Progress, Sink, WatchedStack};
+use super::rootcause::SeenEvent;
+use super::tail::EventTail;
+
+#[derive(Clone, Debug)]
+pub struct WatchOptions {
+    pub poll: Duration,
+    pub max_backoff: Duration,
+    /// Stop watching (the operation goes on) after this long.
+    pub max_wait: Option<Duration>,
+    /// Resources per stack label, when known, for done / total.
+    pub totals: HashMap<String, usize>,
+    /// The time ticks start from; None: the wall clock. (A scripted fake
+    /// sets its own, so that rendered elapsed times are reproducible.)
+    pub clock_base: Option<Millis>,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            poll: Duration::from_millis(1500),
+            max_backoff: Duration::from_secs(20),
+            max_wait: None,
+            totals: HashMap::new(),
+            clock_base: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchEnd {
+    /// The root stack reached this terminal status (DELETE_COMPLETE when it is gone).
+    Settled(String),
+    /// Ctrl-C: watching stopped, the operation goes on.
+    Interrupted,
+    /// `max_wait` passed: watching stopped, the operation goes on.
+    TimedOut,
+}
+
+#[derive(Clone, Debug)]
+pub struct WatchReport {
+    pub end: WatchEnd,
+    pub events: Vec<SeenEvent>,
+    pub stopped_tasks: Vec<StoppedTask>,
+    /// DescribeStackEvents calls made while watching.
+    pub event_calls: usize,
+    pub polls: usize,
+}
+
+struct Watched {
+    label: String,
+    depth: usize,
+    tail: EventTail,
+    settled: bool,
+}
+
+struct EcsTarget {
+    cluster: String,
+    service: String,
+    label: String,
+    last: Option<ServiceSnapshot>,
+    seen_stopped: HashSet<String>,
+    done: bool,
+}
+
+/// `arn:aws:ecs:<region>:<account>:service/<cluster>/<service>` → (cluster, service).
+pub fn parse_service_arn(arn: &str) -> Option<(String, String)> {
+    let resource = arn.split(':').nth(5)?;
+    let mut parts = resource.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("service"), Some(cluster), Some(service)) => Some((cluster.to_string(), service.to_string())),
+        _ => None,
+    }
+}
+
+pub struct Watcher<'a, C, S> {
+    cloud: &'a C,
+    sink: &'a mut S,
+    opts: WatchOptions,
+    root_id: String,
+    stacks: Vec<Watched>,
+    known: HashSet<String>,
+    events: Vec<SeenEvent>,
+    stopped: Vec<StoppedTask>,
+    ecs: Option<EcsTarget>,
+    /// Server time of the operation's first root event: nested stacks' events
+    /// before it belong to earlier operations.
+    op_start: Option<Millis>,
+    polls: usize,
+}
+
+impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
+    /// Watches the root stack `root_id` (labelled `root_label`) from the
+    /// position of `root_tail` on.
+    pub fn new(cloud: &'a C, sink: &'a mut S, root_id: &str, root_label: &str, root_tail: EventTail, opts: WatchOptions) -> Self {
+        let total = opts.totals.get(root_label).copied();
+        sink.emit(Progress::Stack(WatchedStack { label: root_label.to_string(), depth: 0, total }));
+        Watcher {
+            cloud,
+            sink,
+            opts,
+            root_id: root_id.to_string(),
+            stacks: vec![Watched { label: root_label.to_string(), depth: 0, tail: root_tail, settled: false }],
+            known: HashSet::from([root_id.to_string()]),
+            events: Vec::new(),
+            stopped: Vec::new(),
+            ecs: None,
+            op_start: None,
+            polls: 0,
+        }
+    }
+
+    /// Also follows nested stacks already running when watching starts
+    /// (attaching to an operation in progress).
+    pub async fn adopt_running_nested(&mut self) -> CloudResult<()> {
+        let resources = self.cloud.stack_resources(&self.root_id).await?;
+        for r in resources {
+            if r.resource_type != "AWS::CloudFormation::Stack" || !status::in_progress(&r.status) {
+                continue;
+            }
+            if let Some(id) = r.physical_id.filter(|id| id.starts_with("arn:")) {
+                let tail = EventTail::after_latest(self.cloud, &id).await?;
+                self.add_stack(&id, &r.logical_id, tail);
+            }
+        }
+        Ok(())
+    }
+
+    fn add_stack(&mut self, id: &str, label: &str, tail: EventTail) {
+        if !self.known.insert(id.to_string()) {
+            return;
+        }
+        let total = self.opts.totals.get(label).copied();
+        self.sink.emit(Progress::Stack(WatchedStack { label: label.to_string(), depth: 1, total }));
+        self.stacks.push(Watched { label: label.to_string(), depth: 1, tail, settled: false });
+    }
+
+    fn now_millis(&self, started: Instant, base: Millis) -> Millis {
+        base + started.elapsed().as_millis() as Millis
+    }
+
+    /// Watches until the root stack settles, `interrupt` resolves (Ctrl-C)
+    /// or `max_wait` passes.
+    pub async fn run<F: Future<Output = ()>>(mut self, interrupt: F) -> WatchReport {
+        let started = Instant::now();
+        let wall_base = self.opts.clock_base.unwrap_or_else(wall_clock_millis);
+        let mut interrupt = std::pin::pin!(interrupt);
+        let mut delay = Duration::ZERO;
+        let mut backoff = self.opts.poll;
+        let end = loop {
+            if let Some(limit) = self.opts.max_wait {
+                if started.elapsed() >= limit {
+                    break WatchEnd::TimedOut;
+                }
+            }
+            tokio::select! {
+                biased;
+                _ = &mut interrupt => break WatchEnd::Interrupted,
+                _ = sleep(delay) => {}
+            }
+            self.polls += 1;
+            let now = self.now_millis(started, wall_base);
+            self.sink.emit(Progress::Tick { now });
+            match self.poll_once().await {
+                Ok(()) => {
+                    backoff = self.opts.poll;
+                    delay = self.opts.poll;
+                }
+                Err((what, err)) => {
+                    backoff = (backoff * 2).min(self.opts.max_backoff);
+                    delay = backoff;
+                    self.sink.emit(Progress::Retrying { what, reason: err.to_string(), delay_ms: delay.as_millis() as u64 });
+                    continue;
+                }
+            }
+            if self.stacks[0].settled {
+                match self.settled_status().await {
+                    Some(status) => break WatchEnd::Settled(status),
+                    // The root's last event said it settled but DescribeStacks
+                    // disagrees or failed: keep watching.
+                    None => continue,
+                }
+            }
+        };
+        if end != WatchEnd::Interrupted {
+            // Nested stacks may still log their last events.
+            let _ = self.poll_once().await;
+        }
+        self.sink.finish();
+        let event_calls = self.stacks.iter().map(|s| s.tail.calls).sum();
+        WatchReport { end, events: self.events, stopped_tasks: self.stopped, event_calls, polls: self.polls }
+    }
+
+    /// The root stack's status once settled, from DescribeStacks.
+    async fn settled_status(&mut self) -> Option<String> {
+        match self.cloud.describe_stack(&self.root_id).await {
+            Ok(Some(s)) if status::terminal(&s.status) => Some(s.status),
+            Ok(Some(_)) => None,
+            Ok(None) => Some("DELETE_COMPLETE".into()),
+            Err(e) => {
+                self.sink.emit(Progress::Retrying { what: "DescribeStacks".into(), reason: e.to_string(), delay_ms: self.opts.poll.as_millis() as u64 });
+                None
+            }
+        }
+    }
+
+    async fn poll_once(&mut self) -> Result<(), (String, CloudError)> {
+        let mut i = 0;
+        while i < self.stacks.len() {
+            if self.stacks[i].settled && i > 0 {
+                i += 1;
+                continue;
+            }
+            let fresh = self.stacks[i].tail.poll(self.cloud).await.map_err(|e| (format!("reading {} events", self.stacks[i].label), e))?;
+            for event in fresh {
+                self.observe(i, event);
+            }
+            i += 1;
+        }
+        self.poll_ecs().await.map_err(|e| ("reading ECS tasks".to_string(), e))
+    }
+
+    fn observe(&mut self, i: usize, event: StackEvent) {
+        let (label, depth) = (self.stacks[i].label.clone(), self.stacks[i].depth);
+        if i == 0 && self.op_start.is_none() {
+            self.op_start = Some(event.timestamp);
+        }
+        if event.is_about_stack() && status::terminal(&event.status) && !event.status.ends_with("_FAILED") {
+            self.stacks[i].settled = true;
+        }
+        if event.is_about_stack() && event.status.ends_with("_FAILED") && i == 0 {
+            // CREATE_FAILED / UPDATE_FAILED of the root (rollback disabled) settles it.
+            self.stacks[i].settled = true;
+        }
+        if let Some(nested_id) = event.nested_stack_id() {
+            if !self.known.contains(nested_id) {
+                let since = self.op_start.unwrap_or(event.timestamp);
+                let tail = EventTail::since(nested_id, since);
+                let nested_id = nested_id.to_string();
+                let logical = event.logical_id.clone();
+                self.add_stack(&nested_id, &logical, tail);
+            }
+        }
+        if event.resource_type == "AWS::ECS::Service" {
+            self.track_ecs(&label, &event);
+        }
+        self.sink.emit(Progress::Event { stack: label.clone(), event: event.clone() });
+        self.events.push(SeenEvent { stack: label, depth, event });
+    }
+
+    fn track_ecs(&mut self, label: &str, event: &StackEvent) {
+        if status::in_progress(&event.status) && !event.status.starts_with("DELETE") {
+            if let Some((cluster, service)) = parse_service_arn(&event.physical_id) {
+                if self.ecs.as_ref().is_none_or(|t| t.done || t.service != service) {
+                    self.ecs = Some(EcsTarget { cluster, service, label: label.to_string(), last: None, seen_stopped: HashSet::new(), done: false });
+                }
+            }
+        } else if let Some(t) = self.ecs.as_mut() {
+            t.done = true;
+        }
+    }
+
+    async fn poll_ecs(&mut self) -> CloudResult<()> {
+        let Some(t) = self.ecs.as_ref() else { return Ok(()) };
+        if t.done && t.last.is_some() {
+            return Ok(());
+        }
+        let (cluster, service, label) = (t.cluster.clone(), t.service.clone(), t.label.clone());
+        let snapshot = self.cloud.service(&cluster, &service).await?;
+        let stopped = self.cloud.stopped_tasks(&cluster, &service).await?;
+        let op_start = self.op_start.unwrap_or(Millis::MIN);
+        let t = self.ecs.as_mut().expect("checked above");
+        if let Some(snapshot) = snapshot {
+            if t.last.as_ref() != Some(&snapshot) {
+                t.last = Some(snapshot.clone());
+                self.sink.emit(Progress::Tasks { service: format!("{label}/{service}"), snapshot });
+            }
+        }
+        let mut new: Vec<StoppedTask> = stopped.into_iter().filter(|s| s.stopped_at >= op_start && !t.seen_stopped.contains(&s.task_id)).collect();
+        new.sort_by_key(|s| s.stopped_at);
+        for task in new {
+            t.seen_stopped.insert(task.task_id.clone());
+            self.sink.emit(Progress::TaskStopped { service: format!("{label}/{service}"), task: task.clone() });
+            self.stopped.push(task);
+        }
+        Ok(())
+    }
+}
+
+/// Wall-clock time, used only to label ticks (event times are CloudFormation's).
+fn wall_clock_millis() -> Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_service_arn;
+
+    #[test]
+    fn service_arns() {
+        assert_eq!(
+            parse_service_arn("arn:aws:ecs:us-east-1:123456789012:service/pypi/pypi"),
+            Some(("pypi".into(), "pypi".into()))
+        );
+        assert_eq!(parse_service_arn("arn:aws:ecs:us-east-1:123456789012:service/pypi"), None);
+        assert_eq!(parse_service_arn("pypi"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Presentation: renderers of the engine's progress and prompts.
