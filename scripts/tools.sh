@@ -3,6 +3,7 @@
 # virtualenvs under .tools/ (one per tool set, so their pins cannot clash):
 #   .tools/lint  cfn-lint and checkov
 #   .tools/pypi  pypiserver, pip, twine, build (container contract, bench)
+#   .tools/moto  moto's server and boto3 (AWS emulator harness, scripts/moto/)
 # Idempotent: a venv is rebuilt only when its requirements file changes.
 # Prints the .tools directory on stdout.
 set -euo pipefail
@@ -17,7 +18,7 @@ if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)'
 fi
 
 mkdir -p "$tools"
-for set in lint pypi; do
+for set in lint pypi moto; do
   req="$root/scripts/requirements/$set.txt"
   venv="$tools/$set"
   stamp="$venv/.requirements.sha256"

@@ -5,6 +5,7 @@
 //! watches stacks ([`engine`]), its AWS implementation ([`aws`]), the
 //! renderers of its progress ([`ui`]), and the command-line interface.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config_file;

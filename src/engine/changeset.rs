@@ -89,7 +89,7 @@ pub async fn expand<C: Stacks>(cloud: &C, cs: &ChangeSet, label: &str) -> CloudR
         let mut nested = Vec::new();
         for c in &cs.changes {
             match &c.nested_change_set {
-                Some(id) if c.resource_type == "AWS::CloudFormation::Stack" && c.action == "Modify" => {
+                Some(id) if c.resource_type == "AWS::CloudFormation::Stack" => {
                     nested.push((c.logical_id.clone(), id.clone()));
                 }
                 _ => out.push(Change { stack: stack.clone(), change: c.clone() }),

@@ -11,3 +11,7 @@ pub mod rootcause;
 pub mod tail;
 pub mod watch;
 pub mod prereq;
+pub mod staging;
+pub mod deploy;
+pub mod scripted;
+pub mod patient;

@@ -13,6 +13,10 @@ pub struct EventTail {
     since: Option<Millis>,
     /// DescribeStackEvents calls made, for the call-count budget.
     pub calls: usize,
+    /// Pages read by a poll that failed midway: the next poll resumes there
+    /// instead of starting over.
+    partial: Vec<StackEvent>,
+    resume_token: Option<String>,
 }
 
 impl EventTail {
@@ -25,26 +29,37 @@ impl EventTail {
             last_seen: page.events.first().map(|e| e.id.clone()),
             since: None,
             calls: 1,
+            partial: Vec::new(),
+            resume_token: None,
         })
     }
 
     /// Follows a stack whose events of interest start at `since` (server
     /// time): a nested stack touched by the operation being watched.
     pub fn since(stack_id: &str, since: Millis) -> EventTail {
-        EventTail { stack_id: stack_id.to_string(), last_seen: None, since: Some(since), calls: 0 }
+        EventTail { stack_id: stack_id.to_string(), last_seen: None, since: Some(since), calls: 0, partial: Vec::new(), resume_token: None }
     }
 
     pub fn stack_id(&self) -> &str {
         &self.stack_id
     }
 
-    /// Events newer than the last seen, oldest first. A failed call leaves
-    /// the tail where it was, so the next poll picks the events up.
+    /// Events newer than the last seen, oldest first. A call that fails
+    /// keeps what was read so far; the next poll continues from there.
     pub async fn poll<C: Stacks>(&mut self, cloud: &C) -> CloudResult<Vec<StackEvent>> {
-        let mut fresh = Vec::new();
-        let mut token: Option<String> = None;
+        let mut token = self.resume_token.take();
         loop {
-            let page = cloud.stack_events(&self.stack_id, token.as_deref()).await?;
+            let page = match cloud.stack_events(&self.stack_id, token.as_deref()).await {
+                Ok(page) => page,
+                Err(e) => {
+                    // Resume paging later only if a page was already read.
+                    self.resume_token = token.filter(|_| !self.partial.is_empty());
+                    if self.resume_token.is_none() {
+                        self.partial.clear();
+                    }
+                    return Err(e);
+                }
+            };
             self.calls += 1;
             let mut reached = false;
             for e in page.events {
@@ -54,13 +69,14 @@ impl EventTail {
                     reached = true;
                     break;
                 }
-                fresh.push(e);
+                self.partial.push(e);
             }
             match page.next_token {
                 Some(next) if !reached => token = Some(next),
                 _ => break,
             }
         }
+        let mut fresh = std::mem::take(&mut self.partial);
         if let Some(newest) = fresh.first() {
             self.last_seen = Some(newest.id.clone());
         }

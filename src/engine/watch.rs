@@ -100,6 +100,8 @@ pub struct Watcher<'a, C, S> {
     /// before it belong to earlier operations.
     op_start: Option<Millis>,
     polls: usize,
+    /// Where the next poll starts (after a failed read: the failed item).
+    resume_at: usize,
 }
 
 impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
@@ -120,6 +122,7 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
             ecs: None,
             op_start: None,
             polls: 0,
+            resume_at: 0,
         }
     }
 
@@ -206,7 +209,8 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
 
     /// The root stack's status once settled, from DescribeStacks.
     async fn settled_status(&mut self) -> Option<String> {
-        match self.cloud.describe_stack(&self.root_id).await {
+        let root_id = self.root_id.clone();
+        match super::patient::retry(|| self.cloud.describe_stack(&root_id)).await {
             Ok(Some(s)) if status::terminal(&s.status) => Some(s.status),
             Ok(Some(_)) => None,
             Ok(None) => Some("DELETE_COMPLETE".into()),
@@ -217,20 +221,42 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
         }
     }
 
+    /// Reads every unsettled stack's new events, then the ECS service. A
+    /// failed read ends the poll; the next poll starts with what failed, so
+    /// that even a throttle hitting every other call cannot starve a stack.
     async fn poll_once(&mut self) -> Result<(), (String, CloudError)> {
-        let mut i = 0;
-        while i < self.stacks.len() {
-            if self.stacks[i].settled && i > 0 {
-                i += 1;
-                continue;
+        // One item per call: the stacks' events, then the ECS service's
+        // state and its stopped tasks.
+        let n = self.stacks.len();
+        let items = n + 2;
+        let start = self.resume_at.min(items - 1);
+        for k in 0..items {
+            let i = (start + k) % items;
+            let result = if i < n {
+                self.poll_stack(i).await
+            } else if i == n {
+                self.poll_ecs_service().await.map_err(|e| ("reading the ECS service".to_string(), e))
+            } else {
+                self.poll_ecs_stopped().await.map_err(|e| ("reading stopped ECS tasks".to_string(), e))
+            };
+            if let Err(e) = result {
+                self.resume_at = i;
+                return Err(e);
             }
-            let fresh = self.stacks[i].tail.poll(self.cloud).await.map_err(|e| (format!("reading {} events", self.stacks[i].label), e))?;
-            for event in fresh {
-                self.observe(i, event);
-            }
-            i += 1;
         }
-        self.poll_ecs().await.map_err(|e| ("reading ECS tasks".to_string(), e))
+        self.resume_at = 0;
+        Ok(())
+    }
+
+    async fn poll_stack(&mut self, i: usize) -> Result<(), (String, CloudError)> {
+        if self.stacks[i].settled && i > 0 {
+            return Ok(());
+        }
+        let fresh = self.stacks[i].tail.poll(self.cloud).await.map_err(|e| (format!("reading {} events", self.stacks[i].label), e))?;
+        for event in fresh {
+            self.observe(i, event);
+        }
+        Ok(())
     }
 
     fn observe(&mut self, i: usize, event: StackEvent) {
@@ -273,22 +299,30 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
         }
     }
 
-    async fn poll_ecs(&mut self) -> CloudResult<()> {
-        let Some(t) = self.ecs.as_ref() else { return Ok(()) };
-        if t.done && t.last.is_some() {
-            return Ok(());
-        }
-        let (cluster, service, label) = (t.cluster.clone(), t.service.clone(), t.label.clone());
+    /// The ECS target still worth reading: (cluster, service, label).
+    fn ecs_target(&self) -> Option<(String, String, String)> {
+        let t = self.ecs.as_ref()?;
+        (!(t.done && t.last.is_some())).then(|| (t.cluster.clone(), t.service.clone(), t.label.clone()))
+    }
+
+    async fn poll_ecs_service(&mut self) -> CloudResult<()> {
+        let Some((cluster, service, label)) = self.ecs_target() else { return Ok(()) };
         let snapshot = self.cloud.service(&cluster, &service).await?;
-        let stopped = self.cloud.stopped_tasks(&cluster, &service).await?;
-        let op_start = self.op_start.unwrap_or(Millis::MIN);
-        let t = self.ecs.as_mut().expect("checked above");
+        let t = self.ecs.as_mut().expect("a target");
         if let Some(snapshot) = snapshot {
             if t.last.as_ref() != Some(&snapshot) {
                 t.last = Some(snapshot.clone());
                 self.sink.emit(Progress::Tasks { service: format!("{label}/{service}"), snapshot });
             }
         }
+        Ok(())
+    }
+
+    async fn poll_ecs_stopped(&mut self) -> CloudResult<()> {
+        let Some((cluster, service, label)) = self.ecs_target() else { return Ok(()) };
+        let stopped = self.cloud.stopped_tasks(&cluster, &service).await?;
+        let op_start = self.op_start.unwrap_or(Millis::MIN);
+        let t = self.ecs.as_mut().expect("a target");
         let mut new: Vec<StoppedTask> = stopped.into_iter().filter(|s| s.stopped_at >= op_start && !t.seen_stopped.contains(&s.task_id)).collect();
         new.sort_by_key(|s| s.stopped_at);
         for task in new {

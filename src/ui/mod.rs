@@ -1,1 +1,52 @@
 //! Presentation: renderers of the engine's progress and prompts.
+//!
+//! Two renderers of the same [`Progress`](crate::engine::progress::Progress)
+//! stream: [`tty::TtyRenderer`], the live view a user watches on a terminal,
+//! and [`plain::PlainRenderer`], one line per event for CI logs and pipes.
+//! [`sink`] picks one.
+
+use std::io::IsTerminal;
+
+use crate::engine::progress::{Progress, Sink};
+
+pub mod plain;
+mod text;
+pub mod tty;
+
+/// How progress is shown (`--progress`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// The live view on a terminal, one line per event otherwise (or when `CI` is set)
+    #[default]
+    Auto,
+    /// The live view on stderr (drawn only where stderr is a terminal)
+    Bar,
+    /// One line per event on stdout
+    Events,
+}
+
+/// The renderer for `mode`. `Auto` avoids the live view in CI even when a
+/// runner allocates a terminal: redrawn lines make unreadable logs.
+pub fn sink(mode: ProgressMode) -> Box<dyn Sink + Send> {
+    let live = match mode {
+        ProgressMode::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+        ProgressMode::Bar => true,
+        ProgressMode::Events => false,
+    };
+    if live {
+        Box::new(tty::TtyRenderer::stderr())
+    } else {
+        Box::new(plain::PlainRenderer::new(std::io::stdout()))
+    }
+}
+
+/// So that the chosen renderer (a `Box<dyn Sink>`) can be passed where a
+/// `Sink` is expected.
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn emit(&mut self, progress: Progress) {
+        (**self).emit(progress)
+    }
+    fn finish(&mut self) {
+        (**self).finish()
+    }
+}

@@ -362,7 +362,7 @@ pub fn validate(cfg: &Config) -> Result<CapacityPlan, Vec<Invalid>> {
     match (st.throughput_mode, st.provisioned_throughput_mibps) {
         (ThroughputMode::Provisioned, None) => c.fail("storage.provisioned_throughput_mibps", "(unset)", "is required when storage.throughput_mode = \"provisioned\" (MiB/s)"),
         (ThroughputMode::Provisioned, Some(m)) => c.check((1..=3414).contains(&m), "storage.provisioned_throughput_mibps", m, "must be 1-3414 MiB/s"),
-        (mode, Some(m)) => c.fail("storage.provisioned_throughput_mibps", m, &format!("only applies with storage.throughput_mode = \"provisioned\" (it is \"{}\")", mode.as_str())),
+        (mode, Some(m)) => c.fail("storage.provisioned_throughput_mibps", m, format!("only applies with storage.throughput_mode = \"provisioned\" (it is \"{}\")", mode.as_str())),
         (_, None) => {}
     }
 

@@ -216,7 +216,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                 service_name: Some((&cfg.service_name).into()),
                 task_definition: Some(task.r()),
                 desired_count: Some(cap.task_min_count.into()),
-                capacity_provider_strategy: Some(vec![CapacityProviderStrategyItem { capacity_provider: capacity_provider, weight: Some(1u32.into()), base: None }]),
+                capacity_provider_strategy: Some(vec![CapacityProviderStrategyItem { capacity_provider, weight: Some(1u32.into()), base: None }]),
                 deployment_configuration: Some(DeploymentConfiguration {
                     // Full capacity during a rollout: new tasks start before old ones stop.
                     minimum_healthy_percent: Some(100u32.into()),

@@ -1,0 +1,1122 @@
+#!/usr/bin/env python3
+"""moto's server, extended so that pypictl's CloudFormation templates deploy on it as on AWS.
+
+    .tools/moto/bin/python scripts/moto/pypictl_moto.py [--port PORT] [--url-file FILE]
+    .tools/moto/bin/python scripts/moto/pypictl_moto.py --describe   # one line per patch
+
+Binds 127.0.0.1 only (PORT 0 or none: a free port), prints the endpoint (http://127.0.0.1:PORT), writes
+it to --url-file once the server is listening, and serves until SIGTERM or SIGINT. Normally started
+by `scripts/moto.sh start`.
+
+Why this module exists: moto (pinned in scripts/requirements/moto.txt) emulates CloudFormation only
+roughly. With our templates it answers HTTP 500 to `Fn::GetAtt <NestedStack>.Outputs.<Name>`, silently
+skips 13 of our 35 resource types, leaves `Fn::GetAtt` of attributes it lacks as a raw dict, emits
+no per-resource stack events, and has no failure model. The project's rule is that a template is
+never changed to suit the emulator: this module patches moto in-process instead (monkeypatching
+its classes and functions before the server starts), and every patch says
+  - what real CloudFormation does (AWS),
+  - what moto 5.2.5 does instead (moto),
+  - why the patch is the smallest faithful fix (fix).
+The list is printed by --describe; PATCHES below collects it.
+
+Environment:
+  PYPICTL_MOTO_EVENT_PAGE_SIZE    events per DescribeStackEvents page (default 100)
+  PYPICTL_MOTO_FAIL_RESOURCES     comma-separated logical ids (in any stack) whose creation fails,
+                                  to exercise pypictl's failure reporting and rollback handling
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any, Callable
+
+# moto prints a warning for each resource type it does not support; the placeholder patch below
+# makes those warnings moot, and the server log stays readable.
+import warnings
+
+warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported")
+logging.getLogger("moto").addFilter(lambda r: not str(r.msg).startswith("No Moto CloudFormation support"))
+
+from moto.cloudformation import models as cfn_models  # noqa: E402
+from moto.cloudformation import parsing  # noqa: E402
+from moto.cloudformation import responses as cfn_responses  # noqa: E402
+from moto.cloudformation.exceptions import (  # noqa: E402
+    CloudFormationError,
+    UnformattedGetAttTemplateException,
+    ValidationError,
+)
+from moto.cloudformation.models import ChangeSet, Event, Stack, cloudformation_backends  # noqa: E402
+from moto.cloudformation.parsing import ResourceMap  # noqa: E402
+from moto.cloudformation.utils import get_stack_from_s3_url  # noqa: E402
+from moto.core.common_models import CloudFormationModel  # noqa: E402
+
+PATCHES: list[tuple[str, str, str, str]] = []  # (name, AWS, moto, fix)
+
+
+def patch(name: str, aws: str, moto: str, fix: str) -> Callable[[Callable], Callable]:
+    """Registers a patch (applied by calling the decorated function) with its three-part rationale."""
+
+    def register(fn: Callable) -> Callable:
+        PATCHES.append((name, aws, moto, fix))
+        return fn
+
+    return register
+
+
+def wrap(owner: Any, attr: str) -> Callable[[Callable], Callable]:
+    """Replaces owner.attr by fn(original, *args, **kwargs)."""
+
+    def deco(fn: Callable) -> Callable:
+        original = getattr(owner, attr)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return fn(original, *args, **kwargs)
+
+        wrapper.__name__ = getattr(original, "__name__", attr)
+        wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+        setattr(owner, attr, wrapper)
+        return fn
+
+    return deco
+
+
+def stack_of(resources_map: ResourceMap) -> Stack | None:
+    """The Stack that owns a ResourceMap (set by the nested-stack patch)."""
+    return getattr(resources_map, "_pypictl_stack", None)
+
+
+class InsufficientCapabilities(CloudFormationError):
+    code = "InsufficientCapabilitiesException"
+
+
+class ResourceFailed(Exception):
+    """A resource of a stack could not be created; carried up to the operation that started it."""
+
+    def __init__(self, logical_id: str, reason: str):
+        super().__init__(reason)
+        self.logical_id = logical_id
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------------------------------
+# Stack events
+# --------------------------------------------------------------------------------------------------
+
+_clock = threading.Lock()
+_last_timestamp: list[Any] = [None]
+
+
+@patch(
+    "event-clock",
+    "every stack event has its own timestamp (millisecond precision), later events later",
+    "stamps events with utcnow(); a synchronous operation emits many events within one millisecond",
+    "a process-wide monotonic clock: each event is stamped max(now, previous + 1 ms)",
+)
+def patch_event_clock() -> None:
+    @wrap(Event, "__init__")
+    def __init__(original, self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        with _clock:
+            last = _last_timestamp[0]
+            ts = self.timestamp.replace(microsecond=self.timestamp.microsecond // 1000 * 1000)
+            if last is not None and ts <= last:
+                ts = last + timedelta(milliseconds=1)
+            _last_timestamp[0] = self.timestamp = ts
+
+
+def emit(stack: Stack | None, logical_id: str, resource_type: str, status: str, physical_id: str = "",
+         reason: str | None = None, properties: str | None = None) -> None:
+    """Appends one resource event to a stack's history, as moto does for the stack's own events."""
+    if stack is None:
+        return
+    event = Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=physical_id or "",
+        resource_type=resource_type,
+        resource_status=status,
+        resource_status_reason=reason,
+        resource_properties=properties,
+    )
+    event.sendToSns(stack.account_id, stack.region_name, stack.notification_arns)
+    stack.events.append(event)
+    statuses = stack.__dict__.setdefault("_pypictl_resource_status", {})
+    statuses[logical_id] = (status, reason, event.timestamp)
+
+
+def _fail_list() -> set[str]:
+    return {s.strip() for s in os.environ.get("PYPICTL_MOTO_FAIL_RESOURCES", "").split(",") if s.strip()}
+
+
+@patch(
+    "resource-events",
+    "each resource of each (nested) stack gets CREATE_IN_PROGRESS, CREATE_IN_PROGRESS 'Resource "
+    "creation Initiated', CREATE_COMPLETE (a dependency completes before its dependant starts; a "
+    "failure is CREATE_FAILED with the handler's message)",
+    "creates resources silently (only the stack's own events); an exception in a resource's creation "
+    "becomes an HTTP 500 of the whole ExecuteChangeSet/CreateStack",
+    "replace parsing.parse_and_create_resource, the one function through which moto creates every "
+    "resource (create, change set, nested stack, lazy dependency): same steps, with events around the "
+    "creation, after the properties (and so the dependencies) are resolved; a model without a "
+    "physical id (EC2::SecurityGroupIngress, EFS::AccessPoint) gets one in AWS's format; likewise "
+    "UPDATE_*/DELETE_* around moto's update and delete, DELETE_SKIPPED for DeletionPolicy Retain, "
+    "and a deletion that finds the resource already gone counts as done",
+)
+def patch_resource_events() -> None:
+    def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return None
+        stack = stack_of(resources_map)
+        resource_type = resource_json["Type"]
+        try:
+            resource_tuple = parsing.parse_resource_and_generate_name(logical_id, resource_json, resources_map)
+        except ResourceFailed:
+            raise
+        except Exception as e:  # a property that cannot be resolved: AWS fails that resource
+            emit(stack, logical_id, resource_type, "CREATE_FAILED", reason=_reason(e))
+            raise ResourceFailed(logical_id, _reason(e)) from e
+        if not resource_tuple:
+            return None
+        resource_class, resolved, physical_name = resource_tuple
+        emit(stack, logical_id, resource_type, "CREATE_IN_PROGRESS",
+             properties=json.dumps(resolved.get("Properties", {}), default=str, sort_keys=True))
+        kwargs = {"LogicalId": logical_id, "StackId": resources_map.stack_id, "ResourceType": resource_type}
+        try:
+            if logical_id in _fail_list():
+                raise RuntimeError(
+                    'Resource handler returned message: "Injected failure (PYPICTL_MOTO_FAIL_RESOURCES)" '
+                    "(HandlerErrorCode: GeneralServiceException)"
+                )
+            resource = resource_class.create_from_cloudformation_json(
+                physical_name, resolved, account_id, region_name, **kwargs
+            )
+        except ResourceFailed as e:  # a nested stack that failed: its own events say why
+            emit(stack, logical_id, resource_type, "CREATE_FAILED", reason=e.reason)
+            raise ResourceFailed(logical_id, e.reason) from e
+        except Exception as e:
+            emit(stack, logical_id, resource_type, "CREATE_FAILED", reason=_reason(e))
+            raise ResourceFailed(logical_id, _reason(e)) from e
+        resource.cf_resource_type = resource_type
+        resource.logical_resource_id = logical_id
+        if not getattr(resource, "physical_resource_id", None):
+            # Some moto models have no physical id (EC2::SecurityGroupIngress, EFS::AccessPoint): DescribeStackResources
+            # would show none and a Ref would resolve to the Python object. AWS always has one.
+            make = PHYSICAL_ID_FALLBACKS.get(resource_type, lambda r: physical_name)
+            resource.physical_resource_id = make(resource)
+        physical = resource.physical_resource_id
+        emit(stack, logical_id, resource_type, "CREATE_IN_PROGRESS", physical, "Resource creation Initiated")
+        emit(stack, logical_id, resource_type, "CREATE_COMPLETE", physical)
+        return resource
+
+    parsing.parse_and_create_resource = parse_and_create_resource
+
+    @wrap(parsing, "parse_and_update_resource")
+    def parse_and_update_resource(original, logical_id, resource_json, resources_map, account_id, region_name):
+        stack = stack_of(resources_map)
+        resource_type = resource_json["Type"]
+        emit(stack, logical_id, resource_type, "UPDATE_IN_PROGRESS")
+        resource = original(logical_id, resource_json, resources_map, account_id, region_name)
+        if resource is None:
+            # The model has no CloudFormation update: moto would store None and lose the resource
+            # (it vanishes from the stack, its Refs break). Keep the existing one, unchanged.
+            resource = resources_map._parsed_resources.get(logical_id)
+        physical = getattr(resource, "physical_resource_id", "") or ""
+        emit(stack, logical_id, resource_type, "UPDATE_COMPLETE", physical)
+        return resource
+
+    @wrap(ResourceMap, "_delete_resource")
+    def _delete_resource(original, self, parsed_resource, resource_json):
+        stack = stack_of(self)
+        lid = getattr(parsed_resource, "logical_resource_id", "")
+        physical = getattr(parsed_resource, "physical_resource_id", "") or ""
+        started = self.__dict__.setdefault("_pypictl_deleting", set())
+        if lid not in started:  # moto retries deletions that hit a dependency: one IN_PROGRESS
+            started.add(lid)
+            emit(stack, lid, resource_json["Type"], "DELETE_IN_PROGRESS", physical)
+        fallback = DELETE_FALLBACKS.get(resource_json["Type"])
+        try:
+            if fallback:  # see patch "delete-fallbacks"
+                fallback(parsed_resource, self._account_id, self._region_name)
+            else:
+                original(self, parsed_resource, resource_json)
+        except Exception as e:
+            # Already gone (moto deletes in random order: the load balancer takes its listeners
+            # with it) counts as deleted, as for AWS's resource handlers.
+            if "NotFound" not in type(e).__name__ and "does not exist" not in _reason(e):
+                raise
+        emit(stack, lid, resource_json["Type"], "DELETE_COMPLETE", physical)
+
+    @wrap(ResourceMap, "delete")
+    def delete(original, self):
+        # DeletionPolicy Retain: AWS leaves the resource and says so with DELETE_SKIPPED. moto already
+        # leaves it (ResourceMap.delete filters Retain); only the event is missing.
+        stack = stack_of(self)
+        for lid, rjson in self._resource_json_map.items():
+            res = self._parsed_resources.get(lid)
+            if rjson.get("DeletionPolicy") == "Retain" and res is not None and not isinstance(res, str):
+                emit(stack, lid, rjson["Type"], "DELETE_SKIPPED", getattr(res, "physical_resource_id", ""))
+        original(self)
+
+
+# type -> physical id in AWS's format, for moto models that have none.
+PHYSICAL_ID_FALLBACKS: dict[str, Callable[[Any], str]] = {
+    "AWS::EC2::SecurityGroupIngress": lambda r: f"sgr-{uuid.uuid4().hex[:17]}",
+    "AWS::EFS::AccessPoint": lambda r: r.access_point_id,
+}
+
+
+def _ecs(account: str, region: str) -> Any:
+    from moto.ecs.models import ecs_backends
+
+    return ecs_backends[account][region]
+
+
+def _elbv2(account: str, region: str) -> Any:
+    from moto.elbv2.models import elbv2_backends
+
+    return elbv2_backends[account][region]
+
+
+# type -> delete(resource, account, region) through the service's own API, for the types whose moto
+# model has no working CloudFormation delete (see patch "delete-fallbacks").
+DELETE_FALLBACKS: dict[str, Callable[[Any, str, str], Any]] = {
+    "AWS::ECS::Cluster": lambda r, a, g: _ecs(a, g).delete_cluster(r.name),
+    "AWS::ECS::Service": lambda r, a, g: _ecs(a, g).delete_service(r.cluster_name, r.name, force=True),
+    "AWS::ECS::TaskDefinition": lambda r, a, g: _ecs(a, g).deregister_task_definition(r.arn),
+    "AWS::ElasticLoadBalancingV2::Listener": lambda r, a, g: _elbv2(a, g).delete_listener(r.arn),
+    "AWS::ElasticLoadBalancingV2::TargetGroup": lambda r, a, g: _elbv2(a, g).delete_target_group(r.arn),
+}
+
+
+def _reason(e: BaseException) -> str:
+    msg = getattr(e, "message", None) or str(e) or type(e).__name__
+    return f"{msg}"
+
+
+@patch(
+    "delete-fallbacks",
+    "deleting a stack deletes every resource it created (except DeletionPolicy Retain)",
+    "ECS Cluster/Service/TaskDefinition and ELBv2 Listener/TargetGroup models have no CloudFormation "
+    "delete: moto says DELETE_COMPLETE and leaves them (ECS cluster ACTIVE, listener serving)",
+    "in ResourceMap._delete_resource (the one place moto deletes a stack's resource), call the "
+    "service's own delete API for those types (DELETE_FALLBACKS)",
+)
+def patch_delete_fallbacks() -> None:
+    pass  # applied by the _delete_resource wrapper of patch_resource_events
+
+
+@patch(
+    "events-pagination",
+    "DescribeStackEvents returns the newest events first, a page at a time, with a NextToken",
+    "returns every event in one page and ignores NextToken",
+    "page in the response method; the token is the EventId the next page starts after, so pages "
+    "stay consistent while new events arrive (PYPICTL_MOTO_EVENT_PAGE_SIZE, default 100)",
+)
+def patch_events_pagination() -> None:
+    def describe_stack_events(self):
+        stack_name = self._get_param("StackName")
+        token = self._get_param("NextToken")
+        size = int(os.environ.get("PYPICTL_MOTO_EVENT_PAGE_SIZE", "100"))
+        events = list(self.cloudformation_backend.describe_stack_events(stack_name))[::-1]
+        start = 0
+        if token:
+            ids = [str(e.event_id) for e in events]
+            if token not in ids:
+                raise ValidationError(message=f"Invalid NextToken: {token}")
+            start = ids.index(token) + 1
+        page = events[start : start + size]
+        next_token = str(page[-1].event_id) if start + size < len(events) else None
+        return cfn_responses.ActionResult({"StackEvents": page, "NextToken": next_token})
+
+    cfn_responses.CloudFormationResponse.describe_stack_events = describe_stack_events
+
+
+@patch(
+    "resource-status",
+    "DescribeStackResource(s)/ListStackResources give each resource's own status and time",
+    "reports the stack's status for every resource (ListStackResources: always CREATE_COMPLETE) "
+    "with a hard-coded 2010 timestamp",
+    "take both from the last event of that resource, which the resource-events patch records",
+)
+def patch_resource_status() -> None:
+    @wrap(cfn_responses.StackResourceDTO, "__init__")
+    def __init__(original, self, stack, resource):
+        original(self, stack, resource)
+        last = stack.__dict__.get("_pypictl_resource_status", {}).get(self.logical_resource_id)
+        if last:
+            self.resource_status, _, self.timestamp = last
+            self.last_updated_timestamp = last[2]
+
+    @wrap(cfn_responses.CloudFormationResponse, "list_stack_resources")
+    def list_stack_resources(original, self):
+        result = original(self)
+        stack, _ = self.cloudformation_backend.list_stack_resources(self._get_param("StackName"))
+        statuses = stack.__dict__.get("_pypictl_resource_status", {})
+        for summary in result.result["StackResourceSummaries"]:
+            last = statuses.get(summary["LogicalResourceId"])
+            if last:
+                summary["ResourceStatus"], _, summary["LastUpdatedTimestamp"] = last
+        return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Nested stacks
+# --------------------------------------------------------------------------------------------------
+
+
+@patch(
+    "nested-stack-outputs",
+    "Fn::GetAtt [<NestedStack>, Outputs.<Name>] is the nested stack's output value; Ref of a "
+    "nested stack is its stack ARN, which is also its PhysicalResourceId; nested stacks carry "
+    "ParentId and RootId; an update of the parent updates the nested stack in place",
+    "Stack has no get_cfn_attribute (AttributeError: HTTP 500), its physical id is its name, no "
+    "ParentId/RootId",
+    "add Stack.get_cfn_attribute for Outputs.*, make physical_resource_id the stack id, and set "
+    "parent_id/root_id where moto creates a nested stack (Stack.create_from_cloudformation_json); "
+    "update a nested stack in place (Stack.update) where moto deletes and re-creates it",
+)
+def patch_nested_stacks() -> None:
+    def get_cfn_attribute(self, attr: str) -> Any:
+        if attr.startswith("Outputs."):
+            key = attr[len("Outputs."):]
+            if key not in list(self.output_map.outputs):
+                raise ValidationError(
+                    message=f"Template error: Output '{key}' not found in stack {self.stack_id}"
+                )
+            output = self.output_map[key]
+            return output.value if output else None
+        raise UnformattedGetAttTemplateException()
+
+    Stack.get_cfn_attribute = get_cfn_attribute
+    Stack.physical_resource_id = property(lambda self: self.stack_id)
+
+    original_create = Stack.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        parent_id = kwargs.get("StackId")
+        backend = cloudformation_backends[account_id][region_name]
+        parent = backend.stacks.get(parent_id)
+        # moto creates the nested stack and all its resources in one call (create_stack); the parent
+        # link is needed during that call, so it is handed over through a thread-local.
+        _nesting.parent = (parent_id, getattr(parent, "root_id", None) or parent_id)
+        try:
+            return original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        finally:
+            _nesting.parent = None
+
+    Stack.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
+                                        account_id, region_name):
+        # AWS updates a nested stack in place (an UpdateStack of the nested stack: same stack id,
+        # resources diffed); moto deletes it and creates a new one, which would replace every
+        # resource, retained ones included.
+        props = cloudformation_json["Properties"]
+        template = get_stack_from_s3_url(props["TemplateURL"], account_id=account_id, partition="aws")
+        original_resource.update(template, parameters=props.get("Parameters", {}))
+        return original_resource
+
+    Stack.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+
+    @wrap(Stack, "__init__")
+    def __init__(original, self, *args, **kwargs):
+        link = getattr(_nesting, "parent", None)
+        _nesting.parent = None  # only the stack being created, not its own nested stacks
+        self.parent_id, self.root_id = link if link else (None, None)
+        original(self, *args, **kwargs)
+
+    @wrap(Stack, "_create_resource_map")
+    def _create_resource_map(original, self):
+        resource_map = original(self)
+        resource_map._pypictl_stack = self
+        return resource_map
+
+    @wrap(cfn_models.CloudFormationBackend, "delete_stack")
+    def delete_stack(original, self, name_or_stack_id):
+        # moto takes the stack out of its list before deleting its resources: when one cannot be
+        # deleted, the stack vanishes and a retry "succeeds". AWS ends the stack DELETE_FAILED.
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (st for st in self.stacks.values() if st.name == name_or_stack_id), None)
+        try:
+            original(self, name_or_stack_id)
+        except Exception as e:  # noqa: BLE001
+            if stack is None:
+                raise
+            self.stacks[stack.stack_id] = stack
+            stack.status = "DELETE_FAILED"
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=_reason(e))
+            if stack.parent_id:
+                raise  # the parent's resource deletion fails in turn
+
+    @wrap(Stack, "create_resources")
+    def create_resources(original, self):
+        # A nested stack whose resource failed: the stack rolls back on its own, and its parent
+        # sees the nested stack resource fail with AWS's "Embedded stack" message.
+        try:
+            original(self)
+        except ResourceFailed as e:
+            rollback(self, "CREATE", [e.logical_id])
+            if self.parent_id is None:
+                return  # CreateStack itself succeeded; the stack ended ROLLBACK_COMPLETE
+            raise ResourceFailed(
+                e.logical_id,
+                f"Embedded stack {self.stack_id} was not successfully created: "
+                f"The following resource(s) failed to create: [{e.logical_id}]. ",
+            ) from e
+
+
+_nesting = threading.local()
+
+
+def rollback(stack: Stack, operation: str, failed: list[str]) -> None:
+    """What AWS does after a resource failed: a CREATE deletes what it had created (events for each
+    deletion) and ends ROLLBACK_COMPLETE. An UPDATE ends UPDATE_ROLLBACK_COMPLETE, but the previous
+    state of the resources it changed is not restored (moto keeps no history of resources)."""
+    failed_list = ", ".join(failed)
+    prefix = "" if operation == "CREATE" else "UPDATE_"
+    stack.status = f"{prefix}ROLLBACK_IN_PROGRESS"
+    stack._add_stack_event(
+        f"{prefix}ROLLBACK_IN_PROGRESS",
+        resource_status_reason=f"The following resource(s) failed to {operation.lower()}: [{failed_list}]. "
+        "Rollback requested by user.",
+    )
+    # A nested stack that failed is not in the parent's resource map (its creation raised); AWS
+    # deletes it with the rest, first, as it depends on the others.
+    backend = cloudformation_backends[stack.account_id][stack.region_name]
+    for child in [s for s in backend.stacks.values() if getattr(s, "parent_id", None) == stack.stack_id]:
+        lid = next((f for f in failed if child.name.startswith(f"{stack.name}-{f}-")), None)
+        if lid and child.status.endswith("ROLLBACK_COMPLETE"):
+            emit(stack, lid, "AWS::CloudFormation::Stack", "DELETE_IN_PROGRESS", child.stack_id)
+            backend.delete_stack(child.stack_id)
+            emit(stack, lid, "AWS::CloudFormation::Stack", "DELETE_COMPLETE", child.stack_id)
+    # Then what was created, newest first, in passes until no deletion succeeds (as moto's
+    # ResourceMap.delete does: a deletion can wait for a dependant's).
+    rm = stack.resource_map
+    pending = [lid for lid in reversed(list(rm._resource_json_map)) if operation == "CREATE"
+               and hasattr(rm._parsed_resources.get(lid), "logical_resource_id")]
+    errors: dict[str, Exception] = {}
+    progress = True
+    while pending and progress:
+        progress = False
+        for lid in list(pending):
+            try:
+                rm._delete_resource(rm._parsed_resources[lid], rm._resource_json_map[lid])
+            except Exception as e:  # noqa: BLE001 - retried in the next pass
+                errors[lid] = e
+                continue
+            rm._parsed_resources.pop(lid, None)
+            pending.remove(lid)
+            progress = True
+    for lid in pending:  # AWS reports DELETE_FAILED and ends ROLLBACK_FAILED; kept simple here
+        emit(stack, lid, rm._resource_json_map[lid]["Type"], "DELETE_FAILED",
+             getattr(rm._parsed_resources[lid], "physical_resource_id", ""), _reason(errors[lid]))
+    stack.status = f"{prefix}ROLLBACK_COMPLETE"
+    stack._add_stack_event(f"{prefix}ROLLBACK_COMPLETE")
+
+
+# --------------------------------------------------------------------------------------------------
+# Change sets
+# --------------------------------------------------------------------------------------------------
+
+NO_CHANGES = (
+    "The submitted information didn't contain changes. Submit different information or confirm that "
+    "the changes you want are included."
+)
+
+
+def _iam_types(template: dict) -> bool:
+    return any(str(r.get("Type", "")).startswith("AWS::IAM::") for r in (template.get("Resources") or {}).values())
+
+
+def _sub_url(value: Any, params: dict[str, str], region: str, account_id: str, stack_name: str) -> str | None:
+    """A nested stack's TemplateURL, resolved without creating anything: a string, or an Fn::Sub
+    of parameters and pseudo parameters (what a TemplateURL is in practice). None otherwise."""
+    pseudo = {"AWS::Region": region, "AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws",
+              "AWS::AccountId": account_id, "AWS::StackName": stack_name}
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        names = {**pseudo, **params}
+        out = value["Fn::Sub"]
+        for name in re.findall(r"\$\{([^}!]+)\}", out):
+            if name not in names:
+                return None
+            out = out.replace("${" + name + "}", str(names[name]))
+        return out
+    return None
+
+
+def _walk_nested(template: dict, params: dict[str, str], account_id: str, region: str, stack_name: str):
+    """(logical id, template URL, parsed template) of every nested stack, recursively. Nested stacks'
+    own parameters are not resolved (they usually come from siblings' outputs): their URLs must not
+    depend on them, which holds for templates whose URLs use only the root's parameters."""
+    for lid, res in (template.get("Resources") or {}).items():
+        if res.get("Type") != "AWS::CloudFormation::Stack":
+            continue
+        url = _sub_url((res.get("Properties") or {}).get("TemplateURL"), params, region, account_id, stack_name)
+        if not url:
+            continue
+        try:
+            child = Stack.parse_template(get_stack_from_s3_url(url, account_id=account_id, partition="aws"))
+        except Exception:  # noqa: BLE001 - a missing template fails at execution, as on AWS
+            continue
+        yield lid, url, child
+        yield from _walk_nested(child, {}, account_id, region, stack_name)
+
+
+@patch(
+    "change-set-nested-and-capabilities",
+    "CreateChangeSet echoes IncludeNestedStacks and Capabilities in DescribeChangeSet, refuses "
+    "a template tree with IAM resources without CAPABILITY_IAM (InsufficientCapabilitiesException "
+    "when the root has them; a FAILED change set when only nested stacks have them), and refuses a "
+    "CREATE change set for a stack that exists (ValidationError)",
+    "ignores IncludeNestedStacks and Capabilities entirely; a CREATE change set for an existing "
+    "stack creates a second stack of the same name",
+    "record both on the ChangeSet, and check the capability over the root template and the nested "
+    "templates it points to in moto's S3; nested change sets are not modelled",
+)
+def patch_change_set_options() -> None:
+    @wrap(cfn_responses.CloudFormationResponse, "create_change_set")
+    def create_change_set(original, self):
+        capabilities = self._get_param("Capabilities", []) or []
+        include_nested = self._get_bool_param("IncludeNestedStacks", False)
+        name = self._get_param("StackName")
+        if self._get_param("ChangeSetType", "CREATE") == "CREATE" and any(
+            st.name == name and st.status != "REVIEW_IN_PROGRESS" for st in self.cloudformation_backend.stacks.values()
+        ):
+            raise ValidationError(
+                message=f"Stack [{name}] already exists and cannot be created again with the changeSet "
+                f"[{self._get_param('ChangeSetName')}]."
+            )
+        body = self._get_param("TemplateBody")
+        url = self._get_param("TemplateURL")
+        if url:
+            body = self._get_stack_from_s3_url(url)
+        nested_iam = False
+        if body:
+            template = Stack.parse_template(body)
+            params = {p["ParameterKey"]: p.get("ParameterValue") for p in self._get_param("Parameters", []) or []}
+            has_iam_capability = bool({"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"} & set(capabilities))
+            if _iam_types(template) and not has_iam_capability:
+                raise InsufficientCapabilities("Requires capabilities : [CAPABILITY_IAM]")
+            if not has_iam_capability:
+                nested_iam = any(
+                    _iam_types(t)
+                    for _, _, t in _walk_nested(template, params, self.current_account, self.region,
+                                                self._get_param("StackName"))
+                )
+        self._pypictl_in_create_change_set = True
+        try:
+            result = original(self)
+        finally:
+            self._pypictl_in_create_change_set = False
+        cs = self.cloudformation_backend.change_sets[result.result["Id"]]
+        cs.include_nested_stacks = include_nested
+        cs.capabilities = capabilities
+        if nested_iam:
+            cs.status, cs.execution_status = "FAILED", "UNAVAILABLE"
+            cs.status_reason = "Requires capabilities : [CAPABILITY_IAM]"
+        return result
+
+    @wrap(cfn_responses.CloudFormationResponse, "_validate_different_update")
+    def _validate_different_update(original, self, *args, **kwargs):
+        # "No updates are to be performed." is UpdateStack's error; CreateChangeSet instead creates
+        # a FAILED change set (below). moto raises it for both when TemplateBody is given.
+        if getattr(self, "_pypictl_in_create_change_set", False):
+            return None
+        return original(self, *args, **kwargs)
+
+
+@patch(
+    "change-set-no-changes",
+    "a change set without changes ends FAILED, ExecutionStatus UNAVAILABLE, StatusReason \"The "
+    "submitted information didn't contain changes. Submit different information or confirm that the "
+    "changes you want are included.\"; with nested stacks, a nested template that changed is a change",
+    "FAILED with another reason text, and compares only the root template and parameters",
+    "after moto's comparison: correct the reason, and turn a 'no change' into a change when a nested "
+    "stack's template (from its TemplateURL) differs from the running nested stack's",
+)
+def patch_no_changes() -> None:
+    @wrap(cfn_models.CloudFormationBackend, "create_change_set")
+    def create_change_set(original, self, stack_name, change_set_name, template, parameters, *args, **kwargs):
+        change_set_id, stack_id = original(self, stack_name, change_set_name, template, parameters, *args, **kwargs)
+        cs = self.change_sets[change_set_id]
+        if cs.status == "FAILED" and (cs.status_reason or "").startswith("The submitted information didn't"):
+            changed = _nested_changes(self, self.stacks[stack_id], cs, parameters)
+            if changed:
+                cs.status, cs.execution_status, cs.status_reason = "CREATE_COMPLETE", "AVAILABLE", None
+                cs.changes = [cfn_models.Change("Modify", lid, "AWS::CloudFormation::Stack") for lid in changed]
+            else:
+                cs.status_reason = NO_CHANGES
+        return change_set_id, stack_id
+
+
+def _nested_changes(backend, stack: Stack, cs: ChangeSet, parameters: dict) -> list[str]:
+    changed = []
+    for lid, res in (cs.template_dict.get("Resources") or {}).items():
+        if res.get("Type") != "AWS::CloudFormation::Stack":
+            continue
+        child = stack.resource_map._parsed_resources.get(lid)
+        url = _sub_url((res.get("Properties") or {}).get("TemplateURL"), parameters, backend.region_name,
+                       backend.account_id, stack.name)
+        if not isinstance(child, Stack) or not url:
+            continue
+        try:
+            new = Stack.parse_template(get_stack_from_s3_url(url, account_id=backend.account_id, partition="aws"))
+        except Exception:  # noqa: BLE001
+            changed.append(lid)
+            continue
+        child._parse_template()
+        if new != child.template_dict:
+            changed.append(lid)
+    return changed
+
+
+@patch(
+    "execute-change-set",
+    "executing a CREATE change set gives the stack its template, description and outputs; a "
+    "resource that fails rolls the stack back (ROLLBACK_IN_PROGRESS, deletions, ROLLBACK_COMPLETE)",
+    "the stack keeps the empty template of REVIEW_IN_PROGRESS: no outputs, no description; a "
+    "resource failure is an HTTP 500",
+    "after moto's execution, parse the template and rebuild the output map as Stack.update already "
+    "does; on a ResourceFailed, roll back as AWS does",
+)
+def patch_execute_change_set() -> None:
+    @wrap(cfn_models.CloudFormationBackend, "execute_change_set")
+    def execute_change_set(original, self, change_set_name, stack_name=None):
+        cs = self.describe_change_set(change_set_name)
+        if cs.execution_status != "AVAILABLE":
+            raise ValidationError(
+                message=f"ChangeSet [{cs.change_set_id}] cannot be executed in its current status of "
+                f"[{cs.status}]"
+            )
+        stack = self.stacks[cs.stack_id]
+        try:
+            original(self, change_set_name, stack_name)
+        except ResourceFailed as e:
+            cs.execution_status = "EXECUTE_FAILED"
+            stack.template = cs.template
+            stack._parse_template()
+            rollback(stack, cs.change_set_type, [e.logical_id])
+            return
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+        stack.parameters = cs.parameters  # moto keeps the creation's: the next diff would be wrong
+
+
+# --------------------------------------------------------------------------------------------------
+# Resource types and attributes moto lacks
+# --------------------------------------------------------------------------------------------------
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _hex(n: int) -> str:
+    return uuid.uuid4().hex[:n]
+
+
+def _secret_create(name: str, props: dict, account: str, region: str) -> tuple[str, dict]:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    backend = secretsmanager_backends[account][region]
+    name = props.get("Name") or name
+    secret_string = props.get("SecretString")
+    gen = props.get("GenerateSecretString")
+    if gen is not None:
+        password = backend.get_random_password(
+            password_length=int(gen.get("PasswordLength", 32)),
+            exclude_characters=gen.get("ExcludeCharacters", ""),
+            exclude_numbers=bool(gen.get("ExcludeNumbers", False)),
+            exclude_punctuation=bool(gen.get("ExcludePunctuation", False)),
+            exclude_uppercase=bool(gen.get("ExcludeUppercase", False)),
+            exclude_lowercase=bool(gen.get("ExcludeLowercase", False)),
+            include_space=bool(gen.get("IncludeSpace", False)),
+            require_each_included_type=bool(gen.get("RequireEachIncludedType", True)),
+        )
+        password = json.loads(password)["RandomPassword"] if password.startswith("{") else password
+        if gen.get("SecretStringTemplate") and gen.get("GenerateStringKey"):
+            doc = json.loads(gen["SecretStringTemplate"])
+            doc[gen["GenerateStringKey"]] = password
+            secret_string = json.dumps(doc)
+        else:
+            secret_string = password
+    backend.create_secret(
+        name=name, secret_string=secret_string, secret_binary=None, description=props.get("Description"),
+        tags=props.get("Tags"), kms_key_id=props.get("KmsKeyId"), client_request_token=None,
+        replica_regions=[], force_overwrite=False,
+    )
+    arn = backend.describe_secret(name).arn
+    return arn, {"Id": arn}
+
+
+def _secret_delete(res: "Placeholder") -> None:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secretsmanager_backends[res.account_id][res.region_name].delete_secret(
+        res.physical_resource_id, recovery_window_in_days=None, force_delete_without_recovery=True
+    )
+
+
+def _vault_create(name: str, props: dict, account: str, region: str) -> tuple[str, dict]:
+    from moto.backup.models import backup_backends
+
+    vault_name = props.get("BackupVaultName") or name
+    vault = backup_backends[account][region].create_backup_vault(
+        backup_vault_name=vault_name, backup_vault_tags=props.get("BackupVaultTags") or {},
+        encryption_key_arn=props.get("EncryptionKeyArn"), creator_request_id=_uuid(),
+    )
+    return vault_name, {"BackupVaultName": vault_name, "BackupVaultArn": vault.backup_vault_arn}
+
+
+def _vault_delete(res: "Placeholder") -> None:
+    from moto.backup.models import backup_backends
+
+    backup_backends[res.account_id][res.region_name].delete_backup_vault(res.physical_resource_id)
+
+
+def _certificate_create(name: str, props: dict, account: str, region: str) -> tuple[str, dict]:
+    # CloudFormation completes a DNS-validated certificate only once it is ISSUED (it writes the
+    # validation record into DomainValidationOptions' zone itself); moto's ACM starts it
+    # PENDING_VALIDATION, so it is marked ISSUED here. The validation record is not written.
+    from moto.acm.models import acm_backends
+
+    backend = acm_backends[account][region]
+    arn = backend.request_certificate(
+        domain_name=props["DomainName"], idempotency_token=None,
+        subject_alt_names=props.get("SubjectAlternativeNames") or [], tags=props.get("Tags") or [],
+    )
+    backend._certificates[arn].status = "ISSUED"
+    return arn, {"Id": arn}
+
+
+def _certificate_delete(res: "Placeholder") -> None:
+    from moto.acm.models import acm_backends
+
+    acm_backends[res.account_id][res.region_name].delete_certificate(res.physical_resource_id)
+
+
+def _arn(service: str, region: str, account: str, rest: str) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{rest}"
+
+
+# type -> create(generated_name, properties, account, region) -> (physical id = Ref, GetAtt attributes),
+# and optionally a delete. The formats are those AWS documents for Ref and Fn::GetAtt of each type.
+PLACEHOLDER_TYPES: dict[str, dict[str, Callable]] = {
+    "AWS::SecretsManager::Secret": {"create": _secret_create, "delete": _secret_delete},
+    "AWS::Backup::BackupVault": {"create": _vault_create, "delete": _vault_delete},
+    "AWS::Backup::BackupPlan": {
+        "create": lambda n, p, a, r: (lambda i: (i, {"BackupPlanId": i, "VersionId": _uuid(),
+                                                     "BackupPlanArn": _arn("backup", r, a, f"backup-plan:{i}")}))(_uuid())
+    },
+    "AWS::Backup::BackupSelection": {
+        "create": lambda n, p, a, r: (lambda i: (f"{i}", {"SelectionId": i, "BackupPlanId": p.get("BackupPlanId")}))(_uuid())
+    },
+    "AWS::CertificateManager::Certificate": {"create": _certificate_create, "delete": _certificate_delete},
+    "AWS::CloudWatch::Alarm": {
+        "create": lambda n, p, a, r: (lambda name: (name, {"Arn": _arn("cloudwatch", r, a, f"alarm:{name}")}))(
+            p.get("AlarmName") or n)
+    },
+    "AWS::EC2::SecurityGroupEgress": {
+        "create": lambda n, p, a, r: (lambda i: (i, {"Id": i}))(f"sgr-{_hex(17)}")
+    },
+    "AWS::ECS::CapacityProvider": {
+        "create": lambda n, p, a, r: (p.get("Name") or n, {})
+    },
+    "AWS::ECS::ClusterCapacityProviderAssociations": {
+        "create": lambda n, p, a, r: (p.get("Cluster") or n, {})
+    },
+    "AWS::ApplicationAutoScaling::ScalableTarget": {
+        "create": lambda n, p, a, r: (lambda i: (i, {"Id": i}))(
+            f"{p.get('ResourceId')}|{p.get('ScalableDimension')}|{p.get('ServiceNamespace')}")
+    },
+    "AWS::ApplicationAutoScaling::ScalingPolicy": {
+        "create": lambda n, p, a, r: (lambda arn: (arn, {"Arn": arn}))(
+            _arn("autoscaling", r, a, f"scalingPolicy:{_uuid()}:resource/{p.get('ResourceId') or ''}"
+                 f":policyName/{p.get('PolicyName') or n}"))
+    },
+}
+
+
+class Placeholder(CloudFormationModel):
+    """A resource of a type moto's CloudFormation does not model: it exists (Ref and Fn::GetAtt
+    resolve to ids and ARNs in AWS's formats), and, for the types in PLACEHOLDER_TYPES that have a
+    backend hook, it is really created in (and deleted from) moto's backend of that service."""
+
+    # moto's model registry files every model under the service named by its module's second part.
+    __module__ = "moto.cloudformation.pypictl_moto"
+
+    def __init__(self, resource_type: str, physical_id: str, attributes: dict, properties: dict,
+                 account_id: str, region_name: str):
+        self.resource_type = resource_type
+        self._physical_id = physical_id
+        self.attributes = attributes
+        self.properties = properties
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self._physical_id
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "Pypictl::Moto::Placeholder"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        resource_type = kwargs["ResourceType"]
+        props = cloudformation_json.get("Properties") or {}
+        spec = PLACEHOLDER_TYPES.get(resource_type)
+        if spec:
+            physical, attrs = spec["create"](resource_name, props, account_id, region_name)
+        else:  # a type nobody described: a generated name, and an ARN shaped from the type
+            _, service, kind = resource_type.split("::")
+            physical = resource_name
+            attrs = {"Arn": _arn(service.lower(), region_name, account_id, f"{kind[0].lower() + kind[1:]}/{physical}")}
+        return cls(resource_type, physical, attrs, props, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
+                                        account_id, region_name):
+        original_resource.properties = cloudformation_json.get("Properties") or {}
+        return original_resource  # updated in place: same physical id
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        return None
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        spec = PLACEHOLDER_TYPES.get(self.resource_type) or {}
+        if "delete" in spec:
+            spec["delete"](self)
+
+    def get_cfn_attribute(self, attr: str) -> Any:
+        if attr in self.attributes:
+            return self.attributes[attr]
+        raise UnformattedGetAttTemplateException()
+
+    def is_created(self) -> bool:
+        return True
+
+
+@patch(
+    "unsupported-types",
+    "creates every resource type of the registry",
+    "logs 'No Moto CloudFormation support' and skips the resource: a Ref to it vanishes from the "
+    "properties that use it, a GetAtt on it is an HTTP 500, outputs using it disappear (13 of our 35 "
+    "types: ApplicationAutoScaling ScalableTarget/ScalingPolicy, Backup Plan/Selection/Vault, ACM "
+    "Certificate, CloudWatch Alarm, EC2 SecurityGroupEgress, ECS CapacityProvider/"
+    "ClusterCapacityProviderAssociations, S3 BucketPolicy, SNS TopicPolicy, SecretsManager Secret)",
+    "parsing.resource_class_from_type, the single lookup of a type's model, falls back to a "
+    "Placeholder model (AWS's Ref/GetAtt formats); the Secret, the BackupVault and the ACM "
+    "Certificate (marked ISSUED) are really created in moto's backends, because pypictl reads the "
+    "secret, both the secret and the vault are retained on delete, and moto's ELBv2 refuses a "
+    "listener whose certificate ACM does not have",
+)
+def patch_unsupported_types() -> None:
+    @wrap(parsing, "resource_class_from_type")
+    def resource_class_from_type(original, resource_type):
+        cls = original(resource_type)
+        if cls is None and resource_type not in parsing.NULL_MODELS and "::" in resource_type:
+            return Placeholder
+        return cls
+
+
+def _after(value: str, sep: str) -> str:
+    return value.split(sep, 1)[1] if sep in value else value
+
+
+# (type, attribute) -> value, for attributes AWS documents and moto's models lack or get wrong.
+ATTRIBUTE_FALLBACKS: dict[tuple[str, str], Callable[[Any], Any]] = {
+    # app/<name>/<id>: the part of the ARN after "loadbalancer/", AWS's CloudWatch dimension.
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerFullName"): lambda r: _after(r.arn, ":loadbalancer/"),
+    # targetgroup/<name>/<id>: the last ARN field.
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupFullName"): lambda r: r.arn.rsplit(":", 1)[1],
+    ("AWS::EFS::FileSystem", "Arn"): lambda r: r.file_system_arn,
+    ("AWS::EFS::AccessPoint", "Arn"): lambda r: r.access_point_arn,
+    ("AWS::EC2::LaunchTemplate", "LatestVersionNumber"): lambda r: str(r.latest_version_number),
+    ("AWS::EC2::LaunchTemplate", "DefaultVersionNumber"): lambda r: str(r.default_version_number),
+}
+
+
+def _generic_attribute(resource: Any, attr: str) -> Any:
+    """AWS's common attribute shapes, read off the moto model: Arn / <Thing>Arn from .arn, the
+    attribute's snake_case name, <Thing>Id from the physical id."""
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", attr).lower()
+    for name in (snake, snake.replace("i_d", "id")):
+        value = getattr(resource, name, None)
+        if isinstance(value, (str, int)) and value != "":
+            return str(value) if isinstance(value, int) else value
+    if attr.endswith("Arn"):
+        for name in ("arn", f"{snake[:-4]}_arn"):
+            value = getattr(resource, name, None)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+@patch(
+    "getatt-fallbacks",
+    "Fn::GetAtt returns every attribute the resource type documents (e.g. LoadBalancerFullName, "
+    "TargetGroupFullName, LaunchTemplate LatestVersionNumber, EFS AccessPoint/FileSystem Arn) and "
+    "refuses an unknown one with a template error",
+    "a model that lacks the attribute raises NotImplementedError/UnformattedGetAttTemplateException; "
+    "clean_json logs it and returns the raw {'Fn::GetAtt': [...]} dict as the value",
+    "wrap parsing.clean_json (every intrinsic goes through it, Fn::Sub's ${A.B} too): on a missing "
+    "attribute use ATTRIBUTE_FALLBACKS, then the common shapes (.arn, snake_case field); if none "
+    "fits, fail with AWS's template error instead of a raw dict",
+)
+def patch_getatt() -> None:
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: ResourceMap) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json:
+            target = resource_json["Fn::GetAtt"]
+            name, attr = target.split(".", 1) if isinstance(target, str) else (target[0], clean_json(target[1], resources_map))
+            resource = resources_map.get(name)
+            if resource is not None and not isinstance(resource, (str, dict, list)):
+                rtype = getattr(resource, "cf_resource_type", None) or (
+                    resources_map._resource_json_map.get(name) or {}).get("Type", "")
+                try:
+                    value = resource.get_cfn_attribute(attr)
+                    if not (isinstance(value, dict) and "Fn::GetAtt" in value):
+                        return value
+                except (NotImplementedError, UnformattedGetAttTemplateException, AttributeError, KeyError):
+                    pass
+                fallback = ATTRIBUTE_FALLBACKS.get((rtype, attr))
+                value = fallback(resource) if fallback else _generic_attribute(resource, attr)
+                if value is None:
+                    raise ValidationError(
+                        message=f"Template error: resource {name} does not support attribute type {attr} in "
+                        "Fn::GetAtt (pypictl_moto.py: add it to ATTRIBUTE_FALLBACKS)"
+                    )
+                return value
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+# --------------------------------------------------------------------------------------------------
+# Other services
+# --------------------------------------------------------------------------------------------------
+
+
+@patch(
+    "route53-zone-ids",
+    "hosted zone ids start with 'Z' (Z + up to 31 upper-case letters and digits)",
+    "22 random upper-case letters and digits, so pypictl's zone_id validation refuses most of them",
+    "prefix moto's generated id with Z (HostedZoneIdentifier.generate), length unchanged",
+)
+def patch_route53_ids() -> None:
+    from moto.route53.models import HostedZoneIdentifier
+
+    @wrap(HostedZoneIdentifier, "generate")
+    def generate(original, self, *args, **kwargs):
+        zone_id = original(self, *args, **kwargs)
+        return zone_id if zone_id.startswith("Z") else "Z" + zone_id[1:]
+
+
+@patch(
+    "kms-key-policy",
+    "AWS::KMS::Key's KeyPolicy is a JSON object in the template; the key's policy is that document",
+    "stores the object as is, so every KMS call that checks the key policy (DescribeKey, ...) fails "
+    "with HTTP 500 on json.loads(dict)",
+    "serialize KeyPolicy to a JSON string before moto's Key.create_from_cloudformation_json",
+)
+def patch_kms_key_policy() -> None:
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = cloudformation_json.get("Properties") or {}
+        if isinstance(props.get("KeyPolicy"), (dict, list)):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def apply_patches() -> None:
+    for fn in (
+        patch_event_clock,
+        patch_resource_events,
+        patch_delete_fallbacks,
+        patch_events_pagination,
+        patch_resource_status,
+        patch_nested_stacks,
+        patch_change_set_options,
+        patch_no_changes,
+        patch_execute_change_set,
+        patch_unsupported_types,
+        patch_getatt,
+        patch_route53_ids,
+        patch_kms_key_policy,
+    ):
+        fn()
+
+
+def describe() -> str:
+    return "\n".join(f"{n}\n  AWS:  {a}\n  moto: {m}\n  fix:  {f}" for n, a, m, f in PATCHES)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    parser.add_argument("--url-file", help="write the endpoint here once the server listens")
+    parser.add_argument("--describe", action="store_true", help="print the patches and exit")
+    args = parser.parse_args()
+    if args.describe:
+        print(describe())
+        return
+
+    apply_patches()
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    print(f"pypictl_moto: {len(PATCHES)} patches applied: {', '.join(p[0] for p in PATCHES)}", file=sys.stderr)
+    print(url, flush=True)
+    if args.url_file:
+        tmp = f"{args.url_file}.tmp"
+        with open(tmp, "w") as f:
+            f.write(url + "\n")
+        os.replace(tmp, args.url_file)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    while not stop.wait(3600):
+        pass
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

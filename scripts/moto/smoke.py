@@ -1,0 +1,491 @@
+#!/usr/bin/env python3
+"""End-to-end check of the AWS emulator harness (moto + scripts/moto/pypictl_moto.py).
+
+    .tools/moto/bin/python scripts/moto/smoke.py                 # starts a private server, stops it after
+    .tools/moto/bin/python scripts/moto/smoke.py http://127.0.0.1:PORT   # uses a running one (scripts/moto.sh start)
+
+Stands in for `pypictl deploy` until the Rust engine exists, doing what it will do:
+  seed the account (seed.py) -> write a pypictl.toml shaped like fixtures/examples/heavy.toml with the
+  seeded ids -> `pypictl synth` -> staging bucket, nested templates at their manifest assetKey, the root
+  template -> CREATE change set (IncludeNestedStacks, CAPABILITY_IAM, StagingBucket) -> execute ->
+  CREATE_COMPLETE, and checks: every root output resolved; per-resource events (paginated, newest
+  first) in the root and every nested stack; the same change set again fails with "didn't contain
+  changes"; delete -> DELETE_COMPLETE with the DeletionPolicy Retain resources still there.
+
+Exits 0 when every check passed, 1 with a "FAIL:" line naming the first check that did not.
+Needs target/debug/pypictl (`cargo build`). Every request goes to 127.0.0.1.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+import seed as seed_mod  # noqa: E402  (scripts/moto/seed.py)
+
+NO_CHANGES = (
+    "The submitted information didn't contain changes. Submit different information or confirm that "
+    "the changes you want are included."
+)
+# Page size of DescribeStackEvents on the private server: small, so that pagination is exercised.
+PRIVATE_PAGE_SIZE = 7
+
+
+class SmokeFailure(Exception):
+    pass
+
+
+CHECKS = 0
+
+
+def check(cond: bool, what: str) -> None:
+    global CHECKS
+    if not cond:
+        raise SmokeFailure(what)
+    CHECKS += 1
+
+
+def step(msg: str) -> None:
+    print(f"smoke: {msg}", flush=True)
+
+
+def wait_for(what: str, fn, timeout: float = 120.0, delay: float = 0.5):
+    """Polls fn() until it returns a non-None value (the result), or fails after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise SmokeFailure(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(delay)
+
+
+# --- the private server -------------------------------------------------------------------------
+
+
+class PrivateServer:
+    """pypictl_moto.py on a free port of 127.0.0.1, for the length of the smoke test."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.proc = None
+        self.log = workdir / "moto.log"
+
+    def __enter__(self) -> str:
+        url_file = self.workdir / "moto.url"
+        env = dict(os.environ, PYPICTL_MOTO_EVENT_PAGE_SIZE=str(PRIVATE_PAGE_SIZE))
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "pypictl_moto.py"), "--port", "0", "--url-file", str(url_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while not (url_file.exists() and url_file.read_text().strip()):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                sys.stderr.write(self.log.read_text()[-3000:])
+                raise SmokeFailure("the private moto server did not start")
+            time.sleep(0.1)
+        return url_file.read_text().strip()
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def all_events(cfn, stack_id: str) -> tuple[list[dict], int]:
+    """Every event of a stack, following NextToken by hand; returns (events, number of pages)."""
+    events, pages, token = [], 0, None
+    while True:
+        kwargs = {"StackName": stack_id}
+        if token:
+            kwargs["NextToken"] = token
+        page = cfn.describe_stack_events(**kwargs)
+        pages += 1
+        events.extend(page["StackEvents"])
+        token = page.get("NextToken")
+        if not token:
+            return events, pages
+        check(pages < 1000, f"{stack_id}: DescribeStackEvents keeps returning a NextToken")
+
+
+def template_resources(template: dict) -> dict[str, str]:
+    """Logical id -> type of every resource a template creates (its Conditions are not used by ours)."""
+    return {lid: r["Type"] for lid, r in template["Resources"].items()}
+
+
+def check_events(cfn, stack_id: str, label: str, resources: dict[str, str], operation: str, retained=()) -> int:
+    """Per-resource events of one stack for CREATE or DELETE; returns the number of pages."""
+    events, pages = all_events(cfn, stack_id)
+    ids = [e["EventId"] for e in events]
+    check(len(ids) == len(set(ids)), f"{label}: EventIds are not unique")
+    stamps = [e["Timestamp"] for e in events]
+    check(
+        all(a > b for a, b in zip(stamps, stamps[1:])),
+        f"{label}: events are not newest first with strictly increasing timestamps",
+    )
+    chronological = list(reversed(events))
+    # The stack's own events: logical id = the stack's name, physical id = its ARN.
+    own = [e["ResourceStatus"] for e in chronological if e["LogicalResourceId"] == e["StackName"]]
+    for status in (f"{operation}_IN_PROGRESS", f"{operation}_COMPLETE"):
+        check(status in own, f"{label}: no stack event {status} (stack events: {own})")
+    for lid, rtype in resources.items():
+        mine = [e for e in chronological if e["LogicalResourceId"] == lid]
+        statuses = [e["ResourceStatus"] for e in mine]
+        if operation == "DELETE" and lid in retained:
+            check("DELETE_SKIPPED" in statuses, f"{label}/{lid}: retained resource has no DELETE_SKIPPED event ({statuses})")
+            continue
+        want = [f"{operation}_IN_PROGRESS", f"{operation}_COMPLETE"]
+        check(
+            all(s in statuses for s in want) and statuses.index(want[0]) < statuses.index(want[1]),
+            f"{label}/{lid} ({rtype}): expected {want[0]} then {want[1]}, got {statuses}",
+        )
+        check(all(e["ResourceType"] == rtype for e in mine), f"{label}/{lid}: events with a wrong ResourceType")
+        complete = [e for e in mine if e["ResourceStatus"] == want[1]][-1]
+        check(bool(complete.get("PhysicalResourceId")), f"{label}/{lid}: {want[1]} event without PhysicalResourceId")
+    return pages
+
+
+def failures(cfn, stack_id: str) -> str:
+    """The *_FAILED events of a stack and of its nested stacks, oldest first, one per line."""
+    lines = []
+    stacks = [stack_id] + [
+        s["StackId"] for s in cfn.list_stacks()["StackSummaries"] if s.get("RootId") == stack_id
+    ]
+    for sid in stacks:
+        events, _ = all_events(cfn, sid)
+        for e in reversed(events):
+            if e["ResourceStatus"].endswith("_FAILED"):
+                lines.append(f"  {e['StackName']}/{e['LogicalResourceId']} ({e['ResourceType']}): "
+                             f"{e['ResourceStatus']}: {e.get('ResourceStatusReason')}")
+    return "\n".join(lines) or "  (no *_FAILED event)"
+
+
+def raw_intrinsic(value: str) -> bool:
+    return any(s in value for s in ("Fn::", "Outputs.", "{'Ref'", '{"Ref"', "Ref:"))
+
+
+# --- the flow -------------------------------------------------------------------------------------
+
+
+def run(endpoint: str, workdir: Path, private: bool) -> None:
+    import boto3
+    from botocore.config import Config
+
+    seed_mod.check_loopback(endpoint)
+    seed_mod.dummy_credentials()
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+    cfg = Config(retries={"max_attempts": 1})
+
+    def client(service):
+        return boto3.client(service, region_name=seed_mod.REGION, endpoint_url=endpoint, config=cfg)
+
+    cfn, s3 = client("cloudformation"), client("s3")
+
+    step(f"seeding {endpoint}")
+    seeded = seed_mod.seed(endpoint)
+    step(f"seeded {json.dumps(seeded)}")
+
+    binary = ROOT / "target" / "debug" / "pypictl"
+    check(binary.exists(), f"{binary} is missing: run `cargo build`")
+    stack_name = f"pypi-smoke-{time.time_ns() % 10**8}"
+    config = workdir / "pypictl.toml"
+    config.write_text(
+        f"""# fixtures/examples/heavy.toml with the ids of the seeded moto account (scripts/moto/smoke.py)
+region = "{seeded['region']}"
+service_name = "pypi"
+environment = "production"
+stack_name = "{stack_name}"
+
+[network]
+vpc_id = "{seeded['vpc_id']}"
+load_balancer_subnets = {json.dumps(seeded['load_balancer_subnets'])}
+asg_subnets = {json.dumps(seeded['asg_subnets'])}
+
+[dns]
+zone_id = "{seeded['zone_id']}"
+zone_name = "{seeded['zone_name']}"
+names = ["pypi"]
+
+[compute]
+instance_type = "c6a.xlarge"
+min_size = 2
+max_size = 4
+
+[monitoring]
+alarm_emails = ["ops@example.com", "oncall@example.com"]
+"""
+    )
+    out = workdir / "out"
+    synth = subprocess.run([str(binary), "synth", "-c", str(config), "-o", str(out)], capture_output=True, text=True)
+    check(synth.returncode == 0, f"pypictl synth failed ({synth.returncode}):\n{synth.stdout}{synth.stderr}")
+    step("synthesized: " + synth.stdout.strip().splitlines()[0])
+    manifest = json.loads((out / "manifest.json").read_text())
+    check(manifest["stackName"] == stack_name, "manifest.json names another stack")
+
+    bucket = f"pypictl-staging-{time.time_ns() % 10**10}"
+    s3.create_bucket(Bucket=bucket)
+    for st in manifest["stacks"]:
+        s3.put_object(Bucket=bucket, Key=st["assetKey"], Body=(out / st["file"]).read_bytes())
+    root_key = f"pypictl/templates/root-{manifest['root']['sha256']}.json"
+    s3.put_object(Bucket=bucket, Key=root_key, Body=(out / manifest["root"]["file"]).read_bytes())
+    template_url = f"https://{bucket}.s3.{seeded['region']}.amazonaws.com/{root_key}"
+    step(f"staged {len(manifest['stacks']) + 1} templates in s3://{bucket}")
+
+    def change_set(kind: str) -> dict:
+        name = f"pypictl-{kind.lower()}-{time.time_ns()}"
+        resp = cfn.create_change_set(
+            StackName=stack_name,
+            ChangeSetName=name,
+            ChangeSetType=kind,
+            TemplateURL=template_url,
+            IncludeNestedStacks=True,
+            Capabilities=["CAPABILITY_IAM"],
+            Parameters=[{"ParameterKey": "StagingBucket", "ParameterValue": bucket}],
+        )
+
+        def settled():
+            cs = cfn.describe_change_set(ChangeSetName=resp["Id"], StackName=stack_name)
+            return cs if cs["Status"] in ("CREATE_COMPLETE", "FAILED") else None
+
+        return wait_for(f"change set {name}", settled)
+
+    # 1. create
+    cs = change_set("CREATE")
+    check(
+        cs["Status"] == "CREATE_COMPLETE" and cs["ExecutionStatus"] == "AVAILABLE",
+        f"CREATE change set: {cs['Status']} / {cs['ExecutionStatus']}: {cs.get('StatusReason')}",
+    )
+    check(cs.get("IncludeNestedStacks") is True, "CREATE change set: IncludeNestedStacks not echoed")
+    adds = {c["ResourceChange"]["LogicalResourceId"] for c in cs["Changes"] if c["ResourceChange"]["Action"] == "Add"}
+    want = {st["logicalId"] for st in manifest["stacks"]}
+    check(adds == want, f"CREATE change set adds {sorted(adds)}, expected the nested stacks {sorted(want)}")
+    stack_id = cs["StackId"]
+    check(cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS",
+          "stack is not REVIEW_IN_PROGRESS before execution")
+    step(f"change set {cs['ChangeSetName']}: CREATE_COMPLETE, {len(cs['Changes'])} changes")
+
+    cfn.execute_change_set(ChangeSetName=cs["ChangeSetId"], StackName=stack_name)
+
+    def created():
+        st = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        if st["StackStatus"].endswith("_IN_PROGRESS"):
+            return None
+        return st
+
+    root = wait_for("CREATE_COMPLETE", created, timeout=300)
+    check(root["StackStatus"] == "CREATE_COMPLETE",
+          f"root stack ended {root['StackStatus']}; failed resources:\n" + failures(cfn, stack_id))
+    step("root stack CREATE_COMPLETE")
+
+    # 2. outputs
+    root_template = json.loads((out / manifest["root"]["file"]).read_text())
+    outputs = {o["OutputKey"]: o.get("OutputValue") for o in root.get("Outputs", [])}
+    missing = sorted(set(root_template["Outputs"]) - set(outputs))
+    check(not missing, f"root outputs missing: {missing}")
+    for key, value in outputs.items():
+        check(isinstance(value, str) and value.strip() != "", f"root output {key} is empty")
+        check(not raw_intrinsic(value), f"root output {key} is an unresolved intrinsic: {value!r}")
+    step(f"{len(outputs)} root outputs resolved")
+
+    # 3. nested stacks, resources, events
+    res = cfn.describe_stack_resources(StackName=stack_id)["StackResources"]
+    nested = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in res if r["ResourceType"] == "AWS::CloudFormation::Stack"}
+    check(set(nested) == want, f"root stack resources {sorted(nested)} are not the nested stacks")
+    pages = {"root": check_events(cfn, stack_id, "root", template_resources(root_template), "CREATE")}
+    for st in manifest["stacks"]:
+        lid = st["logicalId"]
+        child_id = nested[lid]
+        check(child_id.startswith("arn:aws:cloudformation:"), f"{lid}: physical id {child_id!r} is not a stack ARN")
+        child = cfn.describe_stacks(StackName=child_id)["Stacks"][0]
+        check(child["StackStatus"] == "CREATE_COMPLETE", f"{lid}: nested stack {child['StackStatus']}")
+        check(child.get("ParentId") == stack_id and child.get("RootId") == stack_id, f"{lid}: ParentId/RootId not the root")
+        tmpl = json.loads((out / st["file"]).read_text())
+        resources = template_resources(tmpl)
+        listed = cfn.list_stack_resources(StackName=child_id)["StackResourceSummaries"]
+        check(
+            {r["LogicalResourceId"] for r in listed} == set(resources),
+            f"{lid}: ListStackResources {sorted(r['LogicalResourceId'] for r in listed)} != template {sorted(resources)}",
+        )
+        for r in listed:
+            check(bool(r.get("PhysicalResourceId")), f"{lid}/{r['LogicalResourceId']}: no physical id")
+        pages[lid] = check_events(cfn, child_id, lid, resources, "CREATE")
+        for o in child.get("Outputs", []):
+            check(bool(o.get("OutputValue")) and not raw_intrinsic(o["OutputValue"]), f"{lid}: output {o['OutputKey']} unresolved")
+    if private:
+        check(pages["root"] > 1, f"root events fit one page of {PRIVATE_PAGE_SIZE}: pagination not exercised")
+    elif max(pages.values()) == 1:
+        step("note: every event history fit one page; start the server with "
+             "PYPICTL_MOTO_EVENT_PAGE_SIZE=7 to exercise NextToken")
+    step(f"per-resource events in root and {len(nested)} nested stacks (pages: {pages})")
+
+    # 4. the same change set again: no changes
+    again = change_set("UPDATE")
+    check(again["Status"] == "FAILED", f"no-change change set ended {again['Status']}, expected FAILED")
+    check(again.get("StatusReason") == NO_CHANGES, f"no-change change set reason {again.get('StatusReason')!r}")
+    check(again["ExecutionStatus"] == "UNAVAILABLE", f"no-change change set ExecutionStatus {again['ExecutionStatus']}")
+    cfn.delete_change_set(ChangeSetName=again["ChangeSetId"])
+    check(cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE",
+          "stack status changed after a failed no-change change set")
+    step("same change set again: FAILED, \"didn't contain changes\"")
+
+    # 5. delete: DELETE_COMPLETE, the retained resources survive, the others are gone
+    before = []  # (nested stack logical id, resource logical id, type, physical id)
+    for st in manifest["stacks"]:
+        for r in cfn.list_stack_resources(StackName=nested[st["logicalId"]])["StackResourceSummaries"]:
+            before.append((st["logicalId"], r["LogicalResourceId"], r["ResourceType"], r["PhysicalResourceId"]))
+    retained = {(r["stack"], r["logicalId"]) for r in manifest["retained"]}
+    probe = Probes(client, seeded["zone_id"])
+    absent = [f"{s_}/{l}" for s_, l, t, p in before if t in PROBES and not probe(t, p)]
+    check(not absent, f"resources not found before the delete (probe or emulator broken): {absent}")
+    cfn.delete_stack(StackName=stack_id)
+
+    def deleted():
+        st = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        return None if st["StackStatus"].endswith("_IN_PROGRESS") else st
+
+    gone = wait_for("DELETE_COMPLETE", deleted, timeout=300)
+    check(gone["StackStatus"] == "DELETE_COMPLETE",
+          f"root stack ended {gone['StackStatus']}; failed resources:\n" + failures(cfn, stack_id))
+    live = [s for s in cfn.list_stacks()["StackSummaries"] if s.get("RootId") == stack_id and s["StackStatus"] != "DELETE_COMPLETE"]
+    check(not live, f"nested stacks not deleted: {[(s['StackName'], s['StackStatus']) for s in live]}")
+    check_events(cfn, stack_id, "root", template_resources(root_template), "DELETE")
+    for st in manifest["stacks"]:
+        child_id = nested[st["logicalId"]]
+        child = cfn.describe_stacks(StackName=child_id)["Stacks"][0]
+        check(child["StackStatus"] == "DELETE_COMPLETE", f"{st['logicalId']}: nested stack {child['StackStatus']} after delete")
+        kept = {lid for s_, lid in retained if s_ == st["logicalId"]}
+        check_events(cfn, child_id, st["logicalId"], template_resources(json.loads((out / st["file"]).read_text())), "DELETE", kept)
+    step("root stack DELETE_COMPLETE, nested stacks DELETE_COMPLETE, DELETE_SKIPPED for the retained")
+
+    wrong, probed, kept_ok = [], 0, []
+    for s_, lid, rtype, physical in before:
+        if rtype not in PROBES:
+            continue
+        probed += 1
+        exists, keep = probe(rtype, physical), (s_, lid) in retained
+        if exists != keep:
+            wrong.append(f"{s_}/{lid} ({rtype} {physical}): {'still exists' if exists else 'gone although retained'}")
+        elif keep:
+            kept_ok.append(lid)
+    check(not wrong, "after the delete:\n  " + "\n  ".join(wrong))
+    check(sorted(kept_ok) == sorted(lid for _, lid in retained), f"retained resources not probed: {sorted(retained)}")
+    step(f"after the delete: the {len(kept_ok)} retained resources exist ({', '.join(kept_ok)}), "
+         f"the other {probed - len(kept_ok)} probed resources are gone")
+
+
+class Probes:
+    """Whether a resource exists, asked of the emulated service (not of CloudFormation)."""
+
+    def __init__(self, client, zone_id: str):
+        self.client, self.zone_id = client, zone_id
+
+    def __call__(self, rtype: str, physical: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            return bool(PROBES[rtype](self, physical))
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "")
+            if any(w in code for w in ("NotFound", "NoSuch", "NotExist", "Invalid", "404", "ResourceNotFound")):
+                return False
+            raise
+
+
+def _ecs_active(p, kind, physical):
+    ecs = p.client("ecs")
+    if kind == "cluster":
+        items = ecs.describe_clusters(clusters=[physical])["clusters"]
+    elif kind == "service":
+        cluster = physical.split("/")[-2]
+        items = ecs.describe_services(cluster=cluster, services=[physical])["services"]
+    else:
+        items = [ecs.describe_task_definition(taskDefinition=physical)["taskDefinition"]]
+    return any(i.get("status") == "ACTIVE" for i in items)
+
+
+def _record_exists(p, physical):
+    # moto keeps a record created through CloudFormation under the name as written (no final dot).
+    sets = p.client("route53").list_resource_record_sets(HostedZoneId=p.zone_id)["ResourceRecordSets"]
+    return any(r["Name"].rstrip(".") == physical.rstrip(".") for r in sets)
+
+
+# type -> probe(probes, physical id) -> exists. Types the emulator only models as placeholders
+# (no backing service object) have none.
+PROBES = {
+    "AWS::KMS::Key": lambda p, i: p.client("kms").describe_key(KeyId=i)["KeyMetadata"]["KeyState"] == "Enabled",
+    "AWS::KMS::Alias": lambda p, i: any(a["AliasName"] == i for a in p.client("kms").list_aliases()["Aliases"]),
+    "AWS::EC2::SecurityGroup": lambda p, i: p.client("ec2").describe_security_groups(GroupIds=[i])["SecurityGroups"],
+    "AWS::EC2::LaunchTemplate": lambda p, i: p.client("ec2").describe_launch_templates(LaunchTemplateIds=[i])["LaunchTemplates"],
+    "AWS::EFS::FileSystem": lambda p, i: p.client("efs").describe_file_systems(FileSystemId=i)["FileSystems"],
+    "AWS::EFS::MountTarget": lambda p, i: p.client("efs").describe_mount_targets(MountTargetId=i)["MountTargets"],
+    "AWS::EFS::AccessPoint": lambda p, i: p.client("efs").describe_access_points(AccessPointId=i)["AccessPoints"],
+    "AWS::SecretsManager::Secret": lambda p, i: "DeletedDate" not in p.client("secretsmanager").describe_secret(SecretId=i),
+    "AWS::Backup::BackupVault": lambda p, i: p.client("backup").describe_backup_vault(BackupVaultName=i),
+    "AWS::CertificateManager::Certificate": lambda p, i: p.client("acm").describe_certificate(CertificateArn=i),
+    "AWS::S3::Bucket": lambda p, i: p.client("s3").head_bucket(Bucket=i) is not None,
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": lambda p, i: p.client("elbv2").describe_load_balancers(LoadBalancerArns=[i])["LoadBalancers"],
+    "AWS::ElasticLoadBalancingV2::TargetGroup": lambda p, i: p.client("elbv2").describe_target_groups(TargetGroupArns=[i])["TargetGroups"],
+    "AWS::ElasticLoadBalancingV2::Listener": lambda p, i: p.client("elbv2").describe_listeners(ListenerArns=[i])["Listeners"],
+    "AWS::ECS::Cluster": lambda p, i: _ecs_active(p, "cluster", i),
+    "AWS::ECS::Service": lambda p, i: _ecs_active(p, "service", i),
+    "AWS::ECS::TaskDefinition": lambda p, i: _ecs_active(p, "task", i),
+    "AWS::IAM::Role": lambda p, i: p.client("iam").get_role(RoleName=i),
+    "AWS::IAM::InstanceProfile": lambda p, i: p.client("iam").get_instance_profile(InstanceProfileName=i),
+    "AWS::AutoScaling::AutoScalingGroup": lambda p, i: p.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[i])["AutoScalingGroups"],
+    "AWS::Logs::LogGroup": lambda p, i: any(g["logGroupName"] == i for g in p.client("logs").describe_log_groups(logGroupNamePrefix=i)["logGroups"]),
+    "AWS::SNS::Topic": lambda p, i: p.client("sns").get_topic_attributes(TopicArn=i),
+    "AWS::CloudWatch::Dashboard": lambda p, i: p.client("cloudwatch").get_dashboard(DashboardName=i),
+    "AWS::Route53::RecordSet": _record_exists,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("endpoint", nargs="?", help="a running server (scripts/moto.sh start); default: start a private one")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (config, synth output, server log)")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="pypictl-smoke-"))
+    started = time.monotonic()
+    try:
+        if args.endpoint:
+            run(args.endpoint, workdir, private=False)
+        else:
+            with PrivateServer(workdir) as endpoint:
+                run(endpoint, workdir, private=True)
+    except SmokeFailure as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        print(f"smoke: work directory (config, templates, server log): {workdir}", file=sys.stderr)
+        return 1
+    except Exception as e:
+        print(f"FAIL: unexpected {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"smoke: work directory (config, templates, server log): {workdir}", file=sys.stderr)
+        return 1
+    step(f"{CHECKS} passed, 0 failed ({time.monotonic() - started:.1f} s)")
+    if args.keep:
+        step(f"work directory kept: {workdir}")
+    else:
+        subprocess.run(["rm", "-rf", str(workdir)], check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

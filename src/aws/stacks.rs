@@ -1,0 +1,249 @@
+//! [`Stacks`]: CloudFormation, and the S3 bucket templates are staged in.
+
+use aws_sdk_cloudformation::types::{self as cfn, Capability, ChangeSetType, StackStatus};
+use aws_sdk_s3::primitives::ByteStream;
+
+use super::errors::{cloud_error, millis, missing};
+use super::AwsCloud;
+use crate::engine::cloud::{CloudResult, Stacks};
+use crate::engine::model::*;
+
+/// None for no tags: an empty list would remove a stack's tags on update.
+fn tags(tags: &[(String, String)]) -> Option<Vec<cfn::Tag>> {
+    (!tags.is_empty()).then(|| tags.iter().map(|(k, v)| cfn::Tag::builder().key(k).value(v).build()).collect())
+}
+
+fn parameters(parameters: &[(String, String)]) -> Option<Vec<cfn::Parameter>> {
+    (!parameters.is_empty())
+        .then(|| parameters.iter().map(|(k, v)| cfn::Parameter::builder().parameter_key(k).parameter_value(v).build()).collect())
+}
+
+fn text(s: Option<&str>) -> String {
+    s.unwrap_or_default().to_string()
+}
+
+/// A reason as the engine wants it: None rather than empty.
+fn reason(s: Option<&str>) -> Option<String> {
+    s.filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+fn summary(stack: &cfn::Stack) -> StackSummary {
+    StackSummary {
+        id: text(stack.stack_id()),
+        name: text(stack.stack_name()),
+        status: stack.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        reason: reason(stack.stack_status_reason()),
+        outputs: stack.outputs().iter().map(|o| (text(o.output_key()), text(o.output_value()))).collect(),
+        parameters: stack.parameters().iter().map(|p| (text(p.parameter_key()), text(p.parameter_value()))).collect(),
+        tags: stack.tags().iter().map(|t| (text(t.key()), text(t.value()))).collect(),
+    }
+}
+
+fn event(e: &cfn::StackEvent) -> StackEvent {
+    StackEvent {
+        id: text(e.event_id()),
+        stack_id: text(e.stack_id()),
+        stack_name: text(e.stack_name()),
+        logical_id: text(e.logical_resource_id()),
+        physical_id: text(e.physical_resource_id()),
+        resource_type: text(e.resource_type()),
+        timestamp: e.timestamp().map(millis).unwrap_or_default(),
+        status: e.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        reason: reason(e.resource_status_reason()),
+    }
+}
+
+fn resource_change(c: &cfn::ResourceChange) -> ResourceChange {
+    ResourceChange {
+        action: c.action().map(|a| a.as_str().to_string()).unwrap_or_default(),
+        logical_id: text(c.logical_resource_id()),
+        physical_id: reason(c.physical_resource_id()),
+        resource_type: text(c.resource_type()),
+        replacement: c.replacement().map(|r| r.as_str().to_string()),
+        scope: c.scope().iter().map(|s| s.as_str().to_string()).collect(),
+        nested_change_set: reason(c.change_set_id()),
+    }
+}
+
+impl Stacks for AwsCloud {
+    async fn describe_stack(&self, name_or_id: &str) -> CloudResult<Option<StackSummary>> {
+        let out = match self.cloudformation.describe_stacks().stack_name(name_or_id).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                let e = cloud_error(e);
+                return if e.kind == ErrorKind::NotFound { Ok(None) } else { Err(e) };
+            }
+        };
+        // By id, a deleted stack is still described (DELETE_COMPLETE) for a while.
+        Ok(out
+            .stacks()
+            .iter()
+            .find(|s| s.stack_status() != Some(&StackStatus::DeleteComplete))
+            .map(summary))
+    }
+
+    async fn stack_events(&self, stack_id: &str, next_token: Option<&str>) -> CloudResult<EventPage> {
+        // Exactly one call: the engine pages itself.
+        let out = self
+            .cloudformation
+            .describe_stack_events()
+            .stack_name(stack_id)
+            .set_next_token(next_token.map(str::to_string))
+            .send()
+            .await
+            .map_err(cloud_error)?;
+        Ok(EventPage {
+            events: out.stack_events().iter().map(event).collect(),
+            next_token: reason(out.next_token()),
+        })
+    }
+
+    async fn stack_resources(&self, stack_id: &str) -> CloudResult<Vec<StackResource>> {
+        let mut resources = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .cloudformation
+                .list_stack_resources()
+                .stack_name(stack_id)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(cloud_error)?;
+            resources.extend(out.stack_resource_summaries().iter().map(|r| StackResource {
+                logical_id: text(r.logical_resource_id()),
+                physical_id: reason(r.physical_resource_id()),
+                resource_type: text(r.resource_type()),
+                status: r.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            }));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(resources),
+            }
+        }
+    }
+
+    async fn create_stack(&self, request: &CreateStack) -> CloudResult<String> {
+        let out = self
+            .cloudformation
+            .create_stack()
+            .stack_name(&request.name)
+            .template_body(&request.template_body)
+            .set_tags(tags(&request.tags))
+            .capabilities(Capability::CapabilityIam)
+            .send()
+            .await
+            .map_err(cloud_error)?;
+        out.stack_id().map(str::to_string).ok_or_else(|| missing("stack id (CreateStack)"))
+    }
+
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<String> {
+        let kind = match request.kind {
+            ChangeSetKind::Create => ChangeSetType::Create,
+            ChangeSetKind::Update => ChangeSetType::Update,
+        };
+        let mut call = self
+            .cloudformation
+            .create_change_set()
+            .stack_name(&request.stack_name)
+            .change_set_name(&request.change_set_name)
+            .change_set_type(kind)
+            .template_url(&request.template_url)
+            .include_nested_stacks(true)
+            .capabilities(Capability::CapabilityIam)
+            .capabilities(Capability::CapabilityAutoExpand)
+            .set_parameters(parameters(&request.parameters))
+            .set_tags(tags(&request.tags));
+        if !request.description.is_empty() {
+            call = call.description(&request.description);
+        }
+        let out = call.send().await.map_err(cloud_error)?;
+        out.id().map(str::to_string).ok_or_else(|| missing("change set id (CreateChangeSet)"))
+    }
+
+    async fn describe_change_set(&self, id: &str) -> CloudResult<ChangeSet> {
+        let mut token: Option<String> = None;
+        let mut change_set: Option<ChangeSet> = None;
+        loop {
+            let out = self
+                .cloudformation
+                .describe_change_set()
+                .change_set_name(id)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(cloud_error)?;
+            let changes = out.changes().iter().filter_map(|c| c.resource_change()).map(resource_change);
+            match &mut change_set {
+                Some(cs) => cs.changes.extend(changes),
+                None => {
+                    change_set = Some(ChangeSet {
+                        id: out.change_set_id().unwrap_or(id).to_string(),
+                        stack_id: text(out.stack_id()),
+                        status: out.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                        status_reason: reason(out.status_reason()),
+                        changes: changes.collect(),
+                    })
+                }
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        change_set.ok_or_else(|| missing("change set (DescribeChangeSet)"))
+    }
+
+    async fn execute_change_set(&self, id: &str, disable_rollback: bool) -> CloudResult<()> {
+        self.cloudformation
+            .execute_change_set()
+            .change_set_name(id)
+            .disable_rollback(disable_rollback)
+            .send()
+            .await
+            .map_err(cloud_error)?;
+        Ok(())
+    }
+
+    async fn delete_change_set(&self, id: &str) -> CloudResult<()> {
+        self.cloudformation.delete_change_set().change_set_name(id).send().await.map_err(cloud_error)?;
+        Ok(())
+    }
+
+    async fn delete_stack(&self, stack_id: &str) -> CloudResult<()> {
+        self.cloudformation.delete_stack().stack_name(stack_id).send().await.map_err(cloud_error)?;
+        Ok(())
+    }
+
+    async fn continue_update_rollback(&self, stack_id: &str) -> CloudResult<()> {
+        self.cloudformation.continue_update_rollback().stack_name(stack_id).send().await.map_err(cloud_error)?;
+        Ok(())
+    }
+
+    async fn object_exists(&self, bucket: &str, key: &str) -> CloudResult<bool> {
+        match self.s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let e = cloud_error(e);
+                if e.kind == ErrorKind::NotFound {
+                    Ok(false)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> CloudResult<()> {
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .await
+            .map_err(cloud_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,293 @@
+//! `pypictl deploy`, the engine's side: prerequisites, the stack's current
+//! state (stuck stacks get a clear way out), staging, the change set and its
+//! preview, confirmation, execution and the live watch, and the verdict with
+//! its root cause.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use anyhow::Result;
+use pypictl_stacks::app::{Assembly, STAGING_BUCKET_PARAM};
+use pypictl_stacks::Config;
+
+use super::changeset::{self, Change, Created};
+use super::cloud::{Account, Service, Stacks};
+use super::model::{status, ChangeSetKind, ChangeSetRequest, StackSummary, StoppedTask};
+use super::prereq::{self, Problem};
+use super::patient::Patient;
+use super::progress::{Progress, Sink};
+use super::rootcause::{self, RootCause};
+use super::staging;
+use super::tail::EventTail;
+use super::watch::{WatchEnd, WatchOptions, WatchReport, Watcher};
+
+/// Questions and the change preview: a terminal, or a script in tests.
+pub trait Interaction {
+    /// Whether a person can answer.
+    fn interactive(&self) -> bool;
+    fn confirm(&mut self, question: &str) -> bool;
+    /// Shows the changes of the change set about to be executed.
+    fn show_changes(&mut self, stack: &str, changes: &[Change]);
+}
+
+#[derive(Clone, Debug)]
+pub struct DeployOptions {
+    pub yes: bool,
+    pub no_rollback: bool,
+    pub allow_replace_stateful: bool,
+    pub watch: WatchOptions,
+    /// Delay between reads of a change set or a settling stack.
+    pub poll: Duration,
+    /// A name for this run's change set (unique per run).
+    pub change_set_name: String,
+}
+
+/// What happened. Exit codes are the command's business.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// The account lacks something: nothing was changed.
+    Prerequisites(Vec<Problem>),
+    /// The stack is in a state that needs a person (and none could answer,
+    /// or they said no): nothing was changed.
+    Stuck { status: String, advice: String },
+    NoChanges,
+    /// Replacing or removing stateful resources, not allowed: nothing changed.
+    Refused(Vec<Change>),
+    /// No terminal to confirm on, and no --yes: nothing changed.
+    NeedsConfirmation,
+    /// The user said no: nothing changed.
+    Declined,
+    Succeeded { status: String, outputs: Vec<(String, String)> },
+    Failed { status: String, root_cause: Option<RootCause>, advice: String },
+    /// A stuck stack was recovered; deploy again to apply the configuration.
+    Recovered { status: String },
+    /// Watching stopped (Ctrl-C or --max-wait); CloudFormation goes on.
+    StoppedWatching { interrupted: bool },
+}
+
+fn tags(cfg: &Config) -> Vec<(String, String)> {
+    vec![
+        ("pypictl:service".into(), cfg.service_name.clone()),
+        ("pypictl:environment".into(), cfg.environment.clone()),
+        ("managed-by".into(), "pypictl".into()),
+    ]
+}
+
+/// Resources per stack label, for the live view's done / total.
+fn totals(assembly: &Assembly) -> HashMap<String, usize> {
+    let mut t: HashMap<String, usize> = assembly.nested.iter().map(|n| (n.logical_id.clone(), n.template.resource_count())).collect();
+    t.insert(assembly.stack_name.clone(), assembly.nested.len());
+    t
+}
+
+pub struct Deployer<'a, C, S, I> {
+    pub cloud: &'a C,
+    pub sink: &'a mut S,
+    pub interaction: &'a mut I,
+    pub opts: DeployOptions,
+}
+
+impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, I> {
+    /// Deploys the assembly. `interrupt` resolving (Ctrl-C) stops watching,
+    /// and nothing else.
+    pub async fn deploy<F: Future<Output = ()>>(&mut self, assembly: &Assembly, cfg: &Config, interrupt: F) -> Result<Outcome> {
+        let mut interrupt = std::pin::pin!(interrupt);
+        let name = assembly.stack_name.clone();
+        let cloud = &Patient(self.cloud);
+
+        self.sink.emit(Progress::Step(format!("Checking prerequisites in {}", cfg.region)));
+        let checked = prereq::check(cloud, cfg).await?;
+        for w in &checked.warnings {
+            self.sink.emit(Progress::Warning(w.clone()));
+        }
+        if !checked.problems.is_empty() {
+            return Ok(Outcome::Prerequisites(checked.problems));
+        }
+
+        // The stack as it is now decides what can be done.
+        let existing = cloud.describe_stack(&name).await?;
+        let kind = match &existing {
+            None => ChangeSetKind::Create,
+            Some(s) if s.status == "REVIEW_IN_PROGRESS" => ChangeSetKind::Create,
+            Some(s) if status::in_progress(&s.status) => {
+                self.sink.emit(Progress::Step(format!("{name} is {}: watching that operation instead of starting another", s.status)));
+                return self.attach(s, assembly, interrupt.as_mut()).await;
+            }
+            Some(s) if s.status == "ROLLBACK_COMPLETE" || s.status == "ROLLBACK_FAILED" => {
+                let question = format!("{name} failed to create and is in {}; it cannot be updated. Delete it and create it again?", s.status);
+                if !self.consent(&question) {
+                    return Ok(Outcome::Stuck {
+                        status: s.status.clone(),
+                        advice: format!("a stack in {} can only be deleted: run `pypictl destroy` (retained data stays), or deploy again with --yes to delete and recreate it", s.status),
+                    });
+                }
+                self.sink.emit(Progress::Step(format!("Deleting {name} ({})", s.status)));
+                let tail = EventTail::after_latest(cloud, &s.id).await?;
+                cloud.delete_stack(&s.id).await?;
+                let report = self.watch(&s.id, &name, tail, assembly, interrupt.as_mut()).await;
+                match report.end {
+                    WatchEnd::Settled(ref st) if st == "DELETE_COMPLETE" => {}
+                    WatchEnd::Settled(ref st) => return Ok(self.failed(st.clone(), &report, "the old stack could not be deleted; see the cause above".into())),
+                    WatchEnd::Interrupted | WatchEnd::TimedOut => return Ok(Outcome::StoppedWatching { interrupted: report.end == WatchEnd::Interrupted }),
+                }
+                ChangeSetKind::Create
+            }
+            Some(s) if s.status == "UPDATE_ROLLBACK_FAILED" => {
+                let question = format!(
+                    "{name} is in UPDATE_ROLLBACK_FAILED: a resource could not be rolled back{}. Continue the rollback?",
+                    s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                );
+                if !self.consent(&question) {
+                    return Ok(Outcome::Stuck {
+                        status: s.status.clone(),
+                        advice: "fix what blocked the rollback (see `pypictl status`), then deploy again with --yes to continue the rollback (CloudFormation ContinueUpdateRollback)".into(),
+                    });
+                }
+                self.sink.emit(Progress::Step(format!("Continuing the rollback of {name}")));
+                let tail = EventTail::after_latest(cloud, &s.id).await?;
+                cloud.continue_update_rollback(&s.id).await?;
+                let report = self.watch(&s.id, &name, tail, assembly, interrupt.as_mut()).await;
+                return Ok(match report.end {
+                    WatchEnd::Settled(st) if st == "UPDATE_ROLLBACK_COMPLETE" => Outcome::Recovered { status: st },
+                    WatchEnd::Settled(ref st) => self.failed(st.clone(), &report, "the rollback failed again; fix the cause above and retry".into()),
+                    end => Outcome::StoppedWatching { interrupted: end == WatchEnd::Interrupted },
+                });
+            }
+            Some(s) if s.status == "DELETE_FAILED" => {
+                return Ok(Outcome::Stuck {
+                    status: s.status.clone(),
+                    advice: "the stack's deletion failed: run `pypictl destroy` again after fixing the cause shown by `pypictl status`".into(),
+                })
+            }
+            Some(_) => ChangeSetKind::Update,
+        };
+
+        let bucket = staging::ensure_bucket(cloud, self.sink, &assembly.staging_body, self.opts.poll).await?;
+        let uploaded = staging::upload(cloud, &bucket, assembly).await?;
+        self.sink.emit(Progress::Step(format!(
+            "Staged templates in s3://{bucket}/ ({} uploaded, {} unchanged)",
+            uploaded.uploaded, uploaded.unchanged
+        )));
+
+        self.sink.emit(Progress::Step(format!("Creating change set {}", self.opts.change_set_name)));
+        let request = ChangeSetRequest {
+            stack_name: name.clone(),
+            change_set_name: self.opts.change_set_name.clone(),
+            kind,
+            template_url: staging::template_url(&bucket, &cfg.region, &assembly.root_asset_key()),
+            parameters: vec![(STAGING_BUCKET_PARAM.to_string(), bucket.clone())],
+            tags: tags(cfg),
+            description: format!("pypictl deploy of {}", cfg.service_name),
+        };
+        let cs = match changeset::create(cloud, &request, self.opts.poll).await? {
+            Created::NoChanges { id } => {
+                cloud.delete_change_set(&id).await?;
+                return Ok(Outcome::NoChanges);
+            }
+            Created::Ready(cs) => cs,
+        };
+        let changes = changeset::expand(cloud, &cs, &name).await?;
+        self.interaction.show_changes(&name, &changes);
+
+        let losing: Vec<Change> = changes.iter().filter(|c| changeset::loses_data(&c.change)).cloned().collect();
+        if !losing.is_empty() && !self.opts.allow_replace_stateful {
+            cloud.delete_change_set(&cs.id).await?;
+            return Ok(Outcome::Refused(losing));
+        }
+        if !self.opts.yes {
+            if !self.interaction.interactive() {
+                cloud.delete_change_set(&cs.id).await?;
+                return Ok(Outcome::NeedsConfirmation);
+            }
+            if !self.interaction.confirm(&format!("Deploy these changes to {name}?")) {
+                cloud.delete_change_set(&cs.id).await?;
+                return Ok(Outcome::Declined);
+            }
+        }
+
+        let stack_id = cs.stack_id.clone();
+        let tail = EventTail::after_latest(cloud, &stack_id).await?;
+        self.sink.emit(Progress::Step(format!("Deploying {name}")));
+        cloud.execute_change_set(&cs.id, self.opts.no_rollback).await?;
+        let report = self.watch(&stack_id, &name, tail, assembly, interrupt.as_mut()).await;
+        Ok(self.verdict(&stack_id, report).await)
+    }
+
+    /// --yes, or a person who says yes.
+    fn consent(&mut self, question: &str) -> bool {
+        self.opts.yes || (self.interaction.interactive() && self.interaction.confirm(question))
+    }
+
+    async fn attach<F: Future<Output = ()>>(&mut self, s: &StackSummary, assembly: &Assembly, interrupt: F) -> Result<Outcome> {
+        let tail = EventTail::after_latest(&Patient(self.cloud), &s.id).await?;
+        let cloud = self.cloud;
+        let mut watcher = Watcher::new(cloud, &mut *self.sink, &s.id, &assembly.stack_name, tail, self.opts.watch.clone_with_totals(totals(assembly)));
+        watcher.adopt_running_nested().await?;
+        let report = watcher.run(interrupt).await;
+        Ok(self.verdict(&s.id, report).await)
+    }
+
+    async fn watch<F: Future<Output = ()>>(&mut self, stack_id: &str, label: &str, tail: EventTail, assembly: &Assembly, interrupt: Pin<&mut F>) -> WatchReport {
+        let opts = self.opts.watch.clone_with_totals(totals(assembly));
+        Watcher::new(self.cloud, &mut *self.sink, stack_id, label, tail, opts).run(interrupt).await
+    }
+
+    async fn verdict(&mut self, stack_id: &str, report: WatchReport) -> Outcome {
+        match report.end.clone() {
+            WatchEnd::Interrupted => Outcome::StoppedWatching { interrupted: true },
+            WatchEnd::TimedOut => Outcome::StoppedWatching { interrupted: false },
+            WatchEnd::Settled(st) if st == "CREATE_COMPLETE" || st == "UPDATE_COMPLETE" => {
+                let outputs = Patient(self.cloud).describe_stack(stack_id).await.ok().flatten().map(|s| s.outputs).unwrap_or_default();
+                Outcome::Succeeded { status: st, outputs }
+            }
+            WatchEnd::Settled(st) => {
+                let advice = if st == "CREATE_FAILED" || st == "UPDATE_FAILED" {
+                    "rollback is disabled (--no-rollback): the failed resources stay as they are. Fix the cause and run `pypictl deploy` again to retry, or roll back with `aws cloudformation rollback-stack --stack-name <stack>`".to_string()
+                } else if st == "ROLLBACK_COMPLETE" {
+                    "the stack rolled back and can only be deleted: fix the cause, then `pypictl deploy` offers to delete and recreate it".to_string()
+                } else if st == "UPDATE_ROLLBACK_FAILED" {
+                    "the rollback itself failed: fix the cause, then `pypictl deploy` offers to continue the rollback".to_string()
+                } else {
+                    "the stack was rolled back to its previous state: fix the cause and deploy again".to_string()
+                };
+                let mut outcome = self.failed(st, &report, advice);
+                if let Outcome::Failed { root_cause: Some(cause), .. } = &mut outcome {
+                    if cause.resource_type == "AWS::ECS::Service" && cause.stopped_tasks.is_empty() {
+                        cause.stopped_tasks = latest_stopped(&report.stopped_tasks);
+                    }
+                }
+                outcome
+            }
+        }
+    }
+
+    fn failed(&self, status: String, report: &WatchReport, advice: String) -> Outcome {
+        let mut root_cause = rootcause::find(&report.events);
+        if let Some(cause) = root_cause.as_mut() {
+            if cause.resource_type == "AWS::ECS::Service" {
+                cause.stopped_tasks = latest_stopped(&report.stopped_tasks);
+            }
+        }
+        Outcome::Failed { status, root_cause, advice }
+    }
+}
+
+/// The few most recent stopped tasks, newest first, distinct reasons.
+fn latest_stopped(tasks: &[StoppedTask]) -> Vec<StoppedTask> {
+    let mut sorted: Vec<StoppedTask> = tasks.to_vec();
+    sorted.sort_by_key(|t| std::cmp::Reverse(t.stopped_at));
+    let mut seen = std::collections::HashSet::new();
+    sorted.into_iter().filter(|t| seen.insert(t.reason.clone())).take(5).collect()
+}
+
+impl WatchOptions {
+    fn clone_with_totals(&self, totals: HashMap<String, usize>) -> WatchOptions {
+        let mut o = self.clone();
+        if o.totals.is_empty() {
+            o.totals = totals;
+        }
+        o
+    }
+}

@@ -1,0 +1,574 @@
+//! A scripted CloudFormation (and ECS, S3, account) for testing the engine's
+//! logic: a timeline fixture (fixtures/timelines/*.json) says which events
+//! appear when, what the change set contains, how ECS tasks fare, and which
+//! calls are throttled. Time is tokio's clock, so under a paused runtime a
+//! 20-minute deploy takes milliseconds and is exactly reproducible.
+//!
+//! Timeline event lines read `<seconds> <stack> <logical id> <type> <status>
+//! [reason…]`, where `<stack>` is `root` or a nested stack's logical id; an
+//! event whose logical id is its stack's own label is about the stack itself.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use super::cloud::{Account, CloudResult, Service, Stacks};
+use super::model::*;
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+/// Fake server time at the start of a script (2026-11-20T10:00:00Z).
+pub const CLOCK_BASE: Millis = 1_795_687_200_000;
+const PAGE_SIZE: usize = 100;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Script {
+    #[serde(default)]
+    pub about: String,
+    pub stack_name: String,
+    /// The stack before the command runs (absent: it does not exist).
+    #[serde(default)]
+    pub initial: Option<Initial>,
+    #[serde(default)]
+    pub change_set: Option<ScriptedChangeSet>,
+    /// Timelines, keyed by the call that starts them: `execute`,
+    /// `delete_stack`, `continue_update_rollback`, or `attached` (already
+    /// running when the command starts).
+    #[serde(default)]
+    pub operations: BTreeMap<String, Operation>,
+    /// `<seconds> desired=N running=N pending=N failed=N [rollout=STATE]`
+    #[serde(default)]
+    pub ecs: Vec<String>,
+    /// `<seconds> <task id> <reason…>`
+    #[serde(default)]
+    pub stopped_tasks: Vec<String>,
+    /// Every n-th read call is throttled (0: never).
+    #[serde(default)]
+    pub throttle_every: usize,
+    #[serde(default)]
+    pub account: AccountScript,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Initial {
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Number of earlier events in the stack's history.
+    #[serde(default)]
+    pub history: usize,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedChangeSet {
+    #[serde(default = "complete")]
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// `<stack> <Action> <logical id> <type> [replacement]`
+    #[serde(default)]
+    pub changes: Vec<String>,
+}
+
+fn complete() -> String {
+    "CREATE_COMPLETE".into()
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// What the account looks like; the defaults satisfy every prerequisite of
+/// the example configurations' ids.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountScript {
+    /// `<subnet id> <vpc id> <az> [public]`
+    pub subnets: Vec<String>,
+    pub vpc_id: String,
+    pub dns_support: bool,
+    pub dns_hostnames: bool,
+    pub internet_gateway: bool,
+    pub zone_id: String,
+    pub zone_name: String,
+    pub instance_types: Vec<String>,
+}
+
+impl Default for AccountScript {
+    fn default() -> Self {
+        AccountScript {
+            subnets: vec![
+                "subnet-0aa11bb22cc33dd44 vpc-0a1b2c3d4e5f60718 us-east-1a public".into(),
+                "subnet-0ee55ff6677889900 vpc-0a1b2c3d4e5f60718 us-east-1b public".into(),
+                "subnet-01234567890abcdef vpc-0a1b2c3d4e5f60718 us-east-1a".into(),
+                "subnet-0fedcba9876543210 vpc-0a1b2c3d4e5f60718 us-east-1b".into(),
+            ],
+            vpc_id: "vpc-0a1b2c3d4e5f60718".into(),
+            dns_support: true,
+            dns_hostnames: true,
+            internet_gateway: true,
+            zone_id: "Z0123456789ABCDEFGHIJ".into(),
+            zone_name: "example.com.".into(),
+            instance_types: ["t3.small", "c6a.large", "c6a.xlarge", "c6a.2xlarge"].map(String::from).to_vec(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct TimedEvent {
+    at_ms: i64,
+    stack: String,
+    logical: String,
+    resource_type: String,
+    status: String,
+    reason: Option<String>,
+}
+
+fn parse_event(line: &str) -> TimedEvent {
+    let mut parts = line.split_whitespace();
+    let mut next = |what: &str| parts.next().unwrap_or_else(|| panic!("timeline line {line:?} lacks {what}")).to_string();
+    let at: f64 = next("seconds").parse().unwrap_or_else(|_| panic!("timeline line {line:?}: seconds"));
+    let stack = next("stack");
+    let logical = next("logical id");
+    let resource_type = next("type");
+    let status = next("status");
+    let reason: Vec<&str> = parts.collect();
+    TimedEvent { at_ms: (at * 1000.0) as i64, stack, logical, resource_type, status, reason: (!reason.is_empty()).then(|| reason.join(" ")) }
+}
+
+struct Running {
+    name: String,
+    started: Instant,
+    events: Vec<TimedEvent>,
+    outputs: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+struct State {
+    running: Vec<Running>,
+    objects: HashMap<(String, String), Vec<u8>>,
+    staging_exists: bool,
+    change_set_created: bool,
+    read_calls: usize,
+}
+
+/// The scripted cloud. `calls` counts every call by API name; `log` lists
+/// the mutating calls in order.
+pub struct ScriptedCloud {
+    script: Script,
+    origin: Instant,
+    state: RefCell<State>,
+    pub calls: RefCell<BTreeMap<&'static str, usize>>,
+    pub log: RefCell<Vec<String>>,
+}
+
+impl ScriptedCloud {
+    pub fn new(script: Script) -> ScriptedCloud {
+        let cloud = ScriptedCloud { script, origin: Instant::now(), state: RefCell::default(), calls: RefCell::default(), log: RefCell::default() };
+        cloud.state.borrow_mut().staging_exists = true;
+        if let Some(op) = cloud.script.operations.get("attached") {
+            cloud.start("attached", op.clone());
+        }
+        cloud
+    }
+
+    pub fn from_json(text: &str) -> ScriptedCloud {
+        ScriptedCloud::new(serde_json::from_str(text).expect("timeline fixture parses"))
+    }
+
+    pub fn without_staging_bucket(self) -> ScriptedCloud {
+        self.state.borrow_mut().staging_exists = false;
+        self
+    }
+
+    pub fn count(&self, api: &str) -> usize {
+        self.calls.borrow().get(api).copied().unwrap_or(0)
+    }
+
+    pub fn logged(&self, prefix: &str) -> Vec<String> {
+        self.log.borrow().iter().filter(|l| l.starts_with(prefix)).cloned().collect()
+    }
+
+    fn start(&self, name: &str, op: Operation) {
+        let events = op.events.iter().map(|l| parse_event(l)).collect();
+        self.state.borrow_mut().running.push(Running { name: name.into(), started: Instant::now(), events, outputs: op.outputs });
+    }
+
+    fn call(&self, api: &'static str, read: bool) -> CloudResult<()> {
+        *self.calls.borrow_mut().entry(api).or_default() += 1;
+        if read && self.script.throttle_every > 0 {
+            let mut st = self.state.borrow_mut();
+            st.read_calls += 1;
+            if st.read_calls % self.script.throttle_every == 0 {
+                return Err(CloudError::throttled());
+            }
+        }
+        Ok(())
+    }
+
+    fn stack_id(&self, label: &str) -> String {
+        if label == "root" || label == self.script.stack_name {
+            format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}/00000000-root", self.script.stack_name)
+        } else {
+            format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}-{label}-ABC/00000000-{}", self.script.stack_name, label.to_lowercase())
+        }
+    }
+
+    fn label_of(&self, stack_id: &str) -> String {
+        if stack_id == self.stack_id("root") || stack_id == self.script.stack_name {
+            "root".into()
+        } else {
+            stack_id.split('/').nth(1).and_then(|n| n.strip_prefix(&format!("{}-", self.script.stack_name))).and_then(|n| n.strip_suffix("-ABC")).unwrap_or(stack_id).to_string()
+        }
+    }
+
+    fn physical_id(&self, e: &TimedEvent) -> String {
+        match e.resource_type.as_str() {
+            "AWS::CloudFormation::Stack" if e.stack == e.logical || (e.stack == "root" && e.logical == self.script.stack_name) => self.stack_id(&e.stack),
+            "AWS::CloudFormation::Stack" => self.stack_id(&e.logical),
+            "AWS::ECS::Service" => format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/{0}/{0}", self.script.stack_name),
+            _ => format!("{}-{}", e.logical, "1A2B3C"),
+        }
+    }
+
+    /// Every visible event of a stack in this run, oldest first, plus its
+    /// history before the run.
+    fn events_of(&self, label: &str) -> Vec<StackEvent> {
+        let st = self.state.borrow();
+        let mut out = Vec::new();
+        if label == "root" {
+            if let Some(initial) = &self.script.initial {
+                for i in 0..initial.history {
+                    out.push(StackEvent {
+                        id: format!("history-{i:06}"),
+                        stack_id: self.stack_id("root"),
+                        stack_name: self.script.stack_name.clone(),
+                        logical_id: format!("OldResource{}", i % 37),
+                        physical_id: format!("old-{i}"),
+                        resource_type: "AWS::EC2::SecurityGroup".into(),
+                        timestamp: CLOCK_BASE - 86_400_000 - ((initial.history - i) as Millis) * 1000,
+                        status: "UPDATE_COMPLETE".into(),
+                        reason: None,
+                    });
+                }
+            }
+        }
+        let now = Instant::now();
+        for run in &st.running {
+            for (i, e) in run.events.iter().enumerate() {
+                let stack = if e.stack == "root" { "root" } else { e.stack.as_str() };
+                if stack != label || e.at_ms > (now - run.started).as_millis() as i64 {
+                    continue;
+                }
+                let at = CLOCK_BASE + (run.started - self.origin).as_millis() as Millis + e.at_ms;
+                out.push(StackEvent {
+                    id: format!("{}-{}-{i:04}", run.name, label),
+                    stack_id: self.stack_id(label),
+                    stack_name: if label == "root" { self.script.stack_name.clone() } else { format!("{}-{label}-ABC", self.script.stack_name) },
+                    logical_id: if e.logical == "root" { self.script.stack_name.clone() } else { e.logical.clone() },
+                    physical_id: self.physical_id(e),
+                    resource_type: e.resource_type.clone(),
+                    timestamp: at,
+                    status: e.status.clone(),
+                    reason: e.reason.clone(),
+                });
+            }
+        }
+        out.sort_by_key(|e| e.timestamp);
+        out
+    }
+
+    fn root_status(&self) -> Option<(String, Option<String>)> {
+        let name = &self.script.stack_name;
+        let latest = self.events_of("root").into_iter().rev().find(|e| e.logical_id == *name && e.resource_type == "AWS::CloudFormation::Stack" && !e.id.starts_with("history-"));
+        match latest {
+            Some(e) => Some((e.status, e.reason)),
+            None => {
+                let st = self.state.borrow();
+                if st.change_set_created && self.script.initial.is_none() {
+                    Some(("REVIEW_IN_PROGRESS".into(), None))
+                } else {
+                    self.script.initial.as_ref().map(|i| (i.status.clone(), i.reason.clone()))
+                }
+            }
+        }
+    }
+}
+
+fn ms(s: &str) -> i64 {
+    (s.parse::<f64>().unwrap_or_else(|_| panic!("seconds: {s:?}")) * 1000.0) as i64
+}
+
+impl Stacks for ScriptedCloud {
+    async fn describe_stack(&self, name_or_id: &str) -> CloudResult<Option<StackSummary>> {
+        self.call("DescribeStacks", true)?;
+        if name_or_id == pypictl_stacks::staging::STACK_NAME {
+            let exists = self.state.borrow().staging_exists;
+            return Ok(exists.then(|| StackSummary {
+                id: format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/pypictl-staging/1"),
+                name: name_or_id.into(),
+                status: "CREATE_COMPLETE".into(),
+                reason: None,
+                outputs: vec![("BucketName".into(), "pypictl-staging-bucket".into())],
+                parameters: vec![],
+                tags: vec![],
+            }));
+        }
+        if self.label_of(name_or_id) != "root" {
+            return Ok(None);
+        }
+        let Some((status, reason)) = self.root_status() else { return Ok(None) };
+        if status == "DELETE_COMPLETE" {
+            return Ok(None);
+        }
+        let mut outputs: Vec<(String, String)> = self.script.initial.as_ref().map(|i| i.outputs.clone().into_iter().collect()).unwrap_or_default();
+        for run in self.state.borrow().running.iter() {
+            outputs.extend(run.outputs.clone());
+        }
+        Ok(Some(StackSummary { id: self.stack_id("root"), name: self.script.stack_name.clone(), status, reason, outputs, parameters: vec![], tags: vec![] }))
+    }
+
+    async fn stack_events(&self, stack_id: &str, next_token: Option<&str>) -> CloudResult<EventPage> {
+        self.call("DescribeStackEvents", true)?;
+        if next_token.is_some() {
+            *self.calls.borrow_mut().entry("DescribeStackEvents(next page)").or_default() += 1;
+        }
+        let mut events = self.events_of(&self.label_of(stack_id));
+        events.reverse();
+        let start: usize = next_token.map(|t| t.parse().expect("token")).unwrap_or(0);
+        let end = (start + PAGE_SIZE).min(events.len());
+        let next = (end < events.len()).then(|| end.to_string());
+        Ok(EventPage { events: events[start..end].to_vec(), next_token: next })
+    }
+
+    async fn stack_resources(&self, stack_id: &str) -> CloudResult<Vec<StackResource>> {
+        self.call("ListStackResources", true)?;
+        let mut latest: BTreeMap<String, StackResource> = BTreeMap::new();
+        for e in self.events_of(&self.label_of(stack_id)) {
+            if e.is_about_stack() || e.id.starts_with("history-") {
+                continue;
+            }
+            latest.insert(e.logical_id.clone(), StackResource { logical_id: e.logical_id, physical_id: Some(e.physical_id), resource_type: e.resource_type, status: e.status });
+        }
+        Ok(latest.into_values().collect())
+    }
+
+    async fn create_stack(&self, request: &CreateStack) -> CloudResult<String> {
+        self.call("CreateStack", false)?;
+        self.log.borrow_mut().push(format!("CreateStack {}", request.name));
+        if request.name == pypictl_stacks::staging::STACK_NAME {
+            self.state.borrow_mut().staging_exists = true;
+        }
+        Ok(format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}/1", request.name))
+    }
+
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<String> {
+        self.call("CreateChangeSet", false)?;
+        self.log.borrow_mut().push(format!("CreateChangeSet {:?} {}", request.kind, request.template_url));
+        self.state.borrow_mut().change_set_created = true;
+        Ok("cs-root".into())
+    }
+
+    async fn describe_change_set(&self, id: &str) -> CloudResult<ChangeSet> {
+        self.call("DescribeChangeSet", true)?;
+        let script = self.script.change_set.clone().unwrap_or_default();
+        let parsed: Vec<(String, ResourceChange)> = script
+            .changes
+            .iter()
+            .map(|l| {
+                let p: Vec<&str> = l.split_whitespace().collect();
+                (
+                    p[0].to_string(),
+                    ResourceChange {
+                        action: p[1].into(),
+                        logical_id: p[2].into(),
+                        physical_id: None,
+                        resource_type: p[3].into(),
+                        replacement: p.get(4).map(|s| s.to_string()),
+                        scope: vec!["Properties".into()],
+                        nested_change_set: None,
+                    },
+                )
+            })
+            .collect();
+        let label = id.strip_prefix("cs-").unwrap_or("root");
+        let mut changes: Vec<ResourceChange> = parsed.iter().filter(|(s, _)| s == label).map(|(_, c)| c.clone()).collect();
+        if label == "root" {
+            let mut nested: Vec<&String> = parsed.iter().map(|(s, _)| s).filter(|s| *s != "root").collect();
+            nested.dedup();
+            for n in nested {
+                let action = if self.script.initial.is_some() { "Modify" } else { "Add" };
+                changes.push(ResourceChange {
+                    action: action.into(),
+                    logical_id: n.clone(),
+                    physical_id: None,
+                    resource_type: "AWS::CloudFormation::Stack".into(),
+                    replacement: (action == "Modify").then(|| "False".into()),
+                    scope: vec!["Properties".into()],
+                    nested_change_set: Some(format!("cs-{n}")),
+                });
+            }
+        }
+        Ok(ChangeSet { id: id.into(), stack_id: self.stack_id("root"), status: script.status, status_reason: script.reason, changes })
+    }
+
+    async fn execute_change_set(&self, id: &str, disable_rollback: bool) -> CloudResult<()> {
+        self.call("ExecuteChangeSet", false)?;
+        self.log.borrow_mut().push(format!("ExecuteChangeSet {id} disable_rollback={disable_rollback}"));
+        let op = self.script.operations.get("execute").cloned().expect("the script has an execute timeline");
+        self.start("execute", op);
+        Ok(())
+    }
+
+    async fn delete_change_set(&self, id: &str) -> CloudResult<()> {
+        self.call("DeleteChangeSet", false)?;
+        self.log.borrow_mut().push(format!("DeleteChangeSet {id}"));
+        Ok(())
+    }
+
+    async fn delete_stack(&self, stack_id: &str) -> CloudResult<()> {
+        self.call("DeleteStack", false)?;
+        self.log.borrow_mut().push(format!("DeleteStack {}", self.label_of(stack_id)));
+        let op = self.script.operations.get("delete_stack").cloned().expect("the script has a delete_stack timeline");
+        self.start("delete", op);
+        Ok(())
+    }
+
+    async fn continue_update_rollback(&self, stack_id: &str) -> CloudResult<()> {
+        self.call("ContinueUpdateRollback", false)?;
+        self.log.borrow_mut().push(format!("ContinueUpdateRollback {}", self.label_of(stack_id)));
+        let op = self.script.operations.get("continue_update_rollback").cloned().expect("the script has a continue_update_rollback timeline");
+        self.start("continue", op);
+        Ok(())
+    }
+
+    async fn object_exists(&self, bucket: &str, key: &str) -> CloudResult<bool> {
+        self.call("HeadObject", false)?;
+        Ok(self.state.borrow().objects.contains_key(&(bucket.to_string(), key.to_string())))
+    }
+
+    async fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> CloudResult<()> {
+        self.call("PutObject", false)?;
+        self.log.borrow_mut().push(format!("PutObject {key}"));
+        self.state.borrow_mut().objects.insert((bucket.to_string(), key.to_string()), body.to_vec());
+        Ok(())
+    }
+}
+
+impl Service for ScriptedCloud {
+    async fn service(&self, _cluster: &str, _service: &str) -> CloudResult<Option<ServiceSnapshot>> {
+        self.call("DescribeServices", true)?;
+        let Some(started) = self.state.borrow().running.last().map(|r| r.started) else { return Ok(None) };
+        let elapsed = started.elapsed().as_millis() as i64;
+        let mut current = None;
+        for line in &self.script.ecs {
+            let mut parts = line.split_whitespace();
+            if ms(parts.next().unwrap()) > elapsed {
+                break;
+            }
+            let mut s = ServiceSnapshot::default();
+            for kv in parts {
+                let (k, v) = kv.split_once('=').unwrap_or_else(|| panic!("ecs line {line:?}"));
+                match k {
+                    "desired" => s.desired = v.parse().unwrap(),
+                    "running" => s.running = v.parse().unwrap(),
+                    "pending" => s.pending = v.parse().unwrap(),
+                    "failed" => s.failed = v.parse().unwrap(),
+                    "rollout" => s.rollout_state = Some(v.into()),
+                    other => panic!("ecs line {line:?}: unknown {other}"),
+                }
+            }
+            current = Some(s);
+        }
+        Ok(current)
+    }
+
+    async fn stopped_tasks(&self, _cluster: &str, _service: &str) -> CloudResult<Vec<StoppedTask>> {
+        self.call("DescribeTasks", true)?;
+        let Some(started) = self.state.borrow().running.last().map(|r| r.started) else { return Ok(vec![]) };
+        let elapsed = started.elapsed().as_millis() as i64;
+        let base = CLOCK_BASE + (started - self.origin).as_millis() as Millis;
+        let mut out: Vec<StoppedTask> = self
+            .script
+            .stopped_tasks
+            .iter()
+            .filter_map(|line| {
+                let mut parts = line.splitn(3, ' ');
+                let at = ms(parts.next()?);
+                let id = parts.next()?.to_string();
+                let reason = parts.next().unwrap_or("").to_string();
+                (at <= elapsed).then_some(StoppedTask { task_id: id, stopped_at: base + at, reason })
+            })
+            .collect();
+        out.sort_by_key(|t| std::cmp::Reverse(t.stopped_at));
+        Ok(out)
+    }
+
+    async fn target_health(&self, _target_group_arn: &str) -> CloudResult<Vec<TargetHealth>> {
+        self.call("DescribeTargetHealth", true)?;
+        Ok(vec![])
+    }
+
+    async fn alarms_firing(&self, _prefix: &str) -> CloudResult<Vec<Alarm>> {
+        self.call("DescribeAlarms", true)?;
+        Ok(vec![])
+    }
+}
+
+impl Account for ScriptedCloud {
+    async fn identity(&self) -> CloudResult<Identity> {
+        self.call("GetCallerIdentity", false)?;
+        Ok(Identity { account: ACCOUNT.into(), arn: format!("arn:aws:iam::{ACCOUNT}:user/ci") })
+    }
+
+    async fn subnets(&self, ids: &[String]) -> CloudResult<Vec<Subnet>> {
+        self.call("DescribeSubnets", false)?;
+        Ok(self
+            .script
+            .account
+            .subnets
+            .iter()
+            .map(|l| {
+                let p: Vec<&str> = l.split_whitespace().collect();
+                Subnet { id: p[0].into(), vpc_id: p[1].into(), availability_zone: p[2].into(), map_public_ip_on_launch: p.get(3) == Some(&"public") }
+            })
+            .filter(|s| ids.contains(&s.id))
+            .collect())
+    }
+
+    async fn vpc(&self, id: &str) -> CloudResult<Option<VpcInfo>> {
+        self.call("DescribeVpcs", false)?;
+        let a = &self.script.account;
+        Ok((id == a.vpc_id).then(|| VpcInfo {
+            id: id.into(),
+            dns_support: a.dns_support,
+            dns_hostnames: a.dns_hostnames,
+            internet_gateway: a.internet_gateway.then(|| "igw-0123456789abcdef0".into()),
+        }))
+    }
+
+    async fn hosted_zone(&self, id: &str) -> CloudResult<Option<HostedZone>> {
+        self.call("GetHostedZone", false)?;
+        let a = &self.script.account;
+        Ok((id == a.zone_id).then(|| HostedZone { id: id.into(), name: a.zone_name.clone(), private: false }))
+    }
+
+    async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>> {
+        self.call("DescribeInstanceTypes", false)?;
+        Ok(self.script.account.instance_types.iter().any(|t| t == name).then(|| {
+            let known = pypictl_stacks::catalogue::lookup(name).expect("scripted types are catalogued");
+            InstanceTypeInfo { name: name.into(), vcpus: known.vcpus, memory_mib: known.memory_mib }
+        }))
+    }
+}

@@ -1,0 +1,349 @@
+//! The deploy engine against scripted CloudFormation behaviour
+//! (fixtures/timelines/*.json): success with nine nested stacks, a nested
+//! failure and its root cause, an ECS service that never stabilises,
+//! UPDATE_ROLLBACK_FAILED, throttling, a long history, Ctrl-C, attaching to
+//! an operation in progress, stuck stacks, refused stateful replacements.
+//! Time is tokio's paused clock: hours of CloudFormation take milliseconds.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use pypictl::engine::changeset::Change;
+use pypictl::engine::deploy::{DeployOptions, Deployer, Interaction, Outcome};
+use pypictl::engine::progress::{Progress, Recorder};
+use pypictl::engine::scripted::{ScriptedCloud, CLOCK_BASE};
+use pypictl::engine::watch::WatchOptions;
+use pypictl_stacks::app::{synthesize, Assembly};
+use pypictl_stacks::{Config, Deployment};
+
+fn heavy() -> (Deployment, Assembly) {
+    let cfg = Config::from_toml(&std::fs::read_to_string(common::example("heavy")).unwrap()).unwrap();
+    let d = Deployment::new(cfg).unwrap();
+    let a = synthesize(&d).unwrap();
+    (d, a)
+}
+
+fn timeline(name: &str) -> ScriptedCloud {
+    let path = common::repo_root().join("fixtures/timelines").join(format!("{name}.json"));
+    ScriptedCloud::from_json(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// Answers questions from a script.
+#[derive(Default)]
+struct Script {
+    interactive: bool,
+    answers: VecDeque<bool>,
+    questions: Vec<String>,
+    shown: Vec<Change>,
+}
+
+impl Script {
+    fn answering(answers: &[bool]) -> Script {
+        Script { interactive: true, answers: answers.iter().copied().collect(), ..Default::default() }
+    }
+}
+
+impl Interaction for Script {
+    fn interactive(&self) -> bool {
+        self.interactive
+    }
+    fn confirm(&mut self, question: &str) -> bool {
+        self.questions.push(question.to_string());
+        self.answers.pop_front().expect("an answer for every question")
+    }
+    fn show_changes(&mut self, _stack: &str, changes: &[Change]) {
+        self.shown.extend_from_slice(changes);
+    }
+}
+
+fn options(yes: bool) -> DeployOptions {
+    DeployOptions {
+        yes,
+        no_rollback: false,
+        allow_replace_stateful: false,
+        watch: WatchOptions { clock_base: Some(CLOCK_BASE), ..WatchOptions::default() },
+        poll: Duration::from_secs(1),
+        change_set_name: "pypictl-test".into(),
+    }
+}
+
+struct Run {
+    outcome: Outcome,
+    progress: Vec<Progress>,
+    script: Script,
+}
+
+async fn deploy_with(cloud: &ScriptedCloud, opts: DeployOptions, mut script: Script, interrupt_after: Option<Duration>) -> Run {
+    let (d, a) = heavy();
+    let mut sink = Recorder::default();
+    let outcome = {
+        let mut deployer = Deployer { cloud, sink: &mut sink, interaction: &mut script, opts };
+        let interrupt = async move {
+            match interrupt_after {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        deployer.deploy(&a, &d.config, interrupt).await.expect("deploy runs")
+    };
+    Run { outcome, progress: sink.items, script }
+}
+
+async fn deploy(cloud: &ScriptedCloud, yes: bool) -> Run {
+    deploy_with(cloud, options(yes), Script::default(), None).await
+}
+
+fn events(run: &Run) -> Vec<&pypictl::engine::model::StackEvent> {
+    run.progress.iter().filter_map(|p| if let Progress::Event { event, .. } = p { Some(event) } else { None }).collect()
+}
+
+fn stacks_announced(run: &Run) -> Vec<String> {
+    run.progress.iter().filter_map(|p| if let Progress::Stack(s) = p { Some(s.label.clone()) } else { None }).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_stack_with_nine_nested_stacks_succeeds() {
+    let cloud = timeline("create-success");
+    let run = deploy(&cloud, true).await;
+    let Outcome::Succeeded { status, outputs } = &run.outcome else { panic!("{:?}", run.outcome) };
+    assert_eq!(status, "CREATE_COMPLETE");
+    assert!(outputs.iter().any(|(k, v)| k == "PypiServerUrls" && v == "https://pypi.example.com/"));
+
+    let announced = stacks_announced(&run);
+    assert_eq!(announced.len(), 10, "root and nine nested stacks: {announced:?}");
+    assert_eq!(events(&run).len(), 194, "every event of the timeline, once");
+    let mut times: Vec<i64> = events(&run).iter().map(|e| e.timestamp).collect();
+    let sorted = { let mut t = times.clone(); t.sort(); t };
+    // Chronological per stack; across stacks the order follows the polls.
+    times.dedup();
+    assert!(!sorted.is_empty());
+
+    // The ECS rollout was followed.
+    let tasks: Vec<_> = run.progress.iter().filter_map(|p| if let Progress::Tasks { snapshot, .. } = p { Some(snapshot.running) } else { None }).collect();
+    assert_eq!(tasks, vec![0, 6, 12, 12], "ECS task counts as they changed");
+
+    // The calls: one change set, executed; templates staged once each.
+    assert_eq!(cloud.logged("CreateChangeSet").len(), 1);
+    assert!(cloud.logged("CreateChangeSet")[0].starts_with("CreateChangeSet Create https://pypictl-staging-bucket.s3.us-east-1.amazonaws.com/pypictl/templates/root-"));
+    assert_eq!(cloud.logged("ExecuteChangeSet"), ["ExecuteChangeSet cs-root disable_rollback=false"]);
+    assert_eq!(cloud.logged("PutObject").len(), 10, "root and nine nested templates");
+    assert!(cloud.logged("DeleteStack").is_empty() && cloud.logged("DeleteChangeSet").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn unchanged_templates_are_not_uploaded_again() {
+    let cloud = timeline("no-changes");
+    let first = deploy(&cloud, true).await;
+    assert_eq!(first.outcome, Outcome::NoChanges);
+    assert_eq!(cloud.count("PutObject"), 10);
+    let second = deploy(&cloud, true).await;
+    assert_eq!(second.outcome, Outcome::NoChanges);
+    assert_eq!(cloud.count("PutObject"), 10, "content-addressed: nothing uploaded the second time");
+    assert_eq!(cloud.logged("DeleteChangeSet").len(), 2, "the empty change set is deleted");
+    assert!(cloud.logged("ExecuteChangeSet").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_nested_failure_names_the_deepest_first_failure() {
+    let cloud = timeline("nested-failure");
+    let run = deploy(&cloud, true).await;
+    let Outcome::Failed { status, root_cause, advice } = &run.outcome else { panic!("{:?}", run.outcome) };
+    assert_eq!(status, "ROLLBACK_COMPLETE");
+    let cause = root_cause.as_ref().expect("a root cause");
+    assert_eq!((cause.stack.as_str(), cause.logical_id.as_str(), cause.resource_type.as_str()), ("Storage", "MountTarget2", "AWS::EFS::MountTarget"));
+    assert!(cause.reason.contains("mount target already exists in this AZ"), "{}", cause.reason);
+    assert!(!cause.reason.contains("Embedded stack"));
+    assert!(advice.contains("delete and recreate"), "{advice}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ecs_service_that_never_stabilises_reports_why_tasks_stopped() {
+    let cloud = timeline("ecs-never-stable");
+    let run = deploy(&cloud, true).await;
+    let Outcome::Failed { status, root_cause, .. } = &run.outcome else { panic!("{:?}", run.outcome) };
+    assert_eq!(status, "UPDATE_ROLLBACK_COMPLETE");
+    let cause = root_cause.as_ref().unwrap();
+    assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Service", "Service"));
+    assert!(cause.reason.contains("Circuit Breaker"), "{}", cause.reason);
+    let reasons: Vec<&str> = cause.stopped_tasks.iter().map(|t| t.reason.as_str()).collect();
+    assert_eq!(reasons, ["Task failed container health checks", "Essential container in task exited; pypiserver: exit code 2 (exit 2)"]);
+    let stopped: Vec<_> = run.progress.iter().filter(|p| matches!(p, Progress::TaskStopped { .. })).collect();
+    assert_eq!(stopped.len(), 3, "each stopped task reported once while watching");
+    let failed: Vec<u32> = run.progress.iter().filter_map(|p| if let Progress::Tasks { snapshot, .. } = p { Some(snapshot.failed) } else { None }).collect();
+    assert_eq!(failed, vec![0, 2, 6, 10]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_rollback_failed_is_continued_when_the_user_agrees() {
+    let cloud = timeline("update-rollback-failed");
+    let run = deploy_with(&cloud, options(false), Script::answering(&[true]), None).await;
+    assert_eq!(run.outcome, Outcome::Recovered { status: "UPDATE_ROLLBACK_COMPLETE".into() });
+    assert!(run.script.questions[0].contains("UPDATE_ROLLBACK_FAILED"), "{:?}", run.script.questions);
+    assert_eq!(cloud.logged("ContinueUpdateRollback"), ["ContinueUpdateRollback root"]);
+    assert!(cloud.logged("CreateChangeSet").is_empty(), "recovering first; the user deploys again");
+
+    // Without a terminal or --yes nothing is done, and the way out is named.
+    let cloud = timeline("update-rollback-failed");
+    let run = deploy(&cloud, false).await;
+    let Outcome::Stuck { status, advice } = &run.outcome else { panic!("{:?}", run.outcome) };
+    assert_eq!(status, "UPDATE_ROLLBACK_FAILED");
+    assert!(advice.contains("--yes"));
+    assert!(cloud.logged("ContinueUpdateRollback").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_on_every_other_call_never_fails_a_successful_deploy() {
+    let cloud = timeline("throttled");
+    let run = deploy(&cloud, true).await;
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"), "{:?}", run.outcome);
+    let retries = run.progress.iter().filter(|p| matches!(p, Progress::Retrying { .. })).count();
+    assert!(retries > 10, "throttled polls were retried ({retries})");
+    assert_eq!(events(&run).len(), 194, "no event lost or repeated despite throttling");
+    let delays: Vec<u64> = run.progress.iter().filter_map(|p| if let Progress::Retrying { delay_ms, .. } = p { Some(*delay_ms) } else { None }).collect();
+    assert!(delays.iter().all(|d| *d >= 1500 && *d <= 20_000), "backs off within bounds: {delays:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_history_is_never_read() {
+    let cloud = timeline("long-history");
+    let run = deploy(&cloud, true).await;
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "UPDATE_COMPLETE"), "{:?}", run.outcome);
+    assert_eq!(events(&run).len(), 15, "only this operation's events");
+    let calls = cloud.count("DescribeStackEvents");
+    let paged = cloud.count("DescribeStackEvents(next page)");
+    // About 380 polls of 1.5 s over the 570 s update, each reading one page of
+    // the root and, while it runs, one of Compute: never the 100 pages of history.
+    assert_eq!(paged, 0, "no poll paged back into the 10,000 earlier events");
+    assert!(calls <= 2 * 400, "{calls} DescribeStackEvents calls for a 570 s update");
+    assert!(calls >= 380, "polled about every 1.5 s ({calls} calls)");
+}
+
+#[tokio::test(start_paused = true)]
+async fn ctrl_c_stops_watching_and_nothing_else() {
+    let cloud = timeline("create-success");
+    let run = deploy_with(&cloud, options(true), Script::default(), Some(Duration::from_secs(120))).await;
+    assert_eq!(run.outcome, Outcome::StoppedWatching { interrupted: true });
+    for forbidden in ["DeleteStack", "DeleteChangeSet", "ContinueUpdateRollback", "CreateStack"] {
+        assert!(cloud.logged(forbidden).is_empty(), "Ctrl-C must not call {forbidden}");
+    }
+    let seen = events(&run).len();
+    assert!(seen > 10 && seen < 194, "watching stopped midway ({seen} events)");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_operation_in_progress_is_watched_not_joined() {
+    let cloud = timeline("attach");
+    let run = deploy(&cloud, true).await;
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "UPDATE_COMPLETE"), "{:?}", run.outcome);
+    assert!(cloud.logged("CreateChangeSet").is_empty() && cloud.logged("ExecuteChangeSet").is_empty(), "nothing started");
+    assert!(stacks_announced(&run).contains(&"Compute".to_string()), "the running nested stack is followed");
+    let watched: Vec<&str> = events(&run).iter().map(|e| e.logical_id.as_str()).collect();
+    assert!(watched.contains(&"AutoScalingGroup"), "{watched:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn stateful_replacement_is_refused_unless_allowed() {
+    let cloud = timeline("stateful-replacement");
+    let run = deploy(&cloud, true).await;
+    let Outcome::Refused(changes) = &run.outcome else { panic!("{:?}", run.outcome) };
+    let refused: Vec<&str> = changes.iter().map(|c| c.change.logical_id.as_str()).collect();
+    assert_eq!(refused, ["FileSystem", "MountTarget1", "BackupVault"]);
+    assert_eq!(cloud.logged("DeleteChangeSet").len(), 1, "the refused change set is deleted");
+    assert!(cloud.logged("ExecuteChangeSet").is_empty());
+    assert_eq!(run.script.shown.len(), 5, "the preview showed every change, nested stacks expanded");
+
+    let cloud = timeline("stateful-replacement");
+    let mut opts = options(true);
+    opts.allow_replace_stateful = true;
+    let run = deploy_with(&cloud, opts, Script::default(), None).await;
+    assert!(matches!(&run.outcome, Outcome::Succeeded { .. }), "{:?}", run.outcome);
+}
+
+#[tokio::test(start_paused = true)]
+async fn rollback_complete_is_deleted_and_recreated_with_consent() {
+    let cloud = timeline("rollback-complete");
+    let run = deploy(&cloud, false).await;
+    assert!(matches!(&run.outcome, Outcome::Stuck { status, .. } if status == "ROLLBACK_COMPLETE"), "{:?}", run.outcome);
+    assert!(cloud.logged("DeleteStack").is_empty());
+
+    let cloud = timeline("rollback-complete");
+    let run = deploy(&cloud, true).await;
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"), "{:?}", run.outcome);
+    let log = cloud.log.borrow().clone();
+    let delete = log.iter().position(|l| l.starts_with("DeleteStack")).expect("deleted");
+    let create = log.iter().position(|l| l.starts_with("CreateChangeSet Create")).expect("recreated");
+    assert!(delete < create, "{log:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_terminal_or_yes_nothing_is_executed() {
+    let cloud = timeline("create-success");
+    let run = deploy(&cloud, false).await;
+    assert_eq!(run.outcome, Outcome::NeedsConfirmation);
+    assert_eq!(cloud.logged("DeleteChangeSet").len(), 1);
+    assert!(cloud.logged("ExecuteChangeSet").is_empty());
+
+    let cloud = timeline("create-success");
+    let run = deploy_with(&cloud, options(false), Script::answering(&[false]), None).await;
+    assert_eq!(run.outcome, Outcome::Declined);
+    assert!(run.script.questions[0].starts_with("Deploy these changes to pypi?"));
+    assert!(cloud.logged("ExecuteChangeSet").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_rollback_is_passed_to_cloudformation() {
+    let cloud = timeline("create-success");
+    let mut opts = options(true);
+    opts.no_rollback = true;
+    let _ = deploy_with(&cloud, opts, Script::default(), None).await;
+    assert_eq!(cloud.logged("ExecuteChangeSet"), ["ExecuteChangeSet cs-root disable_rollback=true"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_staging_bucket_is_created_first() {
+    let cloud = timeline("create-success").without_staging_bucket();
+    let run = deploy(&cloud, true).await;
+    assert!(matches!(&run.outcome, Outcome::Succeeded { .. }));
+    assert_eq!(cloud.logged("CreateStack"), ["CreateStack pypictl-staging"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn prerequisite_problems_stop_everything_and_name_their_fix() {
+    let path = common::repo_root().join("fixtures/timelines/create-success.json");
+    let mut script: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    script["account"] = serde_json::json!({
+        "subnets": [
+            "subnet-0aa11bb22cc33dd44 vpc-0a1b2c3d4e5f60718 us-east-1a public",
+            "subnet-0ee55ff6677889900 vpc-0a1b2c3d4e5f60718 us-east-1a public",
+            "subnet-01234567890abcdef vpc-0ffffffffffffffff us-east-1a"
+        ],
+        "vpc_id": "vpc-0a1b2c3d4e5f60718",
+        "dns_support": true,
+        "dns_hostnames": false,
+        "internet_gateway": false,
+        "zone_id": "Z0123456789ABCDEFGHIJ",
+        "zone_name": "example.org.",
+        "instance_types": ["t3.small"]
+    });
+    let cloud = ScriptedCloud::from_json(&script.to_string());
+    let run = deploy(&cloud, true).await;
+    let Outcome::Prerequisites(problems) = &run.outcome else { panic!("{:?}", run.outcome) };
+    let text: Vec<String> = problems.iter().map(|p| format!("{} => {}", p.what, p.fix)).collect();
+    let all = text.join("\n");
+    for needle in [
+        "subnet subnet-0fedcba9876543210 does not exist",
+        "subnet-01234567890abcdef belongs to vpc-0ffffffffffffffff",
+        "all in us-east-1a",
+        "enableDnsHostnames off",
+        "--enable-dns-hostnames",
+        "no internet gateway",
+        "dns.zone_name is example.com but hosted zone Z0123456789ABCDEFGHIJ is example.org",
+        "c6a.xlarge is not offered",
+    ] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+    assert!(problems.iter().all(|p| !p.fix.is_empty()));
+    assert!(cloud.logged("").iter().all(|l| !l.starts_with("Create") && !l.starts_with("Put")), "nothing changed: {:?}", cloud.log.borrow());
+}
