@@ -47,6 +47,12 @@ pub enum Command {
     Synth(SynthArgs),
     /// Print the capacity and cost plan
     Size(SizeArgs),
+    /// Deploy (create or update) the service: preview, confirm, watch live
+    Deploy(DeployArgs),
+    /// Show the stacks, the service's tasks, target health and firing alarms
+    Status(StatusArgs),
+    /// Delete the stacks; the file system, backups, secret and key are kept
+    Destroy(DestroyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -75,4 +81,46 @@ pub struct SizeArgs {
     /// Container memory limit in MB (overrides service.container_memory)
     #[arg(long)]
     pub container_memory: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Keep failed resources as they are instead of rolling back (to debug)
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// How to show progress: live view on a terminal, or one line per event
+    #[arg(long, value_enum, default_value_t = crate::ui::ProgressMode::Auto)]
+    pub progress: crate::ui::ProgressMode,
+    /// Stop watching after this long (e.g. 45m); the deployment goes on
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub max_wait: Option<std::time::Duration>,
+    /// Allow replacing or removing the file system, backup vault, secret or key (loses data)
+    #[arg(long)]
+    pub allow_replace_stateful: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// If an operation is in progress, watch it until it settles
+    #[arg(long)]
+    pub watch: bool,
+    /// How to show progress while watching
+    #[arg(long, value_enum, default_value_t = crate::ui::ProgressMode::Auto)]
+    pub progress: crate::ui::ProgressMode,
+}
+
+#[derive(Args, Debug)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Also delete the retained file system, backup vault (and its recovery points), secret and key
+    #[arg(long)]
+    pub force_destroy_data: bool,
+    /// How to show progress
+    #[arg(long, value_enum, default_value_t = crate::ui::ProgressMode::Auto)]
+    pub progress: crate::ui::ProgressMode,
 }

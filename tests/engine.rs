@@ -251,6 +251,7 @@ async fn stateful_replacement_is_refused_unless_allowed() {
     let refused: Vec<&str> = changes.iter().map(|c| c.change.logical_id.as_str()).collect();
     assert_eq!(refused, ["FileSystem", "MountTarget1", "BackupVault"]);
     assert_eq!(cloud.logged("DeleteChangeSet").len(), 1, "the refused change set is deleted");
+    assert!(cloud.logged("DeleteStack").is_empty(), "an existing stack is never deleted when a change set is abandoned");
     assert!(cloud.logged("ExecuteChangeSet").is_empty());
     assert_eq!(run.script.shown.len(), 5, "the preview showed every change, nested stacks expanded");
 
@@ -283,7 +284,10 @@ async fn without_a_terminal_or_yes_nothing_is_executed() {
     let run = deploy(&cloud, false).await;
     assert_eq!(run.outcome, Outcome::NeedsConfirmation);
     assert_eq!(cloud.logged("DeleteChangeSet").len(), 1);
+    assert_eq!(cloud.logged("DeleteStack"), ["DeleteStack root"], "the empty REVIEW_IN_PROGRESS stack of a first deploy goes too");
     assert!(cloud.logged("ExecuteChangeSet").is_empty());
+    use pypictl::engine::cloud::Stacks;
+    assert_eq!(cloud.describe_stack("pypi").await.unwrap(), None, "nothing left behind");
 
     let cloud = timeline("create-success");
     let run = deploy_with(&cloud, options(false), Script::answering(&[false]), None).await;
@@ -346,4 +350,90 @@ async fn prerequisite_problems_stop_everything_and_name_their_fix() {
     }
     assert!(problems.iter().all(|p| !p.fix.is_empty()));
     assert!(cloud.logged("").iter().all(|l| !l.starts_with("Create") && !l.starts_with("Put")), "nothing changed: {:?}", cloud.log.borrow());
+}
+
+mod destroying {
+    use super::*;
+    use pypictl::engine::destroy::{self, Outcome as Gone, Options};
+
+    fn retained() -> Vec<(String, String)> {
+        let (_, a) = heavy();
+        a.manifest["retained"].as_array().unwrap().iter().map(|r| (r["stack"].as_str().unwrap().to_string(), r["logicalId"].as_str().unwrap().to_string())).collect()
+    }
+
+    async fn run(cloud: &ScriptedCloud, force: bool, empty_first: Vec<String>) -> (destroy::Plan, Gone, Vec<Progress>) {
+        let plan = destroy::plan(cloud, "pypi", &retained()).await.unwrap().expect("the stack exists");
+        let mut sink = Recorder::default();
+        let opts = Options { force_destroy_data: force, empty_first, watch: WatchOptions { clock_base: Some(CLOCK_BASE), ..WatchOptions::default() } };
+        let outcome = destroy::destroy(cloud, &mut sink, &plan, opts, std::future::pending()).await.unwrap();
+        (plan, outcome, sink.items)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_plan_names_what_is_kept_with_its_ids() {
+        let cloud = timeline("destroy");
+        let plan = destroy::plan(&cloud, "pypi", &retained()).await.unwrap().unwrap();
+        assert_eq!(plan.nested.len(), 9);
+        assert_eq!(plan.resource_count(), 49);
+        let kept: Vec<(&str, &str)> = plan.retained.iter().map(|r| (r.logical_id.as_str(), r.physical_id.as_str())).collect();
+        assert_eq!(
+            kept,
+            [
+                ("DataKey", "1234abcd-12ab-34cd-56ef-1234567890ab"),
+                ("FileSystem", "fs-0123456789abcdef0"),
+                ("Credentials", "arn:aws:secretsmanager:us-east-1:123456789012:secret:pypictl/pypi/credentials-00000000-AbCdEf"),
+                ("AccessLogBucket", "pypi-loadbalancer-1a2b3c-accesslogbucket-4d5e6f"),
+                ("BackupVault", "pypi-backups-00000000"),
+            ]
+        );
+        assert!(destroy::plan(&timeline("create-success"), "pypi", &retained()).await.unwrap().is_none(), "no stack, no plan");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn data_is_kept_unless_forced() {
+        let cloud = timeline("destroy");
+        let (plan, outcome, _) = run(&cloud, false, vec![]).await;
+        assert_eq!(outcome, Gone::Deleted { deleted_data: vec![], kept: plan.retained.clone(), errors: vec![] });
+        assert_eq!(cloud.logged("DeleteStack"), ["DeleteStack root"]);
+        for data in ["DeleteFileSystem", "DeleteBackupVault", "DeleteSecret", "ScheduleKeyDeletion", "DeleteBucket", "EmptyBucket"] {
+            assert!(cloud.logged(data).is_empty(), "{data} without --force-destroy-data");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forced_deletion_removes_the_data_and_the_key_last() {
+        let cloud = timeline("destroy");
+        let (_, outcome, _) = run(&cloud, true, vec![]).await;
+        let Gone::Deleted { deleted_data, kept, errors } = outcome else { panic!("{outcome:?}") };
+        assert!(kept.is_empty() && errors.is_empty());
+        assert_eq!(deleted_data.len(), 5);
+        let log = cloud.log.borrow().clone();
+        let data: Vec<&str> = log.iter().map(String::as_str).filter(|l| !l.starts_with("DeleteStack")).collect();
+        assert_eq!(data.last(), Some(&"ScheduleKeyDeletion 1234abcd-12ab-34cd-56ef-1234567890ab"), "{data:?}");
+        assert!(data.contains(&"DeleteFileSystem fs-0123456789abcdef0"));
+        assert!(data.contains(&"DeleteBackupVault pypi-backups-00000000"));
+        let delete_stack = log.iter().position(|l| l.starts_with("DeleteStack")).unwrap();
+        let first_data = log.iter().position(|l| l.starts_with("Delete") && !l.starts_with("DeleteStack") || l.starts_with("Schedule") || l.starts_with("Empty")).unwrap();
+        assert!(delete_stack < first_data, "data goes only after the stacks are gone: {log:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn buckets_the_stack_deletes_are_emptied_first() {
+        let cloud = timeline("destroy");
+        let _ = run(&cloud, false, vec!["pypi-access-logs".into()]).await;
+        let log = cloud.log.borrow().clone();
+        assert_eq!(&log[..2], ["EmptyBucket pypi-access-logs", "DeleteStack root"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_blocked_deletion_names_the_blocking_resource() {
+        let cloud = timeline("destroy-blocked");
+        let (_, outcome, _) = run(&cloud, true, vec![]).await;
+        let Gone::Failed { status, root_cause } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(status, "DELETE_FAILED");
+        let cause = root_cause.unwrap();
+        assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Network", "InstanceSecurityGroup"));
+        assert!(cause.reason.contains("has a dependent object"));
+        assert!(cloud.logged("DeleteFileSystem").is_empty(), "no data deleted when the stack deletion failed");
+    }
 }

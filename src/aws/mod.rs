@@ -2,6 +2,7 @@
 //! AWS SDK for Rust, against AWS or an emulator such as moto.
 
 mod account;
+mod data;
 pub mod errors;
 mod service;
 mod stacks;
@@ -36,6 +37,9 @@ pub struct AwsCloud {
     pub ecs: aws_sdk_ecs::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub backup: aws_sdk_backup::Client,
+    pub kms: aws_sdk_kms::Client,
 }
 
 impl AwsCloud {
@@ -81,6 +85,9 @@ impl AwsCloud {
             ecs: aws_sdk_ecs::Client::new(&config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            efs: aws_sdk_efs::Client::new(&config),
+            backup: aws_sdk_backup::Client::new(&config),
+            kms: aws_sdk_kms::Client::new(&config),
             region,
             config,
         })

@@ -49,3 +49,19 @@ pub trait Account {
     /// None when the type is not offered in the region.
     async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>>;
 }
+
+/// Deleting what a stack deletion keeps (`destroy --force-destroy-data`).
+pub trait Data {
+    /// Deletes every object version of a bucket; returns how many.
+    async fn empty_bucket(&self, bucket: &str) -> CloudResult<usize>;
+    async fn delete_bucket(&self, bucket: &str) -> CloudResult<()>;
+    /// Deletes an EFS file system once its mount targets are gone.
+    async fn delete_file_system(&self, id: &str) -> CloudResult<()>;
+    /// Deletes a backup vault's recovery points, then the vault; returns the
+    /// number of recovery points deleted.
+    async fn delete_backup_vault(&self, name: &str) -> CloudResult<usize>;
+    /// Deletes a secret after Secrets Manager's shortest recovery window (7 days).
+    async fn delete_secret(&self, id: &str) -> CloudResult<()>;
+    /// Schedules a KMS key's deletion after the shortest window (7 days).
+    async fn schedule_key_deletion(&self, key_id: &str) -> CloudResult<()>;
+}

@@ -188,22 +188,28 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
             }
             Created::Ready(cs) => cs,
         };
+        // Not going ahead: delete the change set, and for a first deploy the
+        // empty stack (REVIEW_IN_PROGRESS) CloudFormation made to hold it.
+        let abandon = |outcome: Outcome| async {
+            cloud.delete_change_set(&cs.id).await?;
+            if kind == ChangeSetKind::Create {
+                cloud.delete_stack(&cs.stack_id).await?;
+            }
+            anyhow::Ok(outcome)
+        };
         let changes = changeset::expand(cloud, &cs, &name).await?;
         self.interaction.show_changes(&name, &changes);
 
         let losing: Vec<Change> = changes.iter().filter(|c| changeset::loses_data(&c.change)).cloned().collect();
         if !losing.is_empty() && !self.opts.allow_replace_stateful {
-            cloud.delete_change_set(&cs.id).await?;
-            return Ok(Outcome::Refused(losing));
+            return abandon(Outcome::Refused(losing)).await;
         }
         if !self.opts.yes {
             if !self.interaction.interactive() {
-                cloud.delete_change_set(&cs.id).await?;
-                return Ok(Outcome::NeedsConfirmation);
+                return abandon(Outcome::NeedsConfirmation).await;
             }
             if !self.interaction.confirm(&format!("Deploy these changes to {name}?")) {
-                cloud.delete_change_set(&cs.id).await?;
-                return Ok(Outcome::Declined);
+                return abandon(Outcome::Declined).await;
             }
         }
 

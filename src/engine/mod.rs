@@ -15,3 +15,5 @@ pub mod staging;
 pub mod deploy;
 pub mod scripted;
 pub mod patient;
+pub mod status;
+pub mod destroy;

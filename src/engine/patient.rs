@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::sleep;
 
-use super::cloud::{Account, CloudResult, Service, Stacks};
+use super::cloud::{Account, CloudResult, Data, Service, Stacks};
 use super::model::*;
 
 pub const ATTEMPTS: u32 = 10;
@@ -77,6 +77,17 @@ impl<C: Account> Account for Patient<'_, C> {
         async fn vpc(&self, id: &str) -> CloudResult<Option<VpcInfo>>;
         async fn hosted_zone(&self, id: &str) -> CloudResult<Option<HostedZone>>;
         async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>>;
+    }
+}
+
+impl<C: Data> Data for Patient<'_, C> {
+    patiently! {
+        async fn empty_bucket(&self, bucket: &str) -> CloudResult<usize>;
+        async fn delete_bucket(&self, bucket: &str) -> CloudResult<()>;
+        async fn delete_file_system(&self, id: &str) -> CloudResult<()>;
+        async fn delete_backup_vault(&self, name: &str) -> CloudResult<usize>;
+        async fn delete_secret(&self, id: &str) -> CloudResult<()>;
+        async fn schedule_key_deletion(&self, key_id: &str) -> CloudResult<()>;
     }
 }
 

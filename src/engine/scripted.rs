@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::cloud::{Account, CloudResult, Service, Stacks};
+use super::cloud::{Account, CloudResult, Data, Service, Stacks};
 use super::model::*;
 
 const ACCOUNT: &str = "123456789012";
@@ -50,6 +50,10 @@ pub struct Script {
     pub throttle_every: usize,
     #[serde(default)]
     pub account: AccountScript,
+    /// Resources that exist before the command runs, per stack (`root` or a
+    /// nested stack's label): `<logical id> <type> <status> <physical id>`.
+    #[serde(default)]
+    pub resources: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -160,6 +164,8 @@ struct State {
     objects: HashMap<(String, String), Vec<u8>>,
     staging_exists: bool,
     change_set_created: bool,
+    /// The empty stack of an abandoned first change set was deleted.
+    review_deleted: bool,
     read_calls: usize,
 }
 
@@ -296,7 +302,9 @@ impl ScriptedCloud {
             Some(e) => Some((e.status, e.reason)),
             None => {
                 let st = self.state.borrow();
-                if st.change_set_created && self.script.initial.is_none() {
+                if st.review_deleted {
+                    None
+                } else if st.change_set_created && self.script.initial.is_none() {
                     Some(("REVIEW_IN_PROGRESS".into(), None))
                 } else {
                     self.script.initial.as_ref().map(|i| (i.status.clone(), i.reason.clone()))
@@ -354,8 +362,14 @@ impl Stacks for ScriptedCloud {
 
     async fn stack_resources(&self, stack_id: &str) -> CloudResult<Vec<StackResource>> {
         self.call("ListStackResources", true)?;
+        let label = self.label_of(stack_id);
         let mut latest: BTreeMap<String, StackResource> = BTreeMap::new();
-        for e in self.events_of(&self.label_of(stack_id)) {
+        for line in self.script.resources.get(&label).into_iter().flatten() {
+            let p: Vec<&str> = line.split_whitespace().collect();
+            let physical = if p[1] == "AWS::CloudFormation::Stack" { self.stack_id(p[0]) } else { p.get(3).unwrap_or(&"").to_string() };
+            latest.insert(p[0].into(), StackResource { logical_id: p[0].into(), physical_id: Some(physical), resource_type: p[1].into(), status: p[2].into() });
+        }
+        for e in self.events_of(&label) {
             if e.is_about_stack() || e.id.starts_with("history-") {
                 continue;
             }
@@ -440,6 +454,10 @@ impl Stacks for ScriptedCloud {
     async fn delete_stack(&self, stack_id: &str) -> CloudResult<()> {
         self.call("DeleteStack", false)?;
         self.log.borrow_mut().push(format!("DeleteStack {}", self.label_of(stack_id)));
+        if self.root_status().is_some_and(|(s, _)| s == "REVIEW_IN_PROGRESS") {
+            self.state.borrow_mut().review_deleted = true;
+            return Ok(());
+        }
         let op = self.script.operations.get("delete_stack").cloned().expect("the script has a delete_stack timeline");
         self.start("delete", op);
         Ok(())
@@ -570,5 +588,43 @@ impl Account for ScriptedCloud {
             let known = pypictl_stacks::catalogue::lookup(name).expect("scripted types are catalogued");
             InstanceTypeInfo { name: name.into(), vcpus: known.vcpus, memory_mib: known.memory_mib }
         }))
+    }
+}
+
+impl Data for ScriptedCloud {
+    async fn empty_bucket(&self, bucket: &str) -> CloudResult<usize> {
+        self.call("EmptyBucket", false)?;
+        self.log.borrow_mut().push(format!("EmptyBucket {bucket}"));
+        Ok(3)
+    }
+
+    async fn delete_bucket(&self, bucket: &str) -> CloudResult<()> {
+        self.call("DeleteBucket", false)?;
+        self.log.borrow_mut().push(format!("DeleteBucket {bucket}"));
+        Ok(())
+    }
+
+    async fn delete_file_system(&self, id: &str) -> CloudResult<()> {
+        self.call("DeleteFileSystem", false)?;
+        self.log.borrow_mut().push(format!("DeleteFileSystem {id}"));
+        Ok(())
+    }
+
+    async fn delete_backup_vault(&self, name: &str) -> CloudResult<usize> {
+        self.call("DeleteBackupVault", false)?;
+        self.log.borrow_mut().push(format!("DeleteBackupVault {name}"));
+        Ok(2)
+    }
+
+    async fn delete_secret(&self, id: &str) -> CloudResult<()> {
+        self.call("DeleteSecret", false)?;
+        self.log.borrow_mut().push(format!("DeleteSecret {id}"));
+        Ok(())
+    }
+
+    async fn schedule_key_deletion(&self, key_id: &str) -> CloudResult<()> {
+        self.call("ScheduleKeyDeletion", false)?;
+        self.log.borrow_mut().push(format!("ScheduleKeyDeletion {key_id}"));
+        Ok(())
     }
 }

@@ -10,6 +10,9 @@ use std::io::IsTerminal;
 use crate::engine::progress::{Progress, Sink};
 
 pub mod plain;
+pub mod preview;
+pub mod prompt;
+pub mod report;
 mod text;
 pub mod tty;
 

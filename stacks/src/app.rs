@@ -224,6 +224,7 @@ fn root_template(
     }
     if cfg.cloudfront.enabled {
         outputs.push(("CdnDomainName", "CloudFront domain in front of the load balancer", out("Cdn", "DistributionDomainName").in_root()));
+        outputs.push(("CdnLogBucketName", "Bucket of the CloudFront access logs", out("Cdn", "LogBucketName").in_root()));
     }
     for (name, description, value) in outputs {
         if let Expr::GetAtt(stack, attr) = &value {

@@ -58,3 +58,104 @@ pub fn synth(example_name: &str, dir: &Path) {
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
+
+/// moto's server with pypictl's harness extensions (scripts/moto/), on
+/// 127.0.0.1 and a free port, stopped when dropped.
+pub struct Moto {
+    child: std::process::Child,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let python = tools().join("moto/bin/python");
+        assert!(python.exists(), "{} is missing: run `bash scripts/tools.sh`", python.display());
+        let dir = tempfile::tempdir().unwrap();
+        let url_file = dir.path().join("url");
+        let log = std::fs::File::create(dir.path().join("moto.log")).unwrap();
+        let child = std::process::Command::new(&python)
+            .arg(repo_root().join("scripts/moto/pypictl_moto.py"))
+            .args(["--port", "0", "--url-file"])
+            .arg(&url_file)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("moto starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Ok(url) = std::fs::read_to_string(&url_file) {
+                if !url.trim().is_empty() {
+                    let url = url.trim().to_string();
+                    assert!(url.starts_with("http://127.0.0.1:"), "moto must listen on loopback: {url}");
+                    return Moto { child, url, dir };
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "moto did not start:\n{}", std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default()
+    }
+
+    /// The account a user has before deploying (scripts/moto/seed.py).
+    pub fn seed(&self) -> serde_json::Value {
+        let out = std::process::Command::new(tools().join("moto/bin/python"))
+            .arg(repo_root().join("scripts/moto/seed.py"))
+            .arg(&self.url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "seed failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// pypictl pointed at this emulator with dummy credentials.
+    pub fn pypictl(&self) -> assert_cmd::Command {
+        let mut cmd = pypictl();
+        cmd.env("AWS_ENDPOINT_URL", &self.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .timeout(std::time::Duration::from_secs(600));
+        cmd
+    }
+
+    /// An example configuration with the seeded account's ids.
+    pub fn config(&self, seed: &serde_json::Value, example_name: &str, dir: &Path) -> PathBuf {
+        let mut text = std::fs::read_to_string(example(example_name)).unwrap();
+        let list = |v: &serde_json::Value| serde_json::to_string(v).unwrap();
+        let mut out = String::new();
+        for line in text.lines() {
+            let line = if line.starts_with("vpc_id = ") {
+                format!("vpc_id = {}", seed["vpc_id"])
+            } else if line.starts_with("load_balancer_subnets = ") {
+                format!("load_balancer_subnets = {}", list(&seed["load_balancer_subnets"]))
+            } else if line.starts_with("asg_subnets = ") {
+                format!("asg_subnets = {}", list(&seed["asg_subnets"]))
+            } else if line.starts_with("zone_id = ") {
+                format!("zone_id = {}", seed["zone_id"])
+            } else if line.starts_with("zone_name = ") {
+                format!("zone_name = {}", seed["zone_name"])
+            } else {
+                line.to_string()
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        text = out;
+        let path = dir.join(format!("{example_name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -8,7 +8,7 @@ use crate::cfn::resources::cloudfront::{
     DistributionConfig, HeadersConfig, Logging, Origin, QueryStringsConfig, ViewerCertificate,
 };
 use crate::cfn::resources::route53::{AliasTarget, RecordSet};
-use crate::cfn::{Expr, Template};
+use crate::cfn::{Expr, Policy, Template};
 
 use super::Ctx;
 
@@ -47,6 +47,9 @@ pub fn build(ctx: Ctx) -> Template {
             // CloudFront's standard logging writes through an object ACL.
             super::log_bucket("expire-cdn-logs", cfg.load_balancer.access_log_retention_days, "BucketOwnerPreferred"),
         )
+        // Like the access-log bucket: kept unless access_log_force_destroy,
+        // in which case `pypictl destroy` empties it first.
+        .deletion_policy(if cfg.load_balancer.access_log_force_destroy { Policy::Delete } else { Policy::Retain })
         .checkov_skip("CKV_AWS_18", "This is the CloudFront log bucket; logging its own access would log into itself.")
         .handle();
 
@@ -127,5 +130,6 @@ pub fn build(ctx: Ctx) -> Template {
     }
     t.output("DistributionDomainName", "CloudFront domain of the distribution", dist.att("DomainName"));
     t.output("DistributionId", "CloudFront distribution", dist.r());
+    t.output("LogBucketName", "Bucket of the CloudFront access logs", logs.r());
     t
 }
