@@ -99,6 +99,7 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
 
         self.sink.emit(Progress::Step(format!("Checking prerequisites in {}", cfg.region)));
         let checked = prereq::check(cloud, cfg).await?;
+        self.sink.emit(Progress::Step(format!("Account {} as {}", checked.identity.account, checked.identity.arn)));
         for w in &checked.warnings {
             self.sink.emit(Progress::Warning(w.clone()));
         }
