@@ -10,7 +10,9 @@ Stands in for `pypictl deploy` until the Rust engine exists, doing what it will 
   template -> CREATE change set (IncludeNestedStacks, CAPABILITY_IAM, StagingBucket) -> execute ->
   CREATE_COMPLETE, and checks: every root output resolved; per-resource events (paginated, newest
   first) in the root and every nested stack; the same change set again fails with "didn't contain
-  changes"; delete -> DELETE_COMPLETE with the DeletionPolicy Retain resources still there.
+  changes"; delete -> DELETE_COMPLETE with the DeletionPolicy Retain resources still there; then what
+  `pypictl destroy --force-destroy-data` and `status` call next: each retained backup vault has no
+  recovery points and deletes, and CloudWatch answers over Smithy RPC v2 CBOR (botocore's client).
 
 Exits 0 when every check passed, 1 with a "FAIL:" line naming the first check that did not.
 Needs target/debug/pypictl (`cargo build`). Every request goes to 127.0.0.1.
@@ -390,6 +392,96 @@ alarm_emails = ["ops@example.com", "oncall@example.com"]
     check(sorted(kept_ok) == sorted(lid for _, lid in retained), f"retained resources not probed: {sorted(retained)}")
     step(f"after the delete: the {len(kept_ok)} retained resources exist ({', '.join(kept_ok)}), "
          f"the other {probed - len(kept_ok)} probed resources are gone")
+
+    # 6. what `pypictl destroy --force-destroy-data` and `pypictl status`/`doctor` call next
+    vaults = [physical for _, _, rtype, physical in before if rtype == "AWS::Backup::BackupVault"]
+    check_backup_vaults(client("backup"), vaults)
+    step(f"retained backup vaults {vaults}: no recovery points, deleted")
+    check_cloudwatch_cbor(endpoint, cfg)
+    step("CloudWatch over Smithy RPC v2 CBOR: PutMetricData, GetMetricData, DescribeAlarms (filters), errors")
+
+
+def check_backup_vaults(backup, names: list[str]) -> None:
+    """Empties and deletes the retained vaults as `destroy --force-destroy-data` does (patch
+    backup-recovery-points: moto runs no backup jobs, so there is nothing to empty)."""
+    from botocore.exceptions import ClientError
+
+    def error_code(call) -> str:
+        try:
+            call()
+        except ClientError as e:
+            return e.response["Error"]["Code"]
+        return "no error"
+
+    check(bool(names), "no AWS::Backup::BackupVault among the stacks' resources")
+    for name in names:
+        points = backup.list_recovery_points_by_backup_vault(BackupVaultName=name)
+        check(points["RecoveryPoints"] == [] and "NextToken" not in points, f"{name}: recovery points {points}")
+        arn = f"arn:aws:backup:{seed_mod.REGION}:123456789012:recovery-point:{name}/none"
+        code = error_code(lambda: backup.delete_recovery_point(BackupVaultName=name, RecoveryPointArn=arn))
+        check(code == "ResourceNotFoundException", f"DeleteRecoveryPoint of a missing recovery point: {code}")
+        backup.delete_backup_vault(BackupVaultName=name)
+        code = error_code(lambda: backup.list_recovery_points_by_backup_vault(BackupVaultName=name))
+        check(code == "ResourceNotFoundException", f"{name}: ListRecoveryPointsByBackupVault after the delete: {code}")
+
+
+def check_cloudwatch_cbor(endpoint: str, cfg) -> None:
+    """CloudWatch as the Rust SDK calls it (patch cloudwatch-rpc-v2-cbor), through botocore's own
+    RPC v2 CBOR client: boto3 picks the JSON protocol by default, so the protocol is forced here."""
+    from datetime import timedelta, timezone
+
+    import boto3
+    import botocore.model
+    from botocore.exceptions import ClientError
+
+    preferred = botocore.model.PRIORITY_ORDERED_SUPPORTED_PROTOCOLS
+    botocore.model.PRIORITY_ORDERED_SUPPORTED_PROTOCOLS = ("smithy-rpc-v2-cbor",)
+    try:
+        cw = boto3.client("cloudwatch", region_name=seed_mod.REGION, endpoint_url=endpoint, config=cfg)
+    finally:
+        botocore.model.PRIORITY_ORDERED_SUPPORTED_PROTOCOLS = preferred
+    check(cw.meta.service_model.resolved_protocol == "smithy-rpc-v2-cbor", "botocore did not pick RPC v2 CBOR")
+    wire: list = []
+    cw.meta.events.register("after-call", lambda http_response, **_: wire.append(http_response))
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    dims = [{"Name": "LoadBalancer", "Value": "app/pypi-smoke/0123456789abcdef"}]
+    cw.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
+        {"MetricName": "RequestCount", "Dimensions": dims, "Timestamp": now - timedelta(minutes=m), "Value": v, "Unit": "Count"}
+        for m, v in ((1, 3.0), (2, 5.5), (3, 7.25))])
+    out = cw.get_metric_data(
+        MetricDataQueries=[{"Id": "requests", "MetricStat": {
+            "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount", "Dimensions": dims},
+            "Period": 60, "Stat": "Sum"}}],
+        StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=1))
+    result = out["MetricDataResults"][0]
+    check(sorted(result["Values"]) == [3.0, 5.5, 7.25], f"GetMetricData values {result['Values']}")
+    check(all(t.tzinfo and now - timedelta(minutes=10) <= t <= now for t in result["Timestamps"]),
+          f"GetMetricData timestamps {result['Timestamps']}")
+    check(wire[-1].headers.get("smithy-protocol") == "rpc-v2-cbor"
+          and wire[-1].headers.get("content-type") == "application/cbor", f"response headers {dict(wire[-1].headers)}")
+
+    for name in ("pypi-smoke-firing", "pypi-smoke-ok"):
+        cw.put_metric_alarm(AlarmName=name, Namespace="AWS/ApplicationELB", MetricName="RequestCount", Statistic="Sum",
+                            Period=60, EvaluationPeriods=1, Threshold=5.5, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName="pypi-smoke-firing", StateValue="ALARM", StateReason="smoke")
+    firing = cw.describe_alarms(AlarmNamePrefix="pypi-smoke-", StateValue="ALARM",
+                                AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    names = [a["AlarmName"] for a in firing["MetricAlarms"]]
+    check(names == ["pypi-smoke-firing"] and firing["CompositeAlarms"] == [], f"firing alarms {names}")
+    alarm = firing["MetricAlarms"][0]
+    check(alarm["Threshold"] == 5.5 and alarm["StateUpdatedTimestamp"].tzinfo is not None, f"alarm {alarm}")
+    check(cw.describe_alarms(AlarmNamePrefix="pypi-smoke-", AlarmTypes=["CompositeAlarm"])["MetricAlarms"] == [],
+          "DescribeAlarms AlarmTypes=[CompositeAlarm] returned metric alarms")
+    cw.delete_alarms(AlarmNames=["pypi-smoke-firing", "pypi-smoke-ok"])
+    try:
+        cw.get_dashboard(DashboardName="pypi-smoke-none")
+        check(False, "GetDashboard of a missing dashboard succeeded")
+    except ClientError as e:
+        status, code = e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
+        check((status, code) == (404, "ResourceNotFound"), f"GetDashboard of a missing dashboard: {status} {code}")
+        check(wire[-1].headers.get("x-amzn-query-error") == "ResourceNotFound;Sender",
+              f"x-amzn-query-error {wire[-1].headers.get('x-amzn-query-error')}")
 
 
 class Probes:
