@@ -74,7 +74,7 @@ impl Moto {
         let dir = tempfile::tempdir().unwrap();
         let url_file = dir.path().join("url");
         let log = std::fs::File::create(dir.path().join("moto.log")).unwrap();
-        let child = std::process::Command::new(&python)
+        let mut child = std::process::Command::new(&python)
             .arg(repo_root().join("scripts/moto/pypictl_moto.py"))
             .args(["--port", "0", "--url-file"])
             .arg(&url_file)
@@ -91,7 +91,11 @@ impl Moto {
                     return Moto { child, url, dir };
                 }
             }
-            assert!(std::time::Instant::now() < deadline, "moto did not start:\n{}", std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default());
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("moto did not start:\n{}", std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default());
+            }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
