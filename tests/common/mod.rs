@@ -68,6 +68,8 @@ pub struct Moto {
 }
 
 impl Moto {
+    // The child is reaped by Moto's Drop (or killed before a panic).
+    #[allow(clippy::zombie_processes)]
     pub fn start() -> Moto {
         let python = tools().join("moto/bin/python");
         assert!(python.exists(), "{} is missing: run `bash scripts/tools.sh`", python.display());
