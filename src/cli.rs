@@ -53,6 +53,14 @@ pub enum Command {
     Status(StatusArgs),
     /// Delete the stacks; the file system, backups, secret and key are kept
     Destroy(DestroyArgs),
+    /// Print the username, password and ready pip / twine / uv / poetry configuration
+    Creds(CredsArgs),
+    /// Change instance type, image tag, container memory or counts, safely
+    Upgrade(UpgradeArgs),
+    /// Preview what `deploy` would change, without changing anything
+    Diff(DiffArgs),
+    /// Find what is wrong with a deployment and say how to fix it
+    Doctor(DoctorArgs),
 }
 
 #[derive(Args, Debug)]
@@ -123,4 +131,70 @@ pub struct DestroyArgs {
     /// How to show progress
     #[arg(long, value_enum, default_value_t = crate::ui::ProgressMode::Auto)]
     pub progress: crate::ui::ProgressMode,
+}
+
+#[derive(Args, Debug)]
+pub struct CredsArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// What to print
+    #[arg(long, value_enum, default_value_t = crate::ui::creds::Format::Text)]
+    pub format: crate::ui::creds::Format,
+    /// Set a new random password and roll the service onto it
+    #[arg(long)]
+    pub rotate: bool,
+    /// How to show progress while rotating
+    #[arg(long, value_enum, default_value_t = crate::ui::ProgressMode::Auto)]
+    pub progress: crate::ui::ProgressMode,
+}
+
+#[derive(Args, Debug)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// New EC2 instance type (compute.instance_type)
+    #[arg(long)]
+    pub instance_type: Option<String>,
+    /// New pypiserver image tag (service.image_tag)
+    #[arg(long)]
+    pub image_tag: Option<String>,
+    /// New container memory limit in MB (service.container_memory)
+    #[arg(long)]
+    pub container_memory: Option<u32>,
+    /// New minimum task count (service.task_min_count)
+    #[arg(long)]
+    pub task_min: Option<u32>,
+    /// New maximum task count (service.task_max_count)
+    #[arg(long)]
+    pub task_max: Option<u32>,
+    /// New minimum instance count (compute.min_size)
+    #[arg(long)]
+    pub asg_min: Option<u32>,
+    /// New maximum instance count (compute.max_size)
+    #[arg(long)]
+    pub asg_max: Option<u32>,
+    /// How to show progress
+    #[arg(long, value_enum, default_value_t = crate::ui::ProgressMode::Auto)]
+    pub progress: crate::ui::ProgressMode,
+    /// Stop watching after this long; the upgrade goes on
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub max_wait: Option<std::time::Duration>,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Show only security-relevant changes (IAM, security groups, policies, keys)
+    #[arg(long)]
+    pub security_only: bool,
+    /// Exit 1 when there are changes (for CI)
+    #[arg(long)]
+    pub fail: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
 }

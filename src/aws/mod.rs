@@ -3,6 +3,10 @@
 
 mod account;
 mod data;
+mod probe;
+mod secrets;
+
+pub use probe::HttpProbe;
 pub mod errors;
 mod service;
 mod stacks;

@@ -73,6 +73,7 @@ impl Service for AwsCloud {
             failed: primary.map(|d| count(d.failed_tasks())).unwrap_or(0),
             rollout_state: primary.and_then(|d| d.rollout_state()).map(|r| r.as_str().to_string()),
             rollout_reason: primary.and_then(|d| d.rollout_state_reason()).filter(|r| !r.is_empty()).map(str::to_string),
+            deployments: s.deployments().len() as u32,
         }))
     }
 
@@ -174,6 +175,45 @@ impl Service for AwsCloud {
                 _ => return Ok(alarms),
             }
         }
+    }
+
+    async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<()> {
+        self.ecs.update_service().cluster(cluster).service(service).force_new_deployment(true).send().await.map_err(cloud_error)?;
+        Ok(())
+    }
+
+    async fn metric(&self, query: &MetricQuery) -> CloudResult<Option<f64>> {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+        let now = std::time::SystemTime::now();
+        let start = now - std::time::Duration::from_secs(u64::from(query.minutes) * 60);
+        let metric = Metric::builder()
+            .namespace(&query.namespace)
+            .metric_name(&query.metric)
+            .set_dimensions(Some(query.dimensions.iter().map(|(n, v)| Dimension::builder().name(n).value(v).build()).collect()))
+            .build();
+        let q = MetricDataQuery::builder()
+            .id("m")
+            .metric_stat(MetricStat::builder().metric(metric).period(query.period_seconds as i32).stat(&query.stat).build())
+            .return_data(true)
+            .build();
+        let out = self
+            .cloudwatch
+            .get_metric_data()
+            .metric_data_queries(q)
+            .start_time(DateTime::from(start))
+            .end_time(DateTime::from(now))
+            .send()
+            .await
+            .map_err(cloud_error)?;
+        let values: Vec<f64> = out.metric_data_results().iter().flat_map(|r| r.values().iter().copied()).collect();
+        // The worst datapoint of the window: what an alarm would have seen.
+        let worst = match query.stat.as_str() {
+            "Minimum" => values.iter().copied().reduce(f64::min),
+            "Sum" => (!values.is_empty()).then(|| values.iter().sum()),
+            _ => values.iter().copied().reduce(f64::max),
+        };
+        Ok(worst)
     }
 }
 

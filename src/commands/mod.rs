@@ -2,10 +2,12 @@
 
 mod deploy;
 mod destroy;
+mod diff;
 mod session;
 mod size;
 mod status;
 mod synth;
+pub mod upgrade;
 
 use anyhow::Result;
 
@@ -18,5 +20,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Deploy(args) => deploy::run(&cli.global, &args),
         Command::Status(args) => status::run(&cli.global, &args),
         Command::Destroy(args) => destroy::run(&cli.global, &args),
+        // Being written (issue 4): each arm is replaced by its module's `run`.
+        Command::Upgrade(args) => upgrade::run(&cli.global, &args),
+        Command::Diff(args) => diff::run(&cli.global, &args),
+        Command::Creds(_) | Command::Doctor(_) => {
+            anyhow::bail!("this command is not available in this build yet")
+        }
     }
 }

@@ -37,6 +37,28 @@ pub trait Service {
     async fn target_health(&self, target_group_arn: &str) -> CloudResult<Vec<TargetHealth>>;
     /// Alarms whose name starts with `prefix` and that are in ALARM.
     async fn alarms_firing(&self, prefix: &str) -> CloudResult<Vec<Alarm>>;
+    /// Starts a new deployment of the service with its current task
+    /// definition (tasks re-read their secrets; no instance is replaced).
+    async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<()>;
+    /// One CloudWatch statistic over the query's window; None without data.
+    async fn metric(&self, query: &MetricQuery) -> CloudResult<Option<f64>>;
+}
+
+/// The service's credentials in Secrets Manager.
+pub trait Secrets {
+    /// The secret's current SecretString.
+    async fn secret_value(&self, id: &str) -> CloudResult<String>;
+    /// Stores a new current value.
+    async fn put_secret_value(&self, id: &str, value: &str) -> CloudResult<()>;
+    /// A random password from Secrets Manager's generator.
+    async fn random_password(&self, length: u32, exclude_characters: &str) -> CloudResult<String>;
+}
+
+/// Talking to the deployed service itself over HTTP(S).
+pub trait Probe {
+    /// The HTTP status of a GET, optionally with basic auth; Err with the
+    /// reason when no response arrived (DNS, TLS, connection, timeout).
+    async fn http_status(&self, url: &str, basic_auth: Option<(&str, &str)>) -> Result<u16, String>;
 }
 
 /// What the account must have before pypictl changes anything.

@@ -65,6 +65,8 @@ pub enum Outcome {
     Recovered { status: String },
     /// Watching stopped (Ctrl-C or --max-wait); CloudFormation goes on.
     StoppedWatching { interrupted: bool },
+    /// `diff`: the changes a deploy would make (nothing was changed).
+    Previewed(Vec<Change>),
 }
 
 fn tags(cfg: &Config) -> Vec<(String, String)> {
@@ -93,6 +95,17 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
     /// Deploys the assembly. `interrupt` resolving (Ctrl-C) stops watching,
     /// and nothing else.
     pub async fn deploy<F: Future<Output = ()>>(&mut self, assembly: &Assembly, cfg: &Config, interrupt: F) -> Result<Outcome> {
+        self.run(assembly, cfg, interrupt, false).await
+    }
+
+    /// The change set's preview, without executing it: the change set (and
+    /// a first deploy's empty stack) is deleted afterwards. Outcomes:
+    /// `Previewed`, `NoChanges`, `Prerequisites` or `Stuck`.
+    pub async fn diff(&mut self, assembly: &Assembly, cfg: &Config) -> Result<Outcome> {
+        self.run(assembly, cfg, std::future::pending(), true).await
+    }
+
+    async fn run<F: Future<Output = ()>>(&mut self, assembly: &Assembly, cfg: &Config, interrupt: F, preview: bool) -> Result<Outcome> {
         let mut interrupt = std::pin::pin!(interrupt);
         let name = assembly.stack_name.clone();
         let cloud = &Patient(self.cloud);
@@ -112,6 +125,12 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
         let kind = match &existing {
             None => ChangeSetKind::Create,
             Some(s) if s.status == "REVIEW_IN_PROGRESS" => ChangeSetKind::Create,
+            Some(s) if preview && s.status != "REVIEW_IN_PROGRESS" && (status::in_progress(&s.status) || status::unsuccessful(&s.status) && !s.status.starts_with("UPDATE_ROLLBACK_COMPLETE")) => {
+                return Ok(Outcome::Stuck {
+                    status: s.status.clone(),
+                    advice: "no change set can be made now; `pypictl status --watch` shows what is going on, `pypictl deploy` offers the way out".into(),
+                });
+            }
             Some(s) if status::in_progress(&s.status) => {
                 self.sink.emit(Progress::Step(format!("{name} is {}: watching that operation instead of starting another", s.status)));
                 return self.attach(s, assembly, interrupt.as_mut()).await;
@@ -200,6 +219,9 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
         };
         let changes = changeset::expand(cloud, &cs, &name).await?;
         self.interaction.show_changes(&name, &changes);
+        if preview {
+            return abandon(Outcome::Previewed(changes)).await;
+        }
 
         let losing: Vec<Change> = changes.iter().filter(|c| changeset::loses_data(&c.change)).cloned().collect();
         if !losing.is_empty() && !self.opts.allow_replace_stateful {

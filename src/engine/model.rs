@@ -128,6 +128,8 @@ pub struct ServiceSnapshot {
     /// IN_PROGRESS, COMPLETED or FAILED, for the primary deployment.
     pub rollout_state: Option<String>,
     pub rollout_reason: Option<String>,
+    /// Deployments still listed (the primary and any being replaced).
+    pub deployments: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,6 +152,18 @@ pub struct Alarm {
     pub name: String,
     pub state: String,
     pub reason: String,
+}
+
+/// A CloudWatch statistic over the last `minutes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricQuery {
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    /// Average, Maximum, Minimum, Sum, or a percentile such as p95.
+    pub stat: String,
+    pub period_seconds: u32,
+    pub minutes: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

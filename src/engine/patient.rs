@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::sleep;
 
-use super::cloud::{Account, CloudResult, Data, Service, Stacks};
+use super::cloud::{Account, CloudResult, Data, Secrets, Service, Stacks};
 use super::model::*;
 
 pub const ATTEMPTS: u32 = 10;
@@ -67,6 +67,8 @@ impl<C: Service> Service for Patient<'_, C> {
         async fn stopped_tasks(&self, cluster: &str, service: &str) -> CloudResult<Vec<StoppedTask>>;
         async fn target_health(&self, target_group_arn: &str) -> CloudResult<Vec<TargetHealth>>;
         async fn alarms_firing(&self, prefix: &str) -> CloudResult<Vec<Alarm>>;
+        async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<()>;
+        async fn metric(&self, query: &MetricQuery) -> CloudResult<Option<f64>>;
     }
 }
 
@@ -77,6 +79,14 @@ impl<C: Account> Account for Patient<'_, C> {
         async fn vpc(&self, id: &str) -> CloudResult<Option<VpcInfo>>;
         async fn hosted_zone(&self, id: &str) -> CloudResult<Option<HostedZone>>;
         async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>>;
+    }
+}
+
+impl<C: Secrets> Secrets for Patient<'_, C> {
+    patiently! {
+        async fn secret_value(&self, id: &str) -> CloudResult<String>;
+        async fn put_secret_value(&self, id: &str, value: &str) -> CloudResult<()>;
+        async fn random_password(&self, length: u32, exclude_characters: &str) -> CloudResult<String>;
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::cloud::{Account, CloudResult, Data, Service, Stacks};
+use super::cloud::{Account, CloudResult, Data, Probe, Secrets, Service, Stacks};
 use super::model::*;
 
 const ACCOUNT: &str = "123456789012";
@@ -48,12 +48,34 @@ pub struct Script {
     /// Every n-th read call is throttled (0: never).
     #[serde(default)]
     pub throttle_every: usize,
+    /// Target health: `<target> <state> [reason…]`.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Alarms in ALARM: `<name> [reason…]`.
+    #[serde(default)]
+    pub alarms: Vec<String>,
     #[serde(default)]
     pub account: AccountScript,
     /// Resources that exist before the command runs, per stack (`root` or a
     /// nested stack's label): `<logical id> <type> <status> <physical id>`.
     #[serde(default)]
     pub resources: BTreeMap<String, Vec<String>>,
+    /// CloudWatch statistics: `"<namespace> <metric> <stat>"` → value.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    /// The credentials secret's value (JSON with username and password).
+    #[serde(default)]
+    pub secret: Option<serde_json::Value>,
+    /// HTTP answers of the service: `"<url> <username or ->"` → status, or
+    /// `"error: <reason>"`. Without an entry, a GET answers 200 with the
+    /// secret's current credentials (and, until a forced deployment has
+    /// completed, the previous ones), 401 otherwise.
+    #[serde(default)]
+    pub http: BTreeMap<String, serde_json::Value>,
+    /// Calls that always fail: API name as counted in `calls` (e.g.
+    /// `GetMetricData`) → error code (`AccessDenied` is classified as such).
+    #[serde(default)]
+    pub errors: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -124,7 +146,7 @@ impl Default for AccountScript {
             internet_gateway: true,
             zone_id: "Z0123456789ABCDEFGHIJ".into(),
             zone_name: "example.com.".into(),
-            instance_types: ["t3.small", "c6a.large", "c6a.xlarge", "c6a.2xlarge"].map(String::from).to_vec(),
+            instance_types: pypictl_stacks::catalogue::all().map(|t| t.name.to_string()).collect(),
         }
     }
 }
@@ -164,6 +186,9 @@ struct State {
     objects: HashMap<(String, String), Vec<u8>>,
     staging_exists: bool,
     change_set_created: bool,
+    secret: Option<serde_json::Value>,
+    previous_password: Option<String>,
+    passwords_generated: usize,
     /// The empty stack of an abandoned first change set was deleted.
     review_deleted: bool,
     read_calls: usize,
@@ -183,6 +208,7 @@ impl ScriptedCloud {
     pub fn new(script: Script) -> ScriptedCloud {
         let cloud = ScriptedCloud { script, origin: Instant::now(), state: RefCell::default(), calls: RefCell::default(), log: RefCell::default() };
         cloud.state.borrow_mut().staging_exists = true;
+        cloud.state.borrow_mut().secret = cloud.script.secret.clone();
         if let Some(op) = cloud.script.operations.get("attached") {
             cloud.start("attached", op.clone());
         }
@@ -213,6 +239,10 @@ impl ScriptedCloud {
 
     fn call(&self, api: &'static str, read: bool) -> CloudResult<()> {
         *self.calls.borrow_mut().entry(api).or_default() += 1;
+        if let Some(code) = self.script.errors.get(api) {
+            let kind = if code.starts_with("AccessDenied") { ErrorKind::AccessDenied } else { ErrorKind::Other };
+            return Err(CloudError::new(kind, code, format!("scripted failure of {api}")));
+        }
         if read && self.script.throttle_every > 0 {
             let mut st = self.state.borrow_mut();
             st.read_calls += 1;
@@ -487,8 +517,9 @@ impl Stacks for ScriptedCloud {
 impl Service for ScriptedCloud {
     async fn service(&self, _cluster: &str, _service: &str) -> CloudResult<Option<ServiceSnapshot>> {
         self.call("DescribeServices", true)?;
-        let Some(started) = self.state.borrow().running.last().map(|r| r.started) else { return Ok(None) };
-        let elapsed = started.elapsed().as_millis() as i64;
+        // Relative to the latest operation; without one, the lines at or before 0 s.
+        let started = self.state.borrow().running.last().map(|r| r.started);
+        let elapsed = started.map_or(0, |s| s.elapsed().as_millis() as i64);
         let mut current = None;
         for line in &self.script.ecs {
             let mut parts = line.split_whitespace();
@@ -504,6 +535,7 @@ impl Service for ScriptedCloud {
                     "pending" => s.pending = v.parse().unwrap(),
                     "failed" => s.failed = v.parse().unwrap(),
                     "rollout" => s.rollout_state = Some(v.into()),
+                    "deployments" => s.deployments = v.parse().unwrap(),
                     other => panic!("ecs line {line:?}: unknown {other}"),
                 }
             }
@@ -514,9 +546,10 @@ impl Service for ScriptedCloud {
 
     async fn stopped_tasks(&self, _cluster: &str, _service: &str) -> CloudResult<Vec<StoppedTask>> {
         self.call("DescribeTasks", true)?;
-        let Some(started) = self.state.borrow().running.last().map(|r| r.started) else { return Ok(vec![]) };
-        let elapsed = started.elapsed().as_millis() as i64;
-        let base = CLOCK_BASE + (started - self.origin).as_millis() as Millis;
+        // Relative to the latest operation; without one, the lines at or before 0 s.
+        let started = self.state.borrow().running.last().map(|r| r.started);
+        let elapsed = started.map_or(0, |s| s.elapsed().as_millis() as i64);
+        let base = CLOCK_BASE + started.map_or(0, |s| (s - self.origin).as_millis() as Millis);
         let mut out: Vec<StoppedTask> = self
             .script
             .stopped_tasks
@@ -535,12 +568,42 @@ impl Service for ScriptedCloud {
 
     async fn target_health(&self, _target_group_arn: &str) -> CloudResult<Vec<TargetHealth>> {
         self.call("DescribeTargetHealth", true)?;
-        Ok(vec![])
+        Ok(self
+            .script
+            .targets
+            .iter()
+            .map(|l| {
+                let mut p = l.splitn(3, ' ');
+                TargetHealth { target: p.next().unwrap_or("").into(), state: p.next().unwrap_or("").into(), reason: p.next().map(str::to_string) }
+            })
+            .collect())
     }
 
-    async fn alarms_firing(&self, _prefix: &str) -> CloudResult<Vec<Alarm>> {
+    async fn alarms_firing(&self, prefix: &str) -> CloudResult<Vec<Alarm>> {
         self.call("DescribeAlarms", true)?;
-        Ok(vec![])
+        Ok(self
+            .script
+            .alarms
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| {
+                let (name, reason) = l.split_once(' ').unwrap_or((l, ""));
+                Alarm { name: name.into(), state: "ALARM".into(), reason: reason.into() }
+            })
+            .collect())
+    }
+
+    async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<()> {
+        self.call("UpdateService", false)?;
+        self.log.borrow_mut().push(format!("UpdateService {cluster}/{service} force_new_deployment"));
+        let op = self.script.operations.get("force_new_deployment").cloned().unwrap_or_default();
+        self.start("force_new_deployment", op);
+        Ok(())
+    }
+
+    async fn metric(&self, query: &MetricQuery) -> CloudResult<Option<f64>> {
+        self.call("GetMetricData", true)?;
+        Ok(self.script.metrics.get(&format!("{} {} {}", query.namespace, query.metric, query.stat)).copied())
     }
 }
 
@@ -626,5 +689,65 @@ impl Data for ScriptedCloud {
         self.call("ScheduleKeyDeletion", false)?;
         self.log.borrow_mut().push(format!("ScheduleKeyDeletion {key_id}"));
         Ok(())
+    }
+}
+
+impl ScriptedCloud {
+    /// Whether the latest forced deployment has replaced every old task.
+    fn rollout_complete(&self) -> bool {
+        let Some(run) = self.state.borrow().running.iter().rev().find(|r| r.name == "force_new_deployment").map(|r| r.started) else { return true };
+        let elapsed = run.elapsed().as_millis() as i64;
+        self.script
+            .ecs
+            .iter()
+            .filter(|l| ms(l.split_whitespace().next().unwrap_or("0")) <= elapsed)
+            .last()
+            .is_some_and(|l| l.contains("rollout=COMPLETED") && l.contains("deployments=1"))
+    }
+}
+
+impl Secrets for ScriptedCloud {
+    async fn secret_value(&self, id: &str) -> CloudResult<String> {
+        self.call("GetSecretValue", true)?;
+        self.state.borrow().secret.as_ref().map(|v| v.to_string()).ok_or_else(|| CloudError::new(ErrorKind::NotFound, "ResourceNotFoundException", format!("Secrets Manager can't find the specified secret {id}")))
+    }
+
+    async fn put_secret_value(&self, id: &str, value: &str) -> CloudResult<()> {
+        self.call("PutSecretValue", false)?;
+        self.log.borrow_mut().push(format!("PutSecretValue {id}"));
+        let mut st = self.state.borrow_mut();
+        st.previous_password = st.secret.as_ref().and_then(|s| s["password"].as_str().map(str::to_string));
+        st.secret = Some(serde_json::from_str(value).expect("the secret is JSON"));
+        Ok(())
+    }
+
+    async fn random_password(&self, length: u32, exclude_characters: &str) -> CloudResult<String> {
+        self.call("GetRandomPassword", false)?;
+        let mut st = self.state.borrow_mut();
+        st.passwords_generated += 1;
+        let base = format!("Rotated{}:p@ss/w%rd+", st.passwords_generated);
+        let password: String = base.chars().cycle().filter(|c| !exclude_characters.contains(*c)).take(length as usize).collect();
+        Ok(password)
+    }
+}
+
+impl Probe for ScriptedCloud {
+    async fn http_status(&self, url: &str, basic_auth: Option<(&str, &str)>) -> Result<u16, String> {
+        *self.calls.borrow_mut().entry("HTTP GET").or_default() += 1;
+        let who = basic_auth.map(|(u, _)| u).unwrap_or("-");
+        if let Some(answer) = self.script.http.get(&format!("{url} {who}")) {
+            return match answer {
+                serde_json::Value::Number(n) => Ok(n.as_u64().unwrap_or(0) as u16),
+                other => Err(other.as_str().unwrap_or("error").trim_start_matches("error: ").to_string()),
+            };
+        }
+        let Some((user, password)) = basic_auth else { return Ok(401) };
+        let st = self.state.borrow();
+        let current = st.secret.as_ref().map(|s| (s["username"].as_str().unwrap_or("").to_string(), s["password"].as_str().unwrap_or("").to_string()));
+        let previous = st.previous_password.clone();
+        drop(st);
+        let ok = current.as_ref().is_some_and(|(u, p)| u == user && p == password)
+            || (!self.rollout_complete() && previous.as_deref() == Some(password) && current.as_ref().is_some_and(|(u, _)| u == user));
+        Ok(if ok { 200 } else { 401 })
     }
 }

@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 
 use crate::engine::progress::{Progress, Sink};
 
+pub mod creds;
 pub mod plain;
 pub mod preview;
 pub mod prompt;

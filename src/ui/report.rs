@@ -65,6 +65,10 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
             let _ = writeln!(s, "✔ {stack} recovered: {status}. Deploy again to apply the configuration.");
             0
         }
+        Outcome::Previewed(changes) => {
+            let _ = writeln!(s, "{} change{} previewed; nothing was changed.", changes.len(), if changes.len() == 1 { "" } else { "s" });
+            0
+        }
         Outcome::StoppedWatching { interrupted } => {
             let why = if *interrupted { "Stopped watching" } else { "Stopped watching after --max-wait" };
             let _ = writeln!(s, "{why}: CloudFormation carries on, nothing was cancelled or rolled back.");

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod cfn;
 pub mod components;
 pub mod config;
+pub mod edit;
 pub mod pypiserver;
 pub mod sizing;
 pub mod staging;
