@@ -82,6 +82,7 @@ impl Script {
             failed,
             rollout_state: Some("IN_PROGRESS".into()),
             rollout_reason: Some("ECS deployment ecs-svc/4719632185025718394 in progress.".into()),
+            deployments: 2,
         };
         self.push(Progress::Tasks { service: SERVICE.into(), snapshot })
     }

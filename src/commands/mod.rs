@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+mod creds;
 mod deploy;
 mod destroy;
 mod diff;
+mod doctor;
 mod session;
 mod size;
 mod status;
@@ -23,8 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         // Being written (issue 4): each arm is replaced by its module's `run`.
         Command::Upgrade(args) => upgrade::run(&cli.global, &args),
         Command::Diff(args) => diff::run(&cli.global, &args),
-        Command::Creds(_) | Command::Doctor(_) => {
-            anyhow::bail!("this command is not available in this build yet")
-        }
+        Command::Creds(args) => creds::run(&cli.global, &args),
+        Command::Doctor(args) => doctor::run(&cli.global, &args),
     }
 }

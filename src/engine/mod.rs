@@ -17,3 +17,5 @@ pub mod scripted;
 pub mod patient;
 pub mod status;
 pub mod destroy;
+pub mod creds;
+pub mod doctor;

@@ -700,8 +700,7 @@ impl ScriptedCloud {
         self.script
             .ecs
             .iter()
-            .filter(|l| ms(l.split_whitespace().next().unwrap_or("0")) <= elapsed)
-            .last()
+            .rfind(|l| ms(l.split_whitespace().next().unwrap_or("0")) <= elapsed)
             .is_some_and(|l| l.contains("rollout=COMPLETED") && l.contains("deployments=1"))
     }
 }

@@ -211,10 +211,10 @@ fn text(c: &Credentials) -> String {
 fn pip(c: &Credentials) -> String {
     let url = index_url_with_credentials(c);
     let mut out = String::new();
-    out.push_str("# --- pip.conf (Linux, macOS: ~/.config/pip/pip.conf; Windows: %APPDATA%\\pip\\pip.ini; `pip config list -v` shows where pip looks) ---\n");
+    out.push_str("# --- pip.conf (Linux, macOS: ~/.config/pip/pip.conf; Windows: %APPDATA%\\pip\\pip.ini; `pip config debug` lists them) ---\n");
     out.push_str("[global]\n");
     out.push_str("# Only the private index: pip never asks the public PyPI, so no public package can\n");
-    out.push_str("# stand in for a private one (dependency confusion).\n");
+    out.push_str("# stand in for a private one (dependency confusion); every dependency must be on it.\n");
     let _ = writeln!(out, "index-url = {url}");
     out.push_str("# Alternative: the public PyPI plus the private index (replace the index-url line).\n");
     out.push_str("# WARNING: with extra-index-url pip takes the highest version from either index, so\n");

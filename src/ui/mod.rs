@@ -14,7 +14,7 @@ pub mod plain;
 pub mod preview;
 pub mod prompt;
 pub mod report;
-mod text;
+pub(crate) mod text;
 pub mod tty;
 
 /// How progress is shown (`--progress`).

@@ -1,0 +1,45 @@
+//! `pypictl doctor [--output json]`: the troubleshooting guide, automated
+//! (`crate::engine::doctor`). Exit 0 when nothing failed (warnings allowed),
+//! 1 when a check failed, 2 for a bad configuration.
+
+use anyhow::Result;
+
+use super::session;
+use crate::aws::HttpProbe;
+use crate::cli::{DoctorArgs, Global, Output};
+use crate::config_file;
+use crate::engine::doctor::{self, Options};
+use crate::exit::{bad_input, exit};
+
+/// Replaces the service URL the HTTP checks probe (testing, or an operator
+/// reaching the service through a tunnel): `http://127.0.0.1:8080/`.
+pub const URL_ENV: &str = "PYPICTL_DOCTOR_URL";
+
+pub fn run(global: &Global, args: &DoctorArgs) -> Result<()> {
+    let d = config_file::load(&args.config.path)?;
+    let url = match std::env::var(URL_ENV) {
+        Ok(u) if !u.trim().is_empty() => {
+            let u = u.trim().to_string();
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(bad_input(format!("{URL_ENV}={u}: must be an http:// or https:// URL")));
+            }
+            Some(u)
+        }
+        _ => None,
+    };
+    let rt = session::runtime()?;
+    let report = rt.block_on(async {
+        let cloud = session::connect(global, &d.config.region).await?;
+        let probe = HttpProbe::default();
+        anyhow::Ok(doctor::diagnose(&cloud, &probe, &d.config, &Options { url }).await)
+    })?;
+    if global.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if report.failed() {
+        return Err(exit(1));
+    }
+    Ok(())
+}
