@@ -22,7 +22,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Deploy(args) => deploy::run(&cli.global, &args),
         Command::Status(args) => status::run(&cli.global, &args),
         Command::Destroy(args) => destroy::run(&cli.global, &args),
-        // Being written (issue 4): each arm is replaced by its module's `run`.
         Command::Upgrade(args) => upgrade::run(&cli.global, &args),
         Command::Diff(args) => diff::run(&cli.global, &args),
         Command::Creds(args) => creds::run(&cli.global, &args),
