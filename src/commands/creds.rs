@@ -15,7 +15,12 @@ use crate::exit::{bad_input, exit};
 use crate::ui::{self, creds::Credentials, prompt::Terminal, text};
 
 fn print_creds(c: &Creds, url: &str, name: &str, format: ui::creds::Format) {
-    let credentials = Credentials { username: &c.username, password: &c.password, url, name };
+    let credentials = Credentials {
+        username: &c.username,
+        password: &c.password,
+        url,
+        name,
+    };
     print!("{}", ui::creds::render(&credentials, format));
 }
 
@@ -49,25 +54,46 @@ pub fn run(global: &Global, args: &CredsArgs) -> Result<()> {
                 return Err(exit(1));
             }
         }
+        let probed = session::service_url_override()?.unwrap_or_else(|| url.clone());
         let mut sink = ui::sink(args.progress);
         let opts = RotateOptions {
             poll: Duration::from_secs(5),
             max_wait: Duration::from_secs(45 * 60),
-            probe_url: Some(std::env::var("PYPICTL_SERVICE_URL").unwrap_or(url.clone()) + "simple/"),
+            probe_url: Some(format!("{}/simple/", probed.trim_end_matches('/'))),
+            // The target group drains the old tasks' connections first.
+            refuse_wait: Duration::from_secs(5 * 60),
         };
         let probe = HttpProbe::default();
-        let rotated = creds::rotate(&cloud, &probe, &mut sink, &stack, &current, opts, session::ctrl_c()).await?;
+        let rotated = creds::rotate(&cloud, &probe, &mut sink, &stack, &current, opts.clone(), session::ctrl_c()).await?;
         drop(sink);
         match rotated {
             Rotated::Completed { creds, at, check } => {
-                eprintln!("✔ New password in use by every task since {} UTC; the old one is no longer served.", text::clock(at));
-                match check {
-                    Some(Ok((old, new))) => eprintln!("  Checked against {url}: old password → HTTP {old}, new password → HTTP {new}."),
-                    Some(Err(reason)) => eprintln!("  Could not check against {url}: {reason}"),
-                    None => {}
-                }
+                eprintln!("✔ Every task runs with the new password since {} UTC.", text::clock(at));
                 print_creds(&creds, &url, &d.config.service_name, args.format);
-                Ok(())
+                let index = opts.probe_url.as_deref().unwrap_or_default();
+                match check {
+                    Some(Ok(c)) if c.old_refused() && c.new == 200 => {
+                        eprintln!("✔ The old password is refused since {} UTC (HTTP {} from {index}); the new one is accepted.", text::clock(c.at), c.old);
+                        Ok(())
+                    }
+                    Some(Ok(c)) if c.old_refused() => {
+                        eprintln!("✘ {index} refuses the old password (HTTP {}) but answers HTTP {} to the new one: run `pypictl doctor`.", c.old, c.new);
+                        Err(exit(1))
+                    }
+                    Some(Ok(c)) => {
+                        eprintln!(
+                            "✘ {index} still accepts the old password (HTTP {}) {} after the rollout: a task of the old deployment may still serve; run `pypictl status` and `pypictl doctor`.",
+                            c.old,
+                            text::duration(opts.refuse_wait.as_millis() as i64)
+                        );
+                        Err(exit(1))
+                    }
+                    Some(Err(reason)) => {
+                        eprintln!("! Could not check the old password against {index}: {reason}");
+                        Ok(())
+                    }
+                    None => Ok(()),
+                }
             }
             Rotated::Failed { creds, reason, stopped } => {
                 eprintln!("✘ The service did not roll over: {reason}");

@@ -9,24 +9,11 @@ use crate::aws::HttpProbe;
 use crate::cli::{DoctorArgs, Global, Output};
 use crate::config_file;
 use crate::engine::doctor::{self, Options};
-use crate::exit::{bad_input, exit};
-
-/// Replaces the service URL the HTTP checks probe (testing, or an operator
-/// reaching the service through a tunnel): `http://127.0.0.1:8080/`.
-pub const URL_ENV: &str = "PYPICTL_DOCTOR_URL";
+use crate::exit::exit;
 
 pub fn run(global: &Global, args: &DoctorArgs) -> Result<()> {
     let d = config_file::load(&args.config.path)?;
-    let url = match std::env::var(URL_ENV) {
-        Ok(u) if !u.trim().is_empty() => {
-            let u = u.trim().to_string();
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(bad_input(format!("{URL_ENV}={u}: must be an http:// or https:// URL")));
-            }
-            Some(u)
-        }
-        _ => None,
-    };
+    let url = session::service_url_override()?;
     let rt = session::runtime()?;
     let report = rt.block_on(async {
         let cloud = session::connect(global, &d.config.region).await?;

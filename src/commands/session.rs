@@ -26,8 +26,34 @@ pub async fn connect(global: &Global, config_region: &str) -> Result<AwsCloud> {
 }
 
 /// A single-threaded runtime for a command's AWS work.
+/// Replaces the service URL that `creds --rotate` and `doctor` probe (tests,
+/// or an operator who reaches the service through a tunnel).
+pub const SERVICE_URL_ENV: &str = "PYPICTL_SERVICE_URL";
+
+/// `PYPICTL_SERVICE_URL`, checked, with a trailing slash; None when unset.
+pub fn service_url_override() -> Result<Option<String>> {
+    match std::env::var(SERVICE_URL_ENV) {
+        Ok(u) if !u.trim().is_empty() => {
+            let u = u.trim();
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(crate::exit::bad_input(format!(
+                    "{SERVICE_URL_ENV}={u}: must be an http:// or https:// URL"
+                )));
+            }
+            Ok(Some(if u.ends_with('/') {
+                u.to_string()
+            } else {
+                format!("{u}/")
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// Resolves on Ctrl-C (SIGINT): stop watching, nothing else.

@@ -33,7 +33,9 @@ pub enum ProgressMode {
 /// runner allocates a terminal: redrawn lines make unreadable logs.
 pub fn sink(mode: ProgressMode) -> Box<dyn Sink + Send> {
     let live = match mode {
-        ProgressMode::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+        ProgressMode::Auto => {
+            std::io::stderr().is_terminal() && std::env::var_os("CI").is_none_or(|v| v.is_empty())
+        }
         ProgressMode::Bar => true,
         ProgressMode::Events => false,
     };
