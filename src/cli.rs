@@ -5,12 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "pypictl",
-    version,
-    about = "Run a private Python package index (pypiserver) on AWS",
-    max_term_width = 100
-)]
+#[command(name = "pypictl", version, about = "Run a private Python package index (pypiserver) on AWS", max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -28,11 +28,7 @@ use serde_json::Value;
 const PASSWORD: &str = "p@ss:w/rd%41 #?+&=x";
 
 /// RFC 3986 userinfo: everything but unreserved characters is encoded.
-const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 struct Server {
     child: Child,
@@ -69,27 +65,15 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn container_definition(out: &Path) -> (Value, String) {
     let service = common::read_json(&out.join("service.template.json"));
-    let container =
-        service["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0].clone();
+    let container = service["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0].clone();
     let creds = common::read_json(&out.join("credentials.template.json"));
-    let template = creds["Resources"]["Credentials"]["Properties"]["GenerateSecretString"]
-        ["SecretStringTemplate"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let username = serde_json::from_str::<Value>(&template).unwrap()["username"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let template = creds["Resources"]["Credentials"]["Properties"]["GenerateSecretString"]["SecretStringTemplate"].as_str().unwrap().to_string();
+    let username = serde_json::from_str::<Value>(&template).unwrap()["username"].as_str().unwrap().to_string();
     (container, username)
 }
 
@@ -116,15 +100,9 @@ fn start(container: &Value, username: &str, password: &str, work: &Path) -> Serv
         cmd.env(e["Name"].as_str().unwrap(), e["Value"].as_str().unwrap());
     }
     // The secrets, as ECS injects them at task start.
-    let secrets: Vec<&str> = container["Secrets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["Name"].as_str().unwrap())
-        .collect();
+    let secrets: Vec<&str> = container["Secrets"].as_array().unwrap().iter().map(|s| s["Name"].as_str().unwrap()).collect();
     assert_eq!(secrets, ["PYPI_USERNAME", "PYPI_PASSWORD"]);
-    cmd.env("PYPI_USERNAME", username)
-        .env("PYPI_PASSWORD", password);
+    cmd.env("PYPI_USERNAME", username).env("PYPI_PASSWORD", password);
     cmd.env("PYPISERVER_HOST", "127.0.0.1")
         .env("PYPISERVER_PORT", port.to_string())
         .env("PACKAGES_DIR", &packages)
@@ -132,17 +110,9 @@ fn start(container: &Value, username: &str, password: &str, work: &Path) -> Serv
         .env("HOME", &home)
         .env("PATH", format!("{}:/usr/bin:/bin", tools.display()));
     let logfile = std::fs::File::create(&log).unwrap();
-    cmd.stdout(logfile.try_clone().unwrap())
-        .stderr(logfile)
-        .process_group(0);
+    cmd.stdout(logfile.try_clone().unwrap()).stderr(logfile).process_group(0);
     let child = cmd.spawn().expect("the container's entry point starts");
-    let server = Server {
-        child,
-        port,
-        packages,
-        htpasswd,
-        log,
-    };
+    let server = Server { child, port, packages, htpasswd, log };
     server.wait_healthy();
     server
 }
@@ -187,10 +157,7 @@ impl Server {
             req = req.header("Authorization", format!("Basic {token}"));
         }
         let r = req.call().unwrap();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string());
+        let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
         (r.status().as_u16(), location)
     }
 
@@ -204,10 +171,7 @@ impl Server {
     }
 
     fn stored(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.packages)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut names: Vec<String> = std::fs::read_dir(&self.packages).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         names
     }
@@ -215,33 +179,15 @@ impl Server {
 
 /// Runs a command to completion within `limit`; kills it otherwise.
 fn run(cmd: &mut Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("command starts");
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("command starts");
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
-            child
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_end(&mut stdout)
-                .unwrap();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_end(&mut stderr)
-                .unwrap();
-            return Output {
-                status,
-                stdout,
-                stderr,
-            };
+            child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+            child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+            return Output { status, stdout, stderr };
         }
         if Instant::now() > deadline {
             let _ = child.kill();
@@ -260,9 +206,7 @@ fn python_tool(home: &Path, program: &str) -> Command {
             cmd.env_remove(k);
         }
     }
-    cmd.env("HOME", home)
-        .env("PIP_CONFIG_FILE", "/dev/null")
-        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+    cmd.env("HOME", home).env("PIP_CONFIG_FILE", "/dev/null").env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
     cmd
 }
 
@@ -276,64 +220,24 @@ fn build_package(work: &Path, version: &str) -> PathBuf {
         ),
     )
     .unwrap();
-    std::fs::write(
-        project.join("pypictl_contract_probe.py"),
-        format!("VERSION = \"{version}\"\n"),
-    )
-    .unwrap();
+    std::fs::write(project.join("pypictl_contract_probe.py"), format!("VERSION = \"{version}\"\n")).unwrap();
     let dist = project.join("dist");
     let out = run(
-        python_tool(work, "python")
-            .args([
-                "-m",
-                "build",
-                "--no-isolation",
-                "--sdist",
-                "--wheel",
-                "--outdir",
-            ])
-            .arg(&dist)
-            .arg(&project),
+        python_tool(work, "python").args(["-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir"]).arg(&dist).arg(&project),
         Duration::from_secs(120),
     );
-    assert!(
-        out.status.success(),
-        "build failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dist)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    assert!(out.status.success(), "build failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dist).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     assert_eq!(files.len(), 2, "an sdist and a wheel: {files:?}");
     dist
 }
 
-fn twine_upload(
-    server: &Server,
-    work: &Path,
-    dist: &Path,
-    username: &str,
-    password: &str,
-) -> Output {
-    let files: Vec<PathBuf> = std::fs::read_dir(dist)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+fn twine_upload(server: &Server, work: &Path, dist: &Path, username: &str, password: &str) -> Output {
+    let files: Vec<PathBuf> = std::fs::read_dir(dist).unwrap().map(|e| e.unwrap().path()).collect();
     run(
         python_tool(work, "twine")
-            .args([
-                "upload",
-                "--non-interactive",
-                "--disable-progress-bar",
-                "--repository-url",
-                &server.url("/"),
-                "-u",
-                username,
-                "-p",
-                password,
-            ])
+            .args(["upload", "--non-interactive", "--disable-progress-bar", "--repository-url", &server.url("/"), "-u", username, "-p", password])
             .args(files),
         Duration::from_secs(60),
     )
@@ -345,10 +249,7 @@ fn children_of(pid: u32) -> usize {
         .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("stat")).ok())
         .filter(|stat| {
             // pid (comm) state ppid ...; comm may contain spaces.
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|p| p.parse::<u32>().ok())
-                == Some(pid)
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok()) == Some(pid)
         })
         .count()
 }
@@ -363,173 +264,79 @@ fn pypiserver_started_as_the_task_definition_starts_it_serves_pip_and_twine() {
     // The tools run the PyPI release of the default image tag.
     let image = container["Image"].as_str().unwrap();
     let tag = image.rsplit_once(':').unwrap().1;
-    let version = run(
-        Command::new(common::tool("pypi", "pypi-server")).arg("--version"),
-        Duration::from_secs(30),
-    );
+    let version = run(Command::new(common::tool("pypi", "pypi-server")).arg("--version"), Duration::from_secs(30));
     let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
-    assert_eq!(
-        format!("v{version}"),
-        tag,
-        "the contract test must run the image's pypiserver version"
-    );
+    assert_eq!(format!("v{version}"), tag, "the contract test must run the image's pypiserver version");
 
     let server = start(&container, &username, PASSWORD, work.path());
 
     // The start script wrote a hashed htpasswd readable only by its owner,
     // and the password is gone from the server's environment.
     let htpasswd = std::fs::read_to_string(&server.htpasswd).unwrap();
-    assert!(
-        htpasswd.starts_with(&format!("{username}:{{SHA}}")),
-        "{htpasswd}"
-    );
+    assert!(htpasswd.starts_with(&format!("{username}:{{SHA}}")), "{htpasswd}");
     assert!(!htpasswd.contains(PASSWORD));
-    assert_eq!(
-        std::fs::metadata(&server.htpasswd)
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
-        0o600
-    );
+    assert_eq!(std::fs::metadata(&server.htpasswd).unwrap().permissions().mode() & 0o777, 0o600);
     let environ = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
     let environ = String::from_utf8_lossy(&environ);
-    assert!(
-        !environ.contains("PYPI_PASSWORD") && !environ.contains(PASSWORD),
-        "the password must not stay in pypiserver's environment"
-    );
+    assert!(!environ.contains("PYPI_PASSWORD") && !environ.contains(PASSWORD), "the password must not stay in pypiserver's environment");
 
     // gunicorn runs the sized number of workers (GUNICORN_CMD_ARGS is honoured).
-    let gunicorn = container["Environment"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["Name"] == "GUNICORN_CMD_ARGS")
-        .unwrap()["Value"]
-        .as_str()
-        .unwrap();
+    let gunicorn = container["Environment"].as_array().unwrap().iter().find(|e| e["Name"] == "GUNICORN_CMD_ARGS").unwrap()["Value"].as_str().unwrap();
     assert!(gunicorn.starts_with("--workers 4 "), "{gunicorn}");
     let deadline = Instant::now() + Duration::from_secs(15);
     while children_of(server.child.id()) < 4 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(
-        children_of(server.child.id()),
-        4,
-        "gunicorn workers:\n{}",
-        server.log()
-    );
-    assert!(
-        server.log().contains("Using worker: sync"),
-        "{}",
-        server.log()
-    );
+    assert_eq!(children_of(server.child.id()), 4, "gunicorn workers:\n{}", server.log());
+    assert!(server.log().contains("Using worker: sync"), "{}", server.log());
 
     // Authentication: listing needs credentials, /health does not.
     assert_eq!(server.get("/simple/", None).0, 401);
     assert_eq!(server.get("/health", None).0, 200);
     assert_eq!(server.get("/simple/", Some((&username, PASSWORD))).0, 200);
     let wrong = server.get("/simple/", Some((&username, "wrong"))).0;
-    assert!(
-        matches!(wrong, 401 | 403),
-        "a wrong password is refused, got {wrong}"
-    );
+    assert!(matches!(wrong, 401 | 403), "a wrong password is refused, got {wrong}");
 
     // twine uploads a fresh sdist and wheel with the generated credentials.
     let dist = build_package(work.path(), "0.1.0");
     let upload = twine_upload(&server, work.path(), &dist, &username, PASSWORD);
-    assert!(
-        upload.status.success(),
-        "twine upload failed:\n{}\n{}",
-        String::from_utf8_lossy(&upload.stdout),
-        String::from_utf8_lossy(&upload.stderr)
-    );
-    assert_eq!(
-        server.stored(),
-        [
-            "pypictl_contract_probe-0.1.0-py3-none-any.whl",
-            "pypictl_contract_probe-0.1.0.tar.gz"
-        ]
-    );
+    assert!(upload.status.success(), "twine upload failed:\n{}\n{}", String::from_utf8_lossy(&upload.stdout), String::from_utf8_lossy(&upload.stderr));
+    assert_eq!(server.stored(), ["pypictl_contract_probe-0.1.0-py3-none-any.whl", "pypictl_contract_probe-0.1.0.tar.gz"]);
 
     // pip installs it, the password percent-encoded in the index URL.
     let site = work.path().join("site");
     let index = server.index_url(&username, PASSWORD);
-    assert!(
-        index.contains("p%40ss%3Aw%2Frd%2541%20%23%3F%2B%26%3Dx@"),
-        "{index}"
-    );
+    assert!(index.contains("p%40ss%3Aw%2Frd%2541%20%23%3F%2B%26%3Dx@"), "{index}");
     let install = run(
         python_tool(work.path(), "python")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--no-cache-dir",
-                "--no-deps",
-                "--only-binary",
-                ":all:",
-                "--target",
-            ])
+            .args(["-m", "pip", "install", "--no-cache-dir", "--no-deps", "--only-binary", ":all:", "--target"])
             .arg(&site)
             .args(["--index-url", &index, "pypictl-contract-probe==0.1.0"]),
         Duration::from_secs(120),
     );
-    assert!(
-        install.status.success(),
-        "pip install failed:\n{}",
-        String::from_utf8_lossy(&install.stderr)
-    );
-    assert_eq!(
-        std::fs::read_to_string(site.join("pypictl_contract_probe.py")).unwrap(),
-        "VERSION = \"0.1.0\"\n"
-    );
+    assert!(install.status.success(), "pip install failed:\n{}", String::from_utf8_lossy(&install.stderr));
+    assert_eq!(std::fs::read_to_string(site.join("pypictl_contract_probe.py")).unwrap(), "VERSION = \"0.1.0\"\n");
 
     // A name that does not exist is not redirected to the public index.
     let (status, location) = server.get("/simple/requests/", Some((&username, PASSWORD)));
-    assert_eq!(
-        (status, location),
-        (404, None),
-        "a missing name must never be redirected to pypi.org"
-    );
+    assert_eq!((status, location), (404, None), "a missing name must never be redirected to pypi.org");
     let missing = run(
         python_tool(work.path(), "python")
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "--no-cache-dir",
-                "--no-deps",
-                "--dest",
-            ])
+            .args(["-m", "pip", "download", "--no-cache-dir", "--no-deps", "--dest"])
             .arg(work.path().join("dl"))
             .args(["--index-url", &index, "requests"]),
         Duration::from_secs(120),
     );
-    assert!(
-        !missing.status.success(),
-        "pip must not find a name the private index does not have"
-    );
+    assert!(!missing.status.success(), "pip must not find a name the private index does not have");
 
     // An upload with a wrong password is refused and stores nothing.
     let dist2 = build_package(work.path(), "0.2.0");
     let refused = twine_upload(&server, work.path(), &dist2, &username, "not-the-password");
-    assert!(
-        !refused.status.success(),
-        "an upload with a wrong password must fail"
-    );
-    assert_eq!(
-        server.stored().len(),
-        2,
-        "nothing stored by a refused upload: {:?}",
-        server.stored()
-    );
+    assert!(!refused.status.success(), "an upload with a wrong password must fail");
+    assert_eq!(server.stored().len(), 2, "nothing stored by a refused upload: {:?}", server.stored());
 
     // Files are immutable: uploading an existing file again is refused.
     let again = twine_upload(&server, work.path(), &dist, &username, PASSWORD);
-    assert!(
-        !again.status.success(),
-        "re-uploading an existing file must be refused"
-    );
+    assert!(!again.status.success(), "re-uploading an existing file must be refused");
 }

@@ -21,27 +21,19 @@ fn cloud(ecs: &[&str]) -> ScriptedCloud {
 /// The scripted account, with `extra` keys merged into its script.
 fn cloud_with(ecs: &[&str], extra: serde_json::Value) -> ScriptedCloud {
     let mut script = json!({
-        "stack_name": "pypi",
-        "initial": {"status": "UPDATE_COMPLETE", "outputs": {
-            "PypiUserSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pypictl/pypi/credentials-1-AbCdEf",
-            "EcsClusterName": "pypi", "EcsServiceName": "pypi", "PypiServerUrls": "https://pypi.example.com/"}},
-        "secret": {"username": "pypi-1a2b3c4d", "password": "old:p@ss/w%rd"},
-        "ecs": ecs,
-    });
-    script
-        .as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
+            "stack_name": "pypi",
+            "initial": {"status": "UPDATE_COMPLETE", "outputs": {
+                "PypiUserSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pypictl/pypi/credentials-1-AbCdEf",
+                "EcsClusterName": "pypi", "EcsServiceName": "pypi", "PypiServerUrls": "https://pypi.example.com/"}},
+            "secret": {"username": "pypi-1a2b3c4d", "password": "old:p@ss/w%rd"},
+            "ecs": ecs,
+        });
+    script.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     ScriptedCloud::new(serde_json::from_value(script).unwrap())
 }
 
 fn options() -> RotateOptions {
-    RotateOptions {
-        poll: Duration::from_secs(5),
-        max_wait: Duration::from_secs(1800),
-        probe_url: Some(URL.into()),
-        refuse_wait: Duration::from_secs(180),
-    }
+    RotateOptions { poll: Duration::from_secs(5), max_wait: Duration::from_secs(1800), probe_url: Some(URL.into()), refuse_wait: Duration::from_secs(180) }
 }
 
 #[tokio::test(start_paused = true)]
@@ -49,21 +41,9 @@ async fn credentials_come_from_the_secret_named_by_the_stack() {
     let cloud = cloud(&[]);
     let (stack, c) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
     assert_eq!(stack.name, "pypi");
-    assert_eq!(
-        (c.username.as_str(), c.password.as_str()),
-        ("pypi-1a2b3c4d", "old:p@ss/w%rd")
-    );
-    assert!(
-        !format!("{c:?}").contains("old:p@ss"),
-        "Debug never shows the password"
-    );
-    assert!(creds::read(
-        &ScriptedCloud::new(serde_json::from_value(json!({"stack_name": "pypi"})).unwrap()),
-        "pypi"
-    )
-    .await
-    .unwrap()
-    .is_none());
+    assert_eq!((c.username.as_str(), c.password.as_str()), ("pypi-1a2b3c4d", "old:p@ss/w%rd"));
+    assert!(!format!("{c:?}").contains("old:p@ss"), "Debug never shows the password");
+    assert!(creds::read(&ScriptedCloud::new(serde_json::from_value(json!({"stack_name": "pypi"})).unwrap()), "pypi").await.unwrap().is_none());
 }
 
 #[tokio::test(start_paused = true)]
@@ -76,106 +56,35 @@ async fn rotation_rolls_the_service_and_the_old_password_stops_working() {
     let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
     // While the old tasks run, both passwords are served.
     let mut sink = Recorder::default();
-    let rotated = creds::rotate(
-        &cloud,
-        &cloud,
-        &mut sink,
-        &stack,
-        &old,
-        options(),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    let Rotated::Completed { creds, check, .. } = rotated else {
-        panic!("{rotated:?}")
-    };
+    let rotated = creds::rotate(&cloud, &cloud, &mut sink, &stack, &old, options(), std::future::pending()).await.unwrap();
+    let Rotated::Completed { creds, check, .. } = rotated else { panic!("{rotated:?}") };
     assert_ne!(creds.password, old.password);
     assert_eq!(creds.username, old.username);
     assert_eq!(creds.password.len(), 40);
-    assert!(
-        !creds.password.contains(['"', '\'', '\\', '`']),
-        "the template's excluded characters"
-    );
+    assert!(!creds.password.contains(['"', '\'', '\\', '`']), "the template's excluded characters");
     let check = check.unwrap().unwrap();
-    assert_eq!(
-        (check.old, check.new),
-        (401, 200),
-        "old password refused, new accepted"
-    );
+    assert_eq!((check.old, check.new), (401, 200), "old password refused, new accepted");
 
     let (_, stored) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
     assert_eq!(stored, creds, "the secret holds the new password");
-    assert_eq!(
-        cloud.logged("UpdateService"),
-        ["UpdateService pypi/pypi force_new_deployment"]
-    );
-    for forbidden in [
-        "CreateChangeSet",
-        "ExecuteChangeSet",
-        "DeleteStack",
-        "CreateStack",
-    ] {
-        assert!(
-            cloud.logged(forbidden).is_empty(),
-            "no stack operation, so no instance replaced: {forbidden}"
-        );
+    assert_eq!(cloud.logged("UpdateService"), ["UpdateService pypi/pypi force_new_deployment"]);
+    for forbidden in ["CreateChangeSet", "ExecuteChangeSet", "DeleteStack", "CreateStack"] {
+        assert!(cloud.logged(forbidden).is_empty(), "no stack operation, so no instance replaced: {forbidden}");
     }
-    let tasks: Vec<u32> = sink
-        .items
-        .iter()
-        .filter_map(|p| {
-            if let Progress::Tasks { snapshot, .. } = p {
-                Some(snapshot.running)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let tasks: Vec<u32> = sink.items.iter().filter_map(|p| if let Progress::Tasks { snapshot, .. } = p { Some(snapshot.running) } else { None }).collect();
     assert_eq!(tasks, [12, 18, 12], "the rollout was followed");
 }
 
 #[tokio::test(start_paused = true)]
 async fn during_the_rollout_both_passwords_are_served() {
-    let cloud =
-        cloud(&["5 desired=12 running=12 pending=6 failed=0 rollout=IN_PROGRESS deployments=2"]);
+    let cloud = cloud(&["5 desired=12 running=12 pending=6 failed=0 rollout=IN_PROGRESS deployments=2"]);
     let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
     let mut sink = Recorder::default();
-    let short = RotateOptions {
-        max_wait: Duration::from_secs(60),
-        ..options()
-    };
-    let rotated = creds::rotate(
-        &cloud,
-        &cloud,
-        &mut sink,
-        &stack,
-        &old,
-        short,
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    let Rotated::StoppedWatching {
-        creds,
-        interrupted: false,
-    } = rotated
-    else {
-        panic!("{rotated:?}")
-    };
-    assert_eq!(
-        cloud
-            .http_status(URL, Some((&old.username, &old.password)))
-            .await,
-        Ok(200),
-        "old tasks still run"
-    );
-    assert_eq!(
-        cloud
-            .http_status(URL, Some((&creds.username, &creds.password)))
-            .await,
-        Ok(200)
-    );
+    let short = RotateOptions { max_wait: Duration::from_secs(60), ..options() };
+    let rotated = creds::rotate(&cloud, &cloud, &mut sink, &stack, &old, short, std::future::pending()).await.unwrap();
+    let Rotated::StoppedWatching { creds, interrupted: false } = rotated else { panic!("{rotated:?}") };
+    assert_eq!(cloud.http_status(URL, Some((&old.username, &old.password))).await, Ok(200), "old tasks still run");
+    assert_eq!(cloud.http_status(URL, Some((&creds.username, &creds.password))).await, Ok(200));
 }
 
 #[tokio::test(start_paused = true)]
@@ -195,24 +104,10 @@ async fn a_failed_rollout_is_reported_with_stopped_tasks() {
     );
     let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
     let mut sink = Recorder::default();
-    let rotated = creds::rotate(
-        &cloud,
-        &cloud,
-        &mut sink,
-        &stack,
-        &old,
-        options(),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    let Rotated::Failed { stopped, .. } = rotated else {
-        panic!("{rotated:?}")
-    };
+    let rotated = creds::rotate(&cloud, &cloud, &mut sink, &stack, &old, options(), std::future::pending()).await.unwrap();
+    let Rotated::Failed { stopped, .. } = rotated else { panic!("{rotated:?}") };
     assert_eq!(stopped.len(), 1);
-    assert!(stopped[0]
-        .reason
-        .contains("Essential container in task exited"));
+    assert!(stopped[0].reason.contains("Essential container in task exited"));
 }
 
 /// The load balancer may keep serving an old task for a while after ECS
@@ -220,96 +115,35 @@ async fn a_failed_rollout_is_reported_with_stopped_tasks() {
 /// old password was first refused.
 #[tokio::test(start_paused = true)]
 async fn the_old_password_is_checked_until_it_is_refused() {
-    let cloud = cloud_with(
-        &["5 desired=2 running=2 pending=0 failed=0 rollout=COMPLETED deployments=1"],
-        json!({"old_password_served_ms": 62_000}),
-    );
+    let cloud = cloud_with(&["5 desired=2 running=2 pending=0 failed=0 rollout=COMPLETED deployments=1"], json!({"old_password_served_ms": 62_000}));
     let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
     let started = tokio::time::Instant::now();
-    let rotated = creds::rotate(
-        &cloud,
-        &cloud,
-        &mut Recorder::default(),
-        &stack,
-        &old,
-        options(),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    let Rotated::Completed { at, check, .. } = rotated else {
-        panic!("{rotated:?}")
-    };
+    let rotated = creds::rotate(&cloud, &cloud, &mut Recorder::default(), &stack, &old, options(), std::future::pending()).await.unwrap();
+    let Rotated::Completed { at, check, .. } = rotated else { panic!("{rotated:?}") };
     let check = check.unwrap().unwrap();
     assert!(check.old_refused() && check.new == 200, "{check:?}");
     let waited = started.elapsed().as_secs();
-    assert!(
-        (62..=67).contains(&waited),
-        "checked every 5 s until refused, waited {waited} s"
-    );
-    assert!(
-        check.at - at >= 55_000,
-        "refused well after the rollout completed: {check:?} vs {at}"
-    );
+    assert!((62..=67).contains(&waited), "checked every 5 s until refused, waited {waited} s");
+    assert!(check.at - at >= 55_000, "refused well after the rollout completed: {check:?} vs {at}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_old_password_still_accepted_is_reported_not_hidden() {
-    let cloud = cloud_with(
-        &["5 desired=2 running=2 pending=0 failed=0 rollout=COMPLETED deployments=1"],
-        json!({"old_password_served_ms": i64::MAX}),
-    );
+    let cloud = cloud_with(&["5 desired=2 running=2 pending=0 failed=0 rollout=COMPLETED deployments=1"], json!({"old_password_served_ms": i64::MAX}));
     let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
     let started = tokio::time::Instant::now();
-    let rotated = creds::rotate(
-        &cloud,
-        &cloud,
-        &mut Recorder::default(),
-        &stack,
-        &old,
-        options(),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    let Rotated::Completed { check, .. } = rotated else {
-        panic!("{rotated:?}")
-    };
+    let rotated = creds::rotate(&cloud, &cloud, &mut Recorder::default(), &stack, &old, options(), std::future::pending()).await.unwrap();
+    let Rotated::Completed { check, .. } = rotated else { panic!("{rotated:?}") };
     let check = check.unwrap().unwrap();
-    assert_eq!(
-        (check.old, check.new, check.old_refused()),
-        (200, 200, false)
-    );
-    assert!(
-        started.elapsed() <= Duration::from_secs(5 + 180 + 5),
-        "bounded by refuse_wait: {:?}",
-        started.elapsed()
-    );
+    assert_eq!((check.old, check.new, check.old_refused()), (200, 200, false));
+    assert!(started.elapsed() <= Duration::from_secs(5 + 180 + 5), "bounded by refuse_wait: {:?}", started.elapsed());
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_unreachable_service_ends_the_check_with_the_reason() {
-    let cloud = cloud_with(
-        &["5 desired=2 running=2 pending=0 failed=0 rollout=COMPLETED deployments=1"],
-        json!({"http": {format!("{URL} pypi-1a2b3c4d"): "error: Connection refused (os error 111)"}}),
-    );
+    let cloud = cloud_with(&["5 desired=2 running=2 pending=0 failed=0 rollout=COMPLETED deployments=1"], json!({"http": {format!("{URL} pypi-1a2b3c4d"): "error: Connection refused (os error 111)"}}));
     let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
-    let rotated = creds::rotate(
-        &cloud,
-        &cloud,
-        &mut Recorder::default(),
-        &stack,
-        &old,
-        options(),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    let Rotated::Completed { check, .. } = rotated else {
-        panic!("{rotated:?}")
-    };
-    assert_eq!(
-        check,
-        Some(Err("Connection refused (os error 111)".to_string()))
-    );
+    let rotated = creds::rotate(&cloud, &cloud, &mut Recorder::default(), &stack, &old, options(), std::future::pending()).await.unwrap();
+    let Rotated::Completed { check, .. } = rotated else { panic!("{rotated:?}") };
+    assert_eq!(check, Some(Err("Connection refused (os error 111)".to_string())));
 }

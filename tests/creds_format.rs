@@ -50,20 +50,11 @@ const PASSWORDS: &[&str] = &[
 ];
 
 fn cases() -> Vec<(&'static str, &'static str)> {
-    PASSWORDS
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (USERNAMES[i % USERNAMES.len()], *p))
-        .collect()
+    PASSWORDS.iter().enumerate().map(|(i, p)| (USERNAMES[i % USERNAMES.len()], *p)).collect()
 }
 
 fn credentials<'a>(username: &'a str, password: &'a str) -> Credentials<'a> {
-    Credentials {
-        username,
-        password,
-        url: URL,
-        name: NAME,
-    }
+    Credentials { username, password, url: URL, name: NAME }
 }
 
 /// Whether configparser gives back `s` from `key = s` (no line break, no
@@ -109,21 +100,14 @@ fn run(mut cmd: Command, dir: &Path, env: &[(&str, &str)]) -> Vec<u8> {
     };
     let stdout = std::fs::read(&out_path).unwrap();
     let stderr = String::from_utf8_lossy(&std::fs::read(&err_path).unwrap()).into_owned();
-    assert!(
-        status.success(),
-        "{description} failed ({status}):\n{stderr}"
-    );
+    assert!(status.success(), "{description} failed ({status}):\n{stderr}");
     stdout
 }
 
 fn split_nul(bytes: &[u8]) -> Vec<String> {
     let text = String::from_utf8(bytes.to_vec()).expect("UTF-8 output");
     let mut fields: Vec<String> = text.split('\0').map(str::to_string).collect();
-    assert_eq!(
-        fields.pop().as_deref(),
-        Some(""),
-        "NUL-terminated output: {text:?}"
-    );
+    assert_eq!(fields.pop().as_deref(), Some(""), "NUL-terminated output: {text:?}");
     fields
 }
 
@@ -132,10 +116,7 @@ fn sh_vars(dir: &Path, script: &str, vars: &[&str]) -> Vec<String> {
     std::fs::write(dir.join("snippet.sh"), script).unwrap();
     let printed: Vec<String> = vars.iter().map(|v| format!("\"${{{v}?unset}}\"")).collect();
     let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(format!(
-        ". ./snippet.sh && printf '%s\\0' {}",
-        printed.join(" ")
-    ));
+    cmd.arg("-c").arg(format!(". ./snippet.sh && printf '%s\\0' {}", printed.join(" ")));
     split_nul(&run(cmd, dir, &[]))
 }
 
@@ -240,9 +221,7 @@ fn snippets(text: &str) -> Vec<(String, String)> {
         if line.starts_with("# --- ") && line.ends_with(" ---") {
             out.push((line.to_string(), String::new()));
         } else {
-            let (_, body) = out
-                .last_mut()
-                .unwrap_or_else(|| panic!("text before the first snippet header: {line:?}"));
+            let (_, body) = out.last_mut().unwrap_or_else(|| panic!("text before the first snippet header: {line:?}"));
             body.push_str(line);
             body.push('\n');
         }
@@ -281,10 +260,7 @@ fn index_url_with_credentials_round_trips_through_pip() {
 #[test]
 fn index_url_encodes_everything_but_unreserved() {
     let url = creds::index_url_with_credentials(&credentials("a.b-c_d~e", "p@ss:w/rd%41 #?+"));
-    assert_eq!(
-        url,
-        "https://a.b-c_d~e:p%40ss%3Aw%2Frd%2541%20%23%3F%2B@pypi.example.com/simple/"
-    );
+    assert_eq!(url, "https://a.b-c_d~e:p%40ss%3Aw%2Frd%2541%20%23%3F%2B@pypi.example.com/simple/");
 }
 
 #[test]
@@ -298,21 +274,12 @@ fn pip_conf_and_export_round_trip() {
         let parts = snippets(&out);
         assert_eq!(parts.len(), 2, "pip.conf, then the shell export:\n{out}");
         let (conf_header, conf) = &parts[0];
-        assert!(
-            conf_header.contains("pip.conf") && conf_header.contains("pip.ini"),
-            "{conf_header}"
-        );
+        assert!(conf_header.contains("pip.conf") && conf_header.contains("pip.ini"), "{conf_header}");
         assert!(conf.starts_with("[global]\n"), "{conf}");
         let with_creds = creds::index_url_with_credentials(&c);
         // The alternative is there, commented out, with its warning.
-        assert!(
-            conf.contains(&format!("\n# extra-index-url = {with_creds}\n")),
-            "{conf}"
-        );
-        assert!(
-            conf.contains("WARNING") && conf.contains("same-named package"),
-            "{conf}"
-        );
+        assert!(conf.contains(&format!("\n# extra-index-url = {with_creds}\n")), "{conf}");
+        assert!(conf.contains("WARNING") && conf.contains("same-named package"), "{conf}");
         let path = dir.path().join(format!("pip-{i}.conf"));
         std::fs::write(&path, conf).unwrap();
         checks.push((path, username, password, with_creds.clone()));
@@ -323,14 +290,7 @@ fn pip_conf_and_export_round_trip() {
     // pip reads one PIP_CONFIG_FILE per process.
     for (path, username, password, with_creds) in checks {
         let path_str = path.to_str().unwrap();
-        let got = python(
-            dir.path(),
-            &[
-                json!({"mode": "pip_conf", "path": path_str}),
-                json!({"mode": "pip_split", "url": with_creds}),
-            ],
-            &[("PIP_CONFIG_FILE", path_str)],
-        );
+        let got = python(dir.path(), &[json!({"mode": "pip_conf", "path": path_str}), json!({"mode": "pip_split", "url": with_creds})], &[("PIP_CONFIG_FILE", path_str)]);
         assert_eq!(got[0]["index-url"], with_creds.as_str());
         assert_eq!(got[1]["username"], username);
         assert_eq!(got[1]["password"], password);
@@ -344,38 +304,24 @@ fn pypirc_is_read_back_by_twine() {
     let cases = cases();
     for (i, (username, password)) in cases.iter().enumerate() {
         let out = creds::render(&credentials(username, password), Format::Pypirc);
-        assert!(
-            out.contains(&format!("[distutils]\nindex-servers = {INDEX_NAME}\n")),
-            "{out}"
-        );
-        assert!(
-            out.contains(&format!("\n[{INDEX_NAME}]\nrepository = {URL}\n")),
-            "{out}"
-        );
+        assert!(out.contains(&format!("[distutils]\nindex-servers = {INDEX_NAME}\n")), "{out}");
+        assert!(out.contains(&format!("\n[{INDEX_NAME}]\nrepository = {URL}\n")), "{out}");
         if !ini_can_hold(password) {
             assert!(out.contains("TWINE_PASSWORD"), "{out}");
             assert!(!out.contains(password), "{out}");
         }
         let path = dir.path().join(format!("pypirc-{i}"));
         std::fs::write(&path, &out).unwrap();
-        jobs.push(
-            json!({"mode": "twine_file", "path": path.to_str().unwrap(), "name": INDEX_NAME}),
-        );
+        jobs.push(json!({"mode": "twine_file", "path": path.to_str().unwrap(), "name": INDEX_NAME}));
     }
     for ((username, password), got) in cases.iter().zip(python(dir.path(), &jobs, &[])) {
         assert_eq!(got["raw"]["repository"], URL, "{got}");
         assert_eq!(got["raw"]["username"], *username, "{got}");
         if ini_can_hold(password) {
             assert_eq!(got["raw"]["password"], *password, "{got}");
-            assert_eq!(
-                got["settings"],
-                json!({"repository": URL, "username": username, "password": password})
-            );
+            assert_eq!(got["settings"], json!({"repository": URL, "username": username, "password": password}));
         } else {
-            assert!(
-                got["raw"]["password"].is_null(),
-                "{password:?} cannot be in .pypirc: {got}"
-            );
+            assert!(got["raw"]["password"].is_null(), "{password:?} cannot be in .pypirc: {got}");
         }
     }
 }
@@ -402,44 +348,22 @@ fn env_exports_round_trip() {
         // Every line is a comment or an export (a multi-line value aside).
         if !password.contains('\n') {
             for line in out.lines() {
-                assert!(
-                    line.starts_with("# ") || line.starts_with("export "),
-                    "{line:?}"
-                );
+                assert!(line.starts_with("# ") || line.starts_with("export "), "{line:?}");
             }
         }
         let got = sh_vars(dir.path(), &out, &var_refs);
         let with_creds = creds::index_url_with_credentials(&c);
-        let expected = [
-            with_creds.as_str(),
-            URL,
-            username,
-            password,
-            username,
-            password,
-            username,
-            password,
-        ];
+        let expected = [with_creds.as_str(), URL, username, password, username, password, username, password];
         assert_eq!(got, expected, "{out}");
-        let env: serde_json::Map<String, Value> = vars
-            .iter()
-            .zip(&got)
-            .filter(|(k, _)| k.starts_with("TWINE_"))
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
+        let env: serde_json::Map<String, Value> =
+            vars.iter().zip(&got).filter(|(k, _)| k.starts_with("TWINE_")).map(|(k, v)| (k.clone(), json!(v))).collect();
         jobs.push(json!({"mode": "twine_env", "env": env}));
         jobs.push(json!({"mode": "pip_split", "url": got[0]}));
     }
     let results = python(dir.path(), &jobs, &[]);
     for ((username, password), got) in cases.iter().zip(results.chunks(2)) {
-        assert_eq!(
-            got[0],
-            json!({"repository": URL, "username": username, "password": password})
-        );
-        assert_eq!(
-            (&got[1]["username"], &got[1]["password"]),
-            (&json!(username), &json!(password))
-        );
+        assert_eq!(got[0], json!({"repository": URL, "username": username, "password": password}));
+        assert_eq!((&got[1]["username"], &got[1]["password"]), (&json!(username), &json!(password)));
     }
 }
 
@@ -451,20 +375,10 @@ fn uv_index_and_exports_round_trip() {
     for (i, (username, password)) in cases.iter().enumerate() {
         let out = creds::render(&credentials(username, password), Format::Uv);
         let parts = snippets(&out);
-        assert_eq!(
-            parts.len(),
-            2,
-            "the index entry, then the credentials:\n{out}"
-        );
+        assert_eq!(parts.len(), 2, "the index entry, then the credentials:\n{out}");
         let (toml_header, toml) = &parts[0];
-        assert!(
-            toml_header.contains("pyproject.toml") && toml_header.contains("uv.toml"),
-            "{toml_header}"
-        );
-        assert!(
-            !toml.contains(password) && !toml.contains(username),
-            "no credentials in pyproject.toml:\n{toml}"
-        );
+        assert!(toml_header.contains("pyproject.toml") && toml_header.contains("uv.toml"), "{toml_header}");
+        assert!(!toml.contains(password) && !toml.contains(username), "no credentials in pyproject.toml:\n{toml}");
         let path = dir.path().join(format!("uv-{i}.toml"));
         std::fs::write(&path, toml).unwrap();
         jobs.push(json!({"mode": "toml", "path": path.to_str().unwrap()}));
@@ -472,20 +386,14 @@ fn uv_index_and_exports_round_trip() {
         let (_, shell) = &parts[1];
         let user_var = format!("UV_INDEX_{ENV_NAME}_USERNAME");
         let password_var = format!("UV_INDEX_{ENV_NAME}_PASSWORD");
-        assert_eq!(
-            sh_vars(dir.path(), shell, &[&user_var, &password_var]),
-            [*username, *password]
-        );
+        assert_eq!(sh_vars(dir.path(), shell, &[&user_var, &password_var]), [*username, *password]);
         // The commented publish command passes them to `uv publish`.
         let publish = commented_commands(shell, "uv");
         assert_eq!(publish.lines().count(), 1, "{shell}");
         let prelude = format!(
             "{shell}\nuv() {{ printf '%s\\0' \"$UV_PUBLISH_USERNAME\" \"$UV_PUBLISH_PASSWORD\"; for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }}"
         );
-        assert_eq!(
-            sh_run(dir.path(), &prelude, &publish),
-            [*username, *password, "publish", "--index", INDEX_NAME]
-        );
+        assert_eq!(sh_run(dir.path(), &prelude, &publish), [*username, *password, "publish", "--index", INDEX_NAME]);
     }
     for got in python(dir.path(), &jobs, &[]) {
         assert_eq!(
@@ -499,25 +407,13 @@ fn uv_index_and_exports_round_trip() {
 fn uv_toml_strings_are_escaped() {
     let dir = tempdir();
     let url = "https://pypi.example.com/a\"b\\c\u{1}\u{7f}é/";
-    let c = Credentials {
-        username: "u",
-        password: "p",
-        url,
-        name: "pypi",
-    };
+    let c = Credentials { username: "u", password: "p", url, name: "pypi" };
     let out = creds::render(&c, Format::Uv);
     let (_, toml) = &snippets(&out)[0];
     let path = dir.path().join("uv.toml");
     std::fs::write(&path, toml).unwrap();
-    let got = python(
-        dir.path(),
-        &[json!({"mode": "toml", "path": path.to_str().unwrap()})],
-        &[],
-    );
-    assert_eq!(
-        got[0]["tool"]["uv"]["index"][0]["url"],
-        format!("{url}simple/")
-    );
+    let got = python(dir.path(), &[json!({"mode": "toml", "path": path.to_str().unwrap()})], &[]);
+    assert_eq!(got[0]["tool"]["uv"]["index"][0]["url"], format!("{url}simple/"));
     assert_eq!(got[0]["tool"]["uv"]["index"][0]["publish-url"], url);
 }
 
@@ -544,27 +440,14 @@ fn poetry_commands_pass_exact_arguments() {
             live,
             [
                 vec!["source", "add", "--priority=primary", INDEX_NAME, INDEX_URL],
-                vec![
-                    "config",
-                    "--",
-                    &format!("http-basic.{INDEX_NAME}"),
-                    username,
-                    password
-                ],
+                vec!["config", "--", &format!("http-basic.{INDEX_NAME}"), username, password],
             ],
             "{out}"
         );
-        let publish = calls(sh_run(
-            dir.path(),
-            prelude,
-            &commented_commands(&out, "poetry"),
-        ));
+        let publish = calls(sh_run(dir.path(), prelude, &commented_commands(&out, "poetry")));
         assert_eq!(
             publish,
-            [
-                vec!["config", &format!("repositories.{INDEX_NAME}"), URL],
-                vec!["publish", "--build", "-r", INDEX_NAME]
-            ],
+            [vec!["config", &format!("repositories.{INDEX_NAME}"), URL], vec!["publish", "--build", "-r", INDEX_NAME]],
             "{out}"
         );
     }
@@ -577,23 +460,8 @@ fn json_has_every_field() {
         let out = creds::render(&c, Format::Json);
         assert!(out.ends_with("}\n"), "{out}");
         let value: Value = serde_json::from_str(&out).unwrap();
-        let keys: Vec<&str> = value
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                "username",
-                "password",
-                "url",
-                "index_url",
-                "index_url_with_credentials",
-                "upload_url"
-            ]
-        );
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["username", "password", "url", "index_url", "index_url_with_credentials", "upload_url"]);
         assert_eq!(
             value,
             json!({
@@ -614,45 +482,21 @@ fn text_shows_the_credentials_and_points_to_the_formats() {
     let out = creds::render(&c, Format::Text);
     assert!(out.contains("Username:    pypi-1a2b3c4d\n"), "{out}");
     assert!(out.contains("Password:    p@ss:w/rd%41 #?+\n"), "{out}");
-    assert!(
-        out.contains(&format!("Index URL:   {INDEX_URL}\n")),
-        "{out}"
-    );
+    assert!(out.contains(&format!("Index URL:   {INDEX_URL}\n")), "{out}");
     assert!(out.contains(&format!("Upload URL:  {URL}\n")), "{out}");
-    assert_eq!(
-        out.matches("p@ss:w/rd%41 #?+").count(),
-        1,
-        "the password once:\n{out}"
-    );
-    assert!(
-        !out.contains(&creds::index_url_with_credentials(&c)),
-        "{out}"
-    );
+    assert_eq!(out.matches("p@ss:w/rd%41 #?+").count(), 1, "the password once:\n{out}");
+    assert!(!out.contains(&creds::index_url_with_credentials(&c)), "{out}");
     for format in ["pip", "pypirc", "env", "uv", "poetry", "json"] {
-        assert!(
-            out.contains(&format!("pypictl creds --format {format} ")),
-            "{format}:\n{out}"
-        );
+        assert!(out.contains(&format!("pypictl creds --format {format} ")), "{format}:\n{out}");
     }
 }
 
 #[test]
 fn every_format_is_complete_text() {
     let c = credentials("pypi-1a2b3c4d", "p@ss:w/rd%41 #?+");
-    for format in [
-        Format::Text,
-        Format::Pip,
-        Format::Pypirc,
-        Format::Env,
-        Format::Uv,
-        Format::Poetry,
-        Format::Json,
-    ] {
+    for format in [Format::Text, Format::Pip, Format::Pypirc, Format::Env, Format::Uv, Format::Poetry, Format::Json] {
         let out = creds::render(&c, format);
-        assert!(
-            out.ends_with('\n') && !out.ends_with("\n\n"),
-            "{format:?}:\n{out}"
-        );
+        assert!(out.ends_with('\n') && !out.ends_with("\n\n"), "{format:?}:\n{out}");
     }
 }
 
@@ -660,8 +504,5 @@ fn every_format_is_complete_text() {
 fn debug_leaves_the_password_out() {
     let c = credentials("pypi-1a2b3c4d", "p@ss:w/rd%41 #?+");
     let debug = format!("{c:?}");
-    assert!(
-        debug.contains("pypi-1a2b3c4d") && !debug.contains("p@ss"),
-        "{debug}"
-    );
+    assert!(debug.contains("pypi-1a2b3c4d") && !debug.contains("p@ss"), "{debug}");
 }

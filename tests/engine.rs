@@ -19,20 +19,15 @@ use pypictl_stacks::app::{synthesize, Assembly};
 use pypictl_stacks::{Config, Deployment};
 
 fn heavy() -> (Deployment, Assembly) {
-    let cfg =
-        Config::from_toml(&std::fs::read_to_string(common::example("heavy")).unwrap()).unwrap();
+    let cfg = Config::from_toml(&std::fs::read_to_string(common::example("heavy")).unwrap()).unwrap();
     let d = Deployment::new(cfg).unwrap();
     let a = synthesize(&d).unwrap();
     (d, a)
 }
 
 fn timeline(name: &str) -> ScriptedCloud {
-    let path = common::repo_root()
-        .join("fixtures/timelines")
-        .join(format!("{name}.json"));
-    ScriptedCloud::from_json(
-        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
+    let path = common::repo_root().join("fixtures/timelines").join(format!("{name}.json"));
+    ScriptedCloud::from_json(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 /// Answers questions from a script.
@@ -46,11 +41,7 @@ struct Script {
 
 impl Script {
     fn answering(answers: &[bool]) -> Script {
-        Script {
-            interactive: true,
-            answers: answers.iter().copied().collect(),
-            ..Default::default()
-        }
+        Script { interactive: true, answers: answers.iter().copied().collect(), ..Default::default() }
     }
 }
 
@@ -60,9 +51,7 @@ impl Interaction for Script {
     }
     fn confirm(&mut self, question: &str) -> bool {
         self.questions.push(question.to_string());
-        self.answers
-            .pop_front()
-            .expect("an answer for every question")
+        self.answers.pop_front().expect("an answer for every question")
     }
     fn show_changes(&mut self, _stack: &str, changes: &[Change]) {
         self.shown.extend_from_slice(changes);
@@ -74,10 +63,7 @@ fn options(yes: bool) -> DeployOptions {
         yes,
         no_rollback: false,
         allow_replace_stateful: false,
-        watch: WatchOptions {
-            clock_base: Some(CLOCK_BASE),
-            ..WatchOptions::default()
-        },
+        watch: WatchOptions { clock_base: Some(CLOCK_BASE), ..WatchOptions::default() },
         poll: Duration::from_secs(1),
         change_set_name: "pypictl-test".into(),
     }
@@ -89,37 +75,20 @@ struct Run {
     script: Script,
 }
 
-async fn deploy_with(
-    cloud: &ScriptedCloud,
-    opts: DeployOptions,
-    mut script: Script,
-    interrupt_after: Option<Duration>,
-) -> Run {
+async fn deploy_with(cloud: &ScriptedCloud, opts: DeployOptions, mut script: Script, interrupt_after: Option<Duration>) -> Run {
     let (d, a) = heavy();
     let mut sink = Recorder::default();
     let outcome = {
-        let mut deployer = Deployer {
-            cloud,
-            sink: &mut sink,
-            interaction: &mut script,
-            opts,
-        };
+        let mut deployer = Deployer { cloud, sink: &mut sink, interaction: &mut script, opts };
         let interrupt = async move {
             match interrupt_after {
                 Some(t) => tokio::time::sleep(t).await,
                 None => std::future::pending::<()>().await,
             }
         };
-        deployer
-            .deploy(&a, &d.config, interrupt)
-            .await
-            .expect("deploy runs")
+        deployer.deploy(&a, &d.config, interrupt).await.expect("deploy runs")
     };
-    Run {
-        outcome,
-        progress: sink.items,
-        script,
-    }
+    Run { outcome, progress: sink.items, script }
 }
 
 async fn deploy(cloud: &ScriptedCloud, yes: bool) -> Run {
@@ -127,86 +96,39 @@ async fn deploy(cloud: &ScriptedCloud, yes: bool) -> Run {
 }
 
 fn events(run: &Run) -> Vec<&pypictl::engine::model::StackEvent> {
-    run.progress
-        .iter()
-        .filter_map(|p| {
-            if let Progress::Event { event, .. } = p {
-                Some(event)
-            } else {
-                None
-            }
-        })
-        .collect()
+    run.progress.iter().filter_map(|p| if let Progress::Event { event, .. } = p { Some(event) } else { None }).collect()
 }
 
 fn stacks_announced(run: &Run) -> Vec<String> {
-    run.progress
-        .iter()
-        .filter_map(|p| {
-            if let Progress::Stack(s) = p {
-                Some(s.label.clone())
-            } else {
-                None
-            }
-        })
-        .collect()
+    run.progress.iter().filter_map(|p| if let Progress::Stack(s) = p { Some(s.label.clone()) } else { None }).collect()
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_new_stack_with_nine_nested_stacks_succeeds() {
     let cloud = timeline("create-success");
     let run = deploy(&cloud, true).await;
-    let Outcome::Succeeded { status, outputs } = &run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
+    let Outcome::Succeeded { status, outputs } = &run.outcome else { panic!("{:?}", run.outcome) };
     assert_eq!(status, "CREATE_COMPLETE");
-    assert!(outputs
-        .iter()
-        .any(|(k, v)| k == "PypiServerUrls" && v == "https://pypi.example.com/"));
+    assert!(outputs.iter().any(|(k, v)| k == "PypiServerUrls" && v == "https://pypi.example.com/"));
 
     let announced = stacks_announced(&run);
-    assert_eq!(
-        announced.len(),
-        10,
-        "root and nine nested stacks: {announced:?}"
-    );
+    assert_eq!(announced.len(), 10, "root and nine nested stacks: {announced:?}");
     assert_eq!(events(&run).len(), 194, "every event of the timeline, once");
     let mut times: Vec<i64> = events(&run).iter().map(|e| e.timestamp).collect();
-    let sorted = {
-        let mut t = times.clone();
-        t.sort();
-        t
-    };
+    let sorted = { let mut t = times.clone(); t.sort(); t };
     // Chronological per stack; across stacks the order follows the polls.
     times.dedup();
     assert!(!sorted.is_empty());
 
     // The ECS rollout was followed.
-    let tasks: Vec<_> = run
-        .progress
-        .iter()
-        .filter_map(|p| {
-            if let Progress::Tasks { snapshot, .. } = p {
-                Some(snapshot.running)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let tasks: Vec<_> = run.progress.iter().filter_map(|p| if let Progress::Tasks { snapshot, .. } = p { Some(snapshot.running) } else { None }).collect();
     assert_eq!(tasks, vec![0, 6, 12, 12], "ECS task counts as they changed");
 
     // The calls: one change set, executed; templates staged once each.
     assert_eq!(cloud.logged("CreateChangeSet").len(), 1);
     assert!(cloud.logged("CreateChangeSet")[0].starts_with("CreateChangeSet Create https://pypictl-staging-bucket.s3.us-east-1.amazonaws.com/pypictl/templates/root-"));
-    assert_eq!(
-        cloud.logged("ExecuteChangeSet"),
-        ["ExecuteChangeSet cs-root disable_rollback=false"]
-    );
-    assert_eq!(
-        cloud.logged("PutObject").len(),
-        10,
-        "root and nine nested templates"
-    );
+    assert_eq!(cloud.logged("ExecuteChangeSet"), ["ExecuteChangeSet cs-root disable_rollback=false"]);
+    assert_eq!(cloud.logged("PutObject").len(), 10, "root and nine nested templates");
     assert!(cloud.logged("DeleteStack").is_empty() && cloud.logged("DeleteChangeSet").is_empty());
 }
 
@@ -218,16 +140,8 @@ async fn unchanged_templates_are_not_uploaded_again() {
     assert_eq!(cloud.count("PutObject"), 10);
     let second = deploy(&cloud, true).await;
     assert_eq!(second.outcome, Outcome::NoChanges);
-    assert_eq!(
-        cloud.count("PutObject"),
-        10,
-        "content-addressed: nothing uploaded the second time"
-    );
-    assert_eq!(
-        cloud.logged("DeleteChangeSet").len(),
-        2,
-        "the empty change set is deleted"
-    );
+    assert_eq!(cloud.count("PutObject"), 10, "content-addressed: nothing uploaded the second time");
+    assert_eq!(cloud.logged("DeleteChangeSet").len(), 2, "the empty change set is deleted");
     assert!(cloud.logged("ExecuteChangeSet").is_empty());
 }
 
@@ -235,31 +149,11 @@ async fn unchanged_templates_are_not_uploaded_again() {
 async fn a_nested_failure_names_the_deepest_first_failure() {
     let cloud = timeline("nested-failure");
     let run = deploy(&cloud, true).await;
-    let Outcome::Failed {
-        status,
-        root_cause,
-        advice,
-    } = &run.outcome
-    else {
-        panic!("{:?}", run.outcome)
-    };
+    let Outcome::Failed { status, root_cause, advice } = &run.outcome else { panic!("{:?}", run.outcome) };
     assert_eq!(status, "ROLLBACK_COMPLETE");
     let cause = root_cause.as_ref().expect("a root cause");
-    assert_eq!(
-        (
-            cause.stack.as_str(),
-            cause.logical_id.as_str(),
-            cause.resource_type.as_str()
-        ),
-        ("Storage", "MountTarget2", "AWS::EFS::MountTarget")
-    );
-    assert!(
-        cause
-            .reason
-            .contains("mount target already exists in this AZ"),
-        "{}",
-        cause.reason
-    );
+    assert_eq!((cause.stack.as_str(), cause.logical_id.as_str(), cause.resource_type.as_str()), ("Storage", "MountTarget2", "AWS::EFS::MountTarget"));
+    assert!(cause.reason.contains("mount target already exists in this AZ"), "{}", cause.reason);
     assert!(!cause.reason.contains("Embedded stack"));
     assert!(advice.contains("delete and recreate"), "{advice}");
 }
@@ -268,52 +162,16 @@ async fn a_nested_failure_names_the_deepest_first_failure() {
 async fn an_ecs_service_that_never_stabilises_reports_why_tasks_stopped() {
     let cloud = timeline("ecs-never-stable");
     let run = deploy(&cloud, true).await;
-    let Outcome::Failed {
-        status, root_cause, ..
-    } = &run.outcome
-    else {
-        panic!("{:?}", run.outcome)
-    };
+    let Outcome::Failed { status, root_cause, .. } = &run.outcome else { panic!("{:?}", run.outcome) };
     assert_eq!(status, "UPDATE_ROLLBACK_COMPLETE");
     let cause = root_cause.as_ref().unwrap();
-    assert_eq!(
-        (cause.stack.as_str(), cause.logical_id.as_str()),
-        ("Service", "Service")
-    );
+    assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Service", "Service"));
     assert!(cause.reason.contains("Circuit Breaker"), "{}", cause.reason);
-    let reasons: Vec<&str> = cause
-        .stopped_tasks
-        .iter()
-        .map(|t| t.reason.as_str())
-        .collect();
-    assert_eq!(
-        reasons,
-        [
-            "Task failed container health checks",
-            "Essential container in task exited; pypiserver: exit code 2 (exit 2)"
-        ]
-    );
-    let stopped: Vec<_> = run
-        .progress
-        .iter()
-        .filter(|p| matches!(p, Progress::TaskStopped { .. }))
-        .collect();
-    assert_eq!(
-        stopped.len(),
-        3,
-        "each stopped task reported once while watching"
-    );
-    let failed: Vec<u32> = run
-        .progress
-        .iter()
-        .filter_map(|p| {
-            if let Progress::Tasks { snapshot, .. } = p {
-                Some(snapshot.failed)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let reasons: Vec<&str> = cause.stopped_tasks.iter().map(|t| t.reason.as_str()).collect();
+    assert_eq!(reasons, ["Task failed container health checks", "Essential container in task exited; pypiserver: exit code 2 (exit 2)"]);
+    let stopped: Vec<_> = run.progress.iter().filter(|p| matches!(p, Progress::TaskStopped { .. })).collect();
+    assert_eq!(stopped.len(), 3, "each stopped task reported once while watching");
+    let failed: Vec<u32> = run.progress.iter().filter_map(|p| if let Progress::Tasks { snapshot, .. } = p { Some(snapshot.failed) } else { None }).collect();
     assert_eq!(failed, vec![0, 2, 6, 10]);
 }
 
@@ -321,32 +179,15 @@ async fn an_ecs_service_that_never_stabilises_reports_why_tasks_stopped() {
 async fn update_rollback_failed_is_continued_when_the_user_agrees() {
     let cloud = timeline("update-rollback-failed");
     let run = deploy_with(&cloud, options(false), Script::answering(&[true]), None).await;
-    assert_eq!(
-        run.outcome,
-        Outcome::Recovered {
-            status: "UPDATE_ROLLBACK_COMPLETE".into()
-        }
-    );
-    assert!(
-        run.script.questions[0].contains("UPDATE_ROLLBACK_FAILED"),
-        "{:?}",
-        run.script.questions
-    );
-    assert_eq!(
-        cloud.logged("ContinueUpdateRollback"),
-        ["ContinueUpdateRollback root"]
-    );
-    assert!(
-        cloud.logged("CreateChangeSet").is_empty(),
-        "recovering first; the user deploys again"
-    );
+    assert_eq!(run.outcome, Outcome::Recovered { status: "UPDATE_ROLLBACK_COMPLETE".into() });
+    assert!(run.script.questions[0].contains("UPDATE_ROLLBACK_FAILED"), "{:?}", run.script.questions);
+    assert_eq!(cloud.logged("ContinueUpdateRollback"), ["ContinueUpdateRollback root"]);
+    assert!(cloud.logged("CreateChangeSet").is_empty(), "recovering first; the user deploys again");
 
     // Without a terminal or --yes nothing is done, and the way out is named.
     let cloud = timeline("update-rollback-failed");
     let run = deploy(&cloud, false).await;
-    let Outcome::Stuck { status, advice } = &run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
+    let Outcome::Stuck { status, advice } = &run.outcome else { panic!("{:?}", run.outcome) };
     assert_eq!(status, "UPDATE_ROLLBACK_FAILED");
     assert!(advice.contains("--yes"));
     assert!(cloud.logged("ContinueUpdateRollback").is_empty());
@@ -356,110 +197,48 @@ async fn update_rollback_failed_is_continued_when_the_user_agrees() {
 async fn throttling_on_every_other_call_never_fails_a_successful_deploy() {
     let cloud = timeline("throttled");
     let run = deploy(&cloud, true).await;
-    assert!(
-        matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"),
-        "{:?}",
-        run.outcome
-    );
-    let retries = run
-        .progress
-        .iter()
-        .filter(|p| matches!(p, Progress::Retrying { .. }))
-        .count();
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"), "{:?}", run.outcome);
+    let retries = run.progress.iter().filter(|p| matches!(p, Progress::Retrying { .. })).count();
     assert!(retries > 10, "throttled polls were retried ({retries})");
-    assert_eq!(
-        events(&run).len(),
-        194,
-        "no event lost or repeated despite throttling"
-    );
-    let delays: Vec<u64> = run
-        .progress
-        .iter()
-        .filter_map(|p| {
-            if let Progress::Retrying { delay_ms, .. } = p {
-                Some(*delay_ms)
-            } else {
-                None
-            }
-        })
-        .collect();
-    assert!(
-        delays.iter().all(|d| *d >= 1500 && *d <= 20_000),
-        "backs off within bounds: {delays:?}"
-    );
+    assert_eq!(events(&run).len(), 194, "no event lost or repeated despite throttling");
+    let delays: Vec<u64> = run.progress.iter().filter_map(|p| if let Progress::Retrying { delay_ms, .. } = p { Some(*delay_ms) } else { None }).collect();
+    assert!(delays.iter().all(|d| *d >= 1500 && *d <= 20_000), "backs off within bounds: {delays:?}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_long_history_is_never_read() {
     let cloud = timeline("long-history");
     let run = deploy(&cloud, true).await;
-    assert!(
-        matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "UPDATE_COMPLETE"),
-        "{:?}",
-        run.outcome
-    );
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "UPDATE_COMPLETE"), "{:?}", run.outcome);
     assert_eq!(events(&run).len(), 15, "only this operation's events");
     let calls = cloud.count("DescribeStackEvents");
     let paged = cloud.count("DescribeStackEvents(next page)");
     // About 380 polls of 1.5 s over the 570 s update, each reading one page of
     // the root and, while it runs, one of Compute: never the 100 pages of history.
-    assert_eq!(
-        paged, 0,
-        "no poll paged back into the 10,000 earlier events"
-    );
-    assert!(
-        calls <= 2 * 400,
-        "{calls} DescribeStackEvents calls for a 570 s update"
-    );
+    assert_eq!(paged, 0, "no poll paged back into the 10,000 earlier events");
+    assert!(calls <= 2 * 400, "{calls} DescribeStackEvents calls for a 570 s update");
     assert!(calls >= 380, "polled about every 1.5 s ({calls} calls)");
 }
 
 #[tokio::test(start_paused = true)]
 async fn ctrl_c_stops_watching_and_nothing_else() {
     let cloud = timeline("create-success");
-    let run = deploy_with(
-        &cloud,
-        options(true),
-        Script::default(),
-        Some(Duration::from_secs(120)),
-    )
-    .await;
+    let run = deploy_with(&cloud, options(true), Script::default(), Some(Duration::from_secs(120))).await;
     assert_eq!(run.outcome, Outcome::StoppedWatching { interrupted: true });
-    for forbidden in [
-        "DeleteStack",
-        "DeleteChangeSet",
-        "ContinueUpdateRollback",
-        "CreateStack",
-    ] {
-        assert!(
-            cloud.logged(forbidden).is_empty(),
-            "Ctrl-C must not call {forbidden}"
-        );
+    for forbidden in ["DeleteStack", "DeleteChangeSet", "ContinueUpdateRollback", "CreateStack"] {
+        assert!(cloud.logged(forbidden).is_empty(), "Ctrl-C must not call {forbidden}");
     }
     let seen = events(&run).len();
-    assert!(
-        seen > 10 && seen < 194,
-        "watching stopped midway ({seen} events)"
-    );
+    assert!(seen > 10 && seen < 194, "watching stopped midway ({seen} events)");
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_operation_in_progress_is_watched_not_joined() {
     let cloud = timeline("attach");
     let run = deploy(&cloud, true).await;
-    assert!(
-        matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "UPDATE_COMPLETE"),
-        "{:?}",
-        run.outcome
-    );
-    assert!(
-        cloud.logged("CreateChangeSet").is_empty() && cloud.logged("ExecuteChangeSet").is_empty(),
-        "nothing started"
-    );
-    assert!(
-        stacks_announced(&run).contains(&"Compute".to_string()),
-        "the running nested stack is followed"
-    );
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "UPDATE_COMPLETE"), "{:?}", run.outcome);
+    assert!(cloud.logged("CreateChangeSet").is_empty() && cloud.logged("ExecuteChangeSet").is_empty(), "nothing started");
+    assert!(stacks_announced(&run).contains(&"Compute".to_string()), "the running nested stack is followed");
     let watched: Vec<&str> = events(&run).iter().map(|e| e.logical_id.as_str()).collect();
     assert!(watched.contains(&"AutoScalingGroup"), "{watched:?}");
 }
@@ -468,68 +247,34 @@ async fn an_operation_in_progress_is_watched_not_joined() {
 async fn stateful_replacement_is_refused_unless_allowed() {
     let cloud = timeline("stateful-replacement");
     let run = deploy(&cloud, true).await;
-    let Outcome::Refused(changes) = &run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
-    let refused: Vec<&str> = changes
-        .iter()
-        .map(|c| c.change.logical_id.as_str())
-        .collect();
+    let Outcome::Refused(changes) = &run.outcome else { panic!("{:?}", run.outcome) };
+    let refused: Vec<&str> = changes.iter().map(|c| c.change.logical_id.as_str()).collect();
     assert_eq!(refused, ["FileSystem", "MountTarget1", "BackupVault"]);
-    assert_eq!(
-        cloud.logged("DeleteChangeSet").len(),
-        1,
-        "the refused change set is deleted"
-    );
-    assert!(
-        cloud.logged("DeleteStack").is_empty(),
-        "an existing stack is never deleted when a change set is abandoned"
-    );
+    assert_eq!(cloud.logged("DeleteChangeSet").len(), 1, "the refused change set is deleted");
+    assert!(cloud.logged("DeleteStack").is_empty(), "an existing stack is never deleted when a change set is abandoned");
     assert!(cloud.logged("ExecuteChangeSet").is_empty());
-    assert_eq!(
-        run.script.shown.len(),
-        5,
-        "the preview showed every change, nested stacks expanded"
-    );
+    assert_eq!(run.script.shown.len(), 5, "the preview showed every change, nested stacks expanded");
 
     let cloud = timeline("stateful-replacement");
     let mut opts = options(true);
     opts.allow_replace_stateful = true;
     let run = deploy_with(&cloud, opts, Script::default(), None).await;
-    assert!(
-        matches!(&run.outcome, Outcome::Succeeded { .. }),
-        "{:?}",
-        run.outcome
-    );
+    assert!(matches!(&run.outcome, Outcome::Succeeded { .. }), "{:?}", run.outcome);
 }
 
 #[tokio::test(start_paused = true)]
 async fn rollback_complete_is_deleted_and_recreated_with_consent() {
     let cloud = timeline("rollback-complete");
     let run = deploy(&cloud, false).await;
-    assert!(
-        matches!(&run.outcome, Outcome::Stuck { status, .. } if status == "ROLLBACK_COMPLETE"),
-        "{:?}",
-        run.outcome
-    );
+    assert!(matches!(&run.outcome, Outcome::Stuck { status, .. } if status == "ROLLBACK_COMPLETE"), "{:?}", run.outcome);
     assert!(cloud.logged("DeleteStack").is_empty());
 
     let cloud = timeline("rollback-complete");
     let run = deploy(&cloud, true).await;
-    assert!(
-        matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"),
-        "{:?}",
-        run.outcome
-    );
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"), "{:?}", run.outcome);
     let log = cloud.log.borrow().clone();
-    let delete = log
-        .iter()
-        .position(|l| l.starts_with("DeleteStack"))
-        .expect("deleted");
-    let create = log
-        .iter()
-        .position(|l| l.starts_with("CreateChangeSet Create"))
-        .expect("recreated");
+    let delete = log.iter().position(|l| l.starts_with("DeleteStack")).expect("deleted");
+    let create = log.iter().position(|l| l.starts_with("CreateChangeSet Create")).expect("recreated");
     assert!(delete < create, "{log:?}");
 }
 
@@ -539,18 +284,10 @@ async fn without_a_terminal_or_yes_nothing_is_executed() {
     let run = deploy(&cloud, false).await;
     assert_eq!(run.outcome, Outcome::NeedsConfirmation);
     assert_eq!(cloud.logged("DeleteChangeSet").len(), 1);
-    assert_eq!(
-        cloud.logged("DeleteStack"),
-        ["DeleteStack root"],
-        "the empty REVIEW_IN_PROGRESS stack of a first deploy goes too"
-    );
+    assert_eq!(cloud.logged("DeleteStack"), ["DeleteStack root"], "the empty REVIEW_IN_PROGRESS stack of a first deploy goes too");
     assert!(cloud.logged("ExecuteChangeSet").is_empty());
     use pypictl::engine::cloud::Stacks;
-    assert_eq!(
-        cloud.describe_stack("pypi").await.unwrap(),
-        None,
-        "nothing left behind"
-    );
+    assert_eq!(cloud.describe_stack("pypi").await.unwrap(), None, "nothing left behind");
 
     let cloud = timeline("create-success");
     let run = deploy_with(&cloud, options(false), Script::answering(&[false]), None).await;
@@ -565,10 +302,7 @@ async fn no_rollback_is_passed_to_cloudformation() {
     let mut opts = options(true);
     opts.no_rollback = true;
     let _ = deploy_with(&cloud, opts, Script::default(), None).await;
-    assert_eq!(
-        cloud.logged("ExecuteChangeSet"),
-        ["ExecuteChangeSet cs-root disable_rollback=true"]
-    );
+    assert_eq!(cloud.logged("ExecuteChangeSet"), ["ExecuteChangeSet cs-root disable_rollback=true"]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -582,8 +316,7 @@ async fn a_missing_staging_bucket_is_created_first() {
 #[tokio::test(start_paused = true)]
 async fn prerequisite_problems_stop_everything_and_name_their_fix() {
     let path = common::repo_root().join("fixtures/timelines/create-success.json");
-    let mut script: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut script: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     script["account"] = serde_json::json!({
         "subnets": [
             "subnet-0aa11bb22cc33dd44 vpc-0a1b2c3d4e5f60718 us-east-1a public",
@@ -600,13 +333,8 @@ async fn prerequisite_problems_stop_everything_and_name_their_fix() {
     });
     let cloud = ScriptedCloud::from_json(&script.to_string());
     let run = deploy(&cloud, true).await;
-    let Outcome::Prerequisites(problems) = &run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
-    let text: Vec<String> = problems
-        .iter()
-        .map(|p| format!("{} => {}", p.what, p.fix))
-        .collect();
+    let Outcome::Prerequisites(problems) = &run.outcome else { panic!("{:?}", run.outcome) };
+    let text: Vec<String> = problems.iter().map(|p| format!("{} => {}", p.what, p.fix)).collect();
     let all = text.join("\n");
     for needle in [
         "subnet subnet-0fedcba9876543210 does not exist",
@@ -621,73 +349,33 @@ async fn prerequisite_problems_stop_everything_and_name_their_fix() {
         assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
     }
     assert!(problems.iter().all(|p| !p.fix.is_empty()));
-    assert!(
-        cloud
-            .logged("")
-            .iter()
-            .all(|l| !l.starts_with("Create") && !l.starts_with("Put")),
-        "nothing changed: {:?}",
-        cloud.log.borrow()
-    );
+    assert!(cloud.logged("").iter().all(|l| !l.starts_with("Create") && !l.starts_with("Put")), "nothing changed: {:?}", cloud.log.borrow());
 }
 
 mod destroying {
     use super::*;
-    use pypictl::engine::destroy::{self, Options, Outcome as Gone};
+    use pypictl::engine::destroy::{self, Outcome as Gone, Options};
 
     fn retained() -> Vec<(String, String)> {
         let (_, a) = heavy();
-        a.manifest["retained"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["stack"].as_str().unwrap().to_string(),
-                    r["logicalId"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
+        a.manifest["retained"].as_array().unwrap().iter().map(|r| (r["stack"].as_str().unwrap().to_string(), r["logicalId"].as_str().unwrap().to_string())).collect()
     }
 
-    async fn run(
-        cloud: &ScriptedCloud,
-        force: bool,
-        empty_first: Vec<String>,
-    ) -> (destroy::Plan, Gone, Vec<Progress>) {
-        let plan = destroy::plan(cloud, "pypi", &retained())
-            .await
-            .unwrap()
-            .expect("the stack exists");
+    async fn run(cloud: &ScriptedCloud, force: bool, empty_first: Vec<String>) -> (destroy::Plan, Gone, Vec<Progress>) {
+        let plan = destroy::plan(cloud, "pypi", &retained()).await.unwrap().expect("the stack exists");
         let mut sink = Recorder::default();
-        let opts = Options {
-            force_destroy_data: force,
-            empty_first,
-            watch: WatchOptions {
-                clock_base: Some(CLOCK_BASE),
-                ..WatchOptions::default()
-            },
-        };
-        let outcome = destroy::destroy(cloud, &mut sink, &plan, opts, std::future::pending())
-            .await
-            .unwrap();
+        let opts = Options { force_destroy_data: force, empty_first, watch: WatchOptions { clock_base: Some(CLOCK_BASE), ..WatchOptions::default() } };
+        let outcome = destroy::destroy(cloud, &mut sink, &plan, opts, std::future::pending()).await.unwrap();
         (plan, outcome, sink.items)
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_plan_names_what_is_kept_with_its_ids() {
         let cloud = timeline("destroy");
-        let plan = destroy::plan(&cloud, "pypi", &retained())
-            .await
-            .unwrap()
-            .unwrap();
+        let plan = destroy::plan(&cloud, "pypi", &retained()).await.unwrap().unwrap();
         assert_eq!(plan.nested.len(), 9);
         assert_eq!(plan.resource_count(), 49);
-        let kept: Vec<(&str, &str)> = plan
-            .retained
-            .iter()
-            .map(|r| (r.logical_id.as_str(), r.physical_id.as_str()))
-            .collect();
+        let kept: Vec<(&str, &str)> = plan.retained.iter().map(|r| (r.logical_id.as_str(), r.physical_id.as_str())).collect();
         assert_eq!(
             kept,
             [
@@ -698,40 +386,17 @@ mod destroying {
                 ("BackupVault", "pypi-backups-00000000"),
             ]
         );
-        assert!(
-            destroy::plan(&timeline("create-success"), "pypi", &retained())
-                .await
-                .unwrap()
-                .is_none(),
-            "no stack, no plan"
-        );
+        assert!(destroy::plan(&timeline("create-success"), "pypi", &retained()).await.unwrap().is_none(), "no stack, no plan");
     }
 
     #[tokio::test(start_paused = true)]
     async fn data_is_kept_unless_forced() {
         let cloud = timeline("destroy");
         let (plan, outcome, _) = run(&cloud, false, vec![]).await;
-        assert_eq!(
-            outcome,
-            Gone::Deleted {
-                deleted_data: vec![],
-                kept: plan.retained.clone(),
-                errors: vec![]
-            }
-        );
+        assert_eq!(outcome, Gone::Deleted { deleted_data: vec![], kept: plan.retained.clone(), errors: vec![] });
         assert_eq!(cloud.logged("DeleteStack"), ["DeleteStack root"]);
-        for data in [
-            "DeleteFileSystem",
-            "DeleteBackupVault",
-            "DeleteSecret",
-            "ScheduleKeyDeletion",
-            "DeleteBucket",
-            "EmptyBucket",
-        ] {
-            assert!(
-                cloud.logged(data).is_empty(),
-                "{data} without --force-destroy-data"
-            );
+        for data in ["DeleteFileSystem", "DeleteBackupVault", "DeleteSecret", "ScheduleKeyDeletion", "DeleteBucket", "EmptyBucket"] {
+            assert!(cloud.logged(data).is_empty(), "{data} without --force-destroy-data");
         }
     }
 
@@ -739,45 +404,17 @@ mod destroying {
     async fn forced_deletion_removes_the_data_and_the_key_last() {
         let cloud = timeline("destroy");
         let (_, outcome, _) = run(&cloud, true, vec![]).await;
-        let Gone::Deleted {
-            deleted_data,
-            kept,
-            errors,
-        } = outcome
-        else {
-            panic!("{outcome:?}")
-        };
+        let Gone::Deleted { deleted_data, kept, errors } = outcome else { panic!("{outcome:?}") };
         assert!(kept.is_empty() && errors.is_empty());
         assert_eq!(deleted_data.len(), 5);
         let log = cloud.log.borrow().clone();
-        let data: Vec<&str> = log
-            .iter()
-            .map(String::as_str)
-            .filter(|l| !l.starts_with("DeleteStack"))
-            .collect();
-        assert_eq!(
-            data.last(),
-            Some(&"ScheduleKeyDeletion 1234abcd-12ab-34cd-56ef-1234567890ab"),
-            "{data:?}"
-        );
+        let data: Vec<&str> = log.iter().map(String::as_str).filter(|l| !l.starts_with("DeleteStack")).collect();
+        assert_eq!(data.last(), Some(&"ScheduleKeyDeletion 1234abcd-12ab-34cd-56ef-1234567890ab"), "{data:?}");
         assert!(data.contains(&"DeleteFileSystem fs-0123456789abcdef0"));
         assert!(data.contains(&"DeleteBackupVault pypi-backups-00000000"));
-        let delete_stack = log
-            .iter()
-            .position(|l| l.starts_with("DeleteStack"))
-            .unwrap();
-        let first_data = log
-            .iter()
-            .position(|l| {
-                l.starts_with("Delete") && !l.starts_with("DeleteStack")
-                    || l.starts_with("Schedule")
-                    || l.starts_with("Empty")
-            })
-            .unwrap();
-        assert!(
-            delete_stack < first_data,
-            "data goes only after the stacks are gone: {log:?}"
-        );
+        let delete_stack = log.iter().position(|l| l.starts_with("DeleteStack")).unwrap();
+        let first_data = log.iter().position(|l| l.starts_with("Delete") && !l.starts_with("DeleteStack") || l.starts_with("Schedule") || l.starts_with("Empty")).unwrap();
+        assert!(delete_stack < first_data, "data goes only after the stacks are gone: {log:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -785,30 +422,19 @@ mod destroying {
         let cloud = timeline("destroy");
         let _ = run(&cloud, false, vec!["pypi-access-logs".into()]).await;
         let log = cloud.log.borrow().clone();
-        assert_eq!(
-            &log[..2],
-            ["EmptyBucket pypi-access-logs", "DeleteStack root"]
-        );
+        assert_eq!(&log[..2], ["EmptyBucket pypi-access-logs", "DeleteStack root"]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_blocked_deletion_names_the_blocking_resource() {
         let cloud = timeline("destroy-blocked");
         let (_, outcome, _) = run(&cloud, true, vec![]).await;
-        let Gone::Failed { status, root_cause } = outcome else {
-            panic!("{outcome:?}")
-        };
+        let Gone::Failed { status, root_cause } = outcome else { panic!("{outcome:?}") };
         assert_eq!(status, "DELETE_FAILED");
         let cause = root_cause.unwrap();
-        assert_eq!(
-            (cause.stack.as_str(), cause.logical_id.as_str()),
-            ("Network", "InstanceSecurityGroup")
-        );
+        assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Network", "InstanceSecurityGroup"));
         assert!(cause.reason.contains("has a dependent object"));
-        assert!(
-            cloud.logged("DeleteFileSystem").is_empty(),
-            "no data deleted when the stack deletion failed"
-        );
+        assert!(cloud.logged("DeleteFileSystem").is_empty(), "no data deleted when the stack deletion failed");
     }
 }
 
@@ -819,15 +445,7 @@ mod diffing {
         let (d, a) = heavy();
         let mut sink = Recorder::default();
         let mut script = Script::default();
-        let outcome = Deployer {
-            cloud,
-            sink: &mut sink,
-            interaction: &mut script,
-            opts: options(false),
-        }
-        .diff(&a, &d.config)
-        .await
-        .unwrap();
+        let outcome = Deployer { cloud, sink: &mut sink, interaction: &mut script, opts: options(false) }.diff(&a, &d.config).await.unwrap();
         (outcome, script)
     }
 
@@ -835,31 +453,20 @@ mod diffing {
     async fn diff_previews_and_changes_nothing() {
         let cloud = timeline("stateful-replacement");
         let (outcome, script) = diff(&cloud).await;
-        let Outcome::Previewed(changes) = outcome else {
-            panic!("{outcome:?}")
-        };
+        let Outcome::Previewed(changes) = outcome else { panic!("{outcome:?}") };
         assert_eq!(changes.len(), 5, "nested stacks expanded");
         assert_eq!(script.shown.len(), 5);
         assert!(script.questions.is_empty(), "nothing asked");
         assert_eq!(cloud.logged("DeleteChangeSet").len(), 1);
-        assert!(
-            cloud.logged("ExecuteChangeSet").is_empty() && cloud.logged("DeleteStack").is_empty()
-        );
+        assert!(cloud.logged("ExecuteChangeSet").is_empty() && cloud.logged("DeleteStack").is_empty());
     }
 
     #[tokio::test(start_paused = true)]
     async fn diff_of_a_first_deploy_leaves_nothing_behind() {
         let cloud = timeline("create-success");
         let (outcome, _) = diff(&cloud).await;
-        assert!(
-            matches!(&outcome, Outcome::Previewed(c) if c.len() == 49),
-            "{outcome:?}"
-        );
-        assert_eq!(
-            cloud.logged("DeleteStack"),
-            ["DeleteStack root"],
-            "the empty review stack is deleted"
-        );
+        assert!(matches!(&outcome, Outcome::Previewed(c) if c.len() == 49), "{outcome:?}");
+        assert_eq!(cloud.logged("DeleteStack"), ["DeleteStack root"], "the empty review stack is deleted");
         use pypictl::engine::cloud::Stacks;
         assert_eq!(cloud.describe_stack("pypi").await.unwrap(), None);
     }
@@ -869,13 +476,7 @@ mod diffing {
         assert_eq!(diff(&timeline("no-changes")).await.0, Outcome::NoChanges);
         let cloud = timeline("attach");
         let (outcome, _) = diff(&cloud).await;
-        assert!(
-            matches!(&outcome, Outcome::Stuck { status, .. } if status == "UPDATE_IN_PROGRESS"),
-            "{outcome:?}"
-        );
-        assert!(
-            cloud.logged("CreateChangeSet").is_empty(),
-            "no change set on a busy stack"
-        );
+        assert!(matches!(&outcome, Outcome::Stuck { status, .. } if status == "UPDATE_IN_PROGRESS"), "{outcome:?}");
+        assert!(cloud.logged("CreateChangeSet").is_empty(), "no change set on a busy stack");
     }
 }

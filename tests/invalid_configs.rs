@@ -9,54 +9,25 @@ use common::pypictl;
 #[test]
 fn every_invalid_config_exits_2_naming_the_key() {
     let dir = common::repo_root().join("fixtures/invalid");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
-    assert!(
-        files.len() >= 25,
-        "at least 25 invalid configurations, one per rule"
-    );
+    assert!(files.len() >= 25, "at least 25 invalid configurations, one per rule");
     let mut failures = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        let key = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("# expect: "))
-            .unwrap_or_else(|| panic!("{}: first line must be `# expect: <key>`", file.display()));
+        let key = text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).unwrap_or_else(|| panic!("{}: first line must be `# expect: <key>`", file.display()));
         let out = tempfile::tempdir().unwrap();
         let target = out.path().join("templates");
         for args in [vec!["synth", "-o", target.to_str().unwrap()], vec!["size"]] {
-            let output = pypictl()
-                .args(&args[..1])
-                .arg("-c")
-                .arg(&file)
-                .args(&args[1..])
-                .output()
-                .unwrap();
+            let output = pypictl().args(&args[..1]).arg("-c").arg(&file).args(&args[1..]).output().unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr);
             let named = stderr.contains(&format!("`{key}`"));
             if output.status.code() != Some(2) || !named {
-                failures.push(format!(
-                    "{} ({}): exit {:?}, expected 2 naming `{key}`:\n{stderr}",
-                    file.display(),
-                    args[0],
-                    output.status.code()
-                ));
+                failures.push(format!("{} ({}): exit {:?}, expected 2 naming `{key}`:\n{stderr}", file.display(), args[0], output.status.code()));
             }
-            assert!(
-                output.stdout.is_empty(),
-                "{}: nothing on stdout for a bad configuration",
-                file.display()
-            );
+            assert!(output.stdout.is_empty(), "{}: nothing on stdout for a bad configuration", file.display());
         }
-        assert!(
-            !target.exists(),
-            "{}: nothing may be written for a bad configuration",
-            file.display()
-        );
+        assert!(!target.exists(), "{}: nothing may be written for a bad configuration", file.display());
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -65,40 +36,22 @@ fn every_invalid_config_exits_2_naming_the_key() {
 fn all_problems_are_reported_together() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pypictl.toml");
-    let text = std::fs::read_to_string(common::example("heavy"))
-        .unwrap()
-        .replace(
-            "instance_type = \"c6a.xlarge\"",
-            "instance_type = \"c6a.xlarge\"\nroot_volume_size = 8",
-        )
-        .replace(
-            "alarm_emails = [\"ops@example.com\", \"oncall@example.com\"]",
-            "alarm_emails = [\"nope\"]",
-        );
+    let text = std::fs::read_to_string(common::example("heavy")).unwrap()
+        .replace("instance_type = \"c6a.xlarge\"", "instance_type = \"c6a.xlarge\"\nroot_volume_size = 8")
+        .replace("alarm_emails = [\"ops@example.com\", \"oncall@example.com\"]", "alarm_emails = [\"nope\"]");
     std::fs::write(&path, text).unwrap();
     let out = pypictl().args(["synth", "-c"]).arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("2 problems"), "{stderr}");
-    assert!(
-        stderr.contains("`compute.root_volume_size` = 8: must be at least 30 GiB"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("`monitoring.alarm_emails[0]` = \"nope\""),
-        "{stderr}"
-    );
+    assert!(stderr.contains("`compute.root_volume_size` = 8: must be at least 30 GiB"), "{stderr}");
+    assert!(stderr.contains("`monitoring.alarm_emails[0]` = \"nope\""), "{stderr}");
 }
 
 #[test]
 fn a_missing_config_file_is_bad_usage() {
     let dir = tempfile::tempdir().unwrap();
-    let out = pypictl()
-        .current_dir(dir.path())
-        .arg("synth")
-        .output()
-        .unwrap();
+    let out = pypictl().current_dir(dir.path()).arg("synth").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("pypictl.toml: no such file (run `pypictl init`"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pypictl.toml: no such file (run `pypictl init`"));
 }

@@ -43,11 +43,7 @@ fn cfn_lint_reports_nothing_at_any_level() {
     assert!(files.len() >= 50, "{} templates", files.len());
     let out = cfn_lint(&files);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.trim().is_empty(),
-        "cfn-lint findings:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success() && stdout.trim().is_empty(), "cfn-lint findings:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -65,52 +61,26 @@ type Finding = (String, String, String);
 
 fn checkov(dir: &Path) -> (Vec<Finding>, Vec<Finding>, u64) {
     let out = Command::new(common::tool("lint", "checkov"))
-        .args([
-            "--framework",
-            "cloudformation",
-            "--output",
-            "json",
-            "--skip-download",
-            "-d",
-        ])
+        .args(["--framework", "cloudformation", "--output", "json", "--skip-download", "-d"])
         .arg(dir)
         .env("BC_API_KEY", "")
         .output()
         .expect("checkov runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "checkov JSON ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let report = if report.is_array() {
-        report[0].clone()
-    } else {
-        report
-    };
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("checkov JSON ({e}):\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let report = if report.is_array() { report[0].clone() } else { report };
     let findings = |kind: &str| -> Vec<Finding> {
         report["results"][kind]
             .as_array()
             .map(|a| {
                 a.iter()
-                    .map(|c| {
-                        (
-                            c["file_path"].as_str().unwrap().to_string(),
-                            c["resource"].as_str().unwrap().to_string(),
-                            c["check_id"].as_str().unwrap().to_string(),
-                        )
-                    })
+                    .map(|c| (c["file_path"].as_str().unwrap().to_string(), c["resource"].as_str().unwrap().to_string(), c["check_id"].as_str().unwrap().to_string()))
                     .collect()
             })
             .unwrap_or_default()
     };
     let passed = report["summary"]["passed"].as_u64().unwrap_or(0);
-    (
-        findings("failed_checks"),
-        findings("skipped_checks"),
-        passed,
-    )
+    (findings("failed_checks"), findings("skipped_checks"), passed)
 }
 
 fn strip_checkov_skips(from: &Path, to: &Path) {
@@ -150,28 +120,16 @@ fn checkov_fails_no_check_and_every_suppression_is_needed_and_justified() {
     let files = synth_all(&with);
 
     let (failed, skipped, passed) = checkov(&with);
-    assert!(
-        passed > 400,
-        "checkov scanned the templates ({passed} passed checks)"
-    );
+    assert!(passed > 400, "checkov scanned the templates ({passed} passed checks)");
     assert!(failed.is_empty(), "checkov failed checks: {failed:#?}");
 
     // Every suppression carries its justification next to it.
     for f in &files {
         let t = common::read_json(f);
         for (id, r) in t["Resources"].as_object().unwrap() {
-            for skip in r["Metadata"]["checkov"]["skip"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
+            for skip in r["Metadata"]["checkov"]["skip"].as_array().into_iter().flatten() {
                 let why = skip["comment"].as_str().unwrap_or("");
-                assert!(
-                    why.len() > 30,
-                    "{}: {id} skips {} without a justification",
-                    f.display(),
-                    skip["id"]
-                );
+                assert!(why.len() > 30, "{}: {id} skips {} without a justification", f.display(), skip["id"]);
             }
         }
     }
@@ -181,10 +139,7 @@ fn checkov_fails_no_check_and_every_suppression_is_needed_and_justified() {
     let (failed_without, _, _) = checkov(&stripped);
     let skipped: BTreeSet<Finding> = skipped.into_iter().collect();
     let failed_without: BTreeSet<Finding> = failed_without.into_iter().collect();
-    assert_eq!(
-        skipped, failed_without,
-        "suppressions must match exactly the checks that fail without them"
-    );
+    assert_eq!(skipped, failed_without, "suppressions must match exactly the checks that fail without them");
     assert!(!skipped.is_empty());
 }
 
@@ -197,8 +152,5 @@ fn checkov_can_fail() {
     )
     .unwrap();
     let (failed, _, _) = checkov(dir.path());
-    assert!(
-        failed.iter().any(|(_, _, id)| id == "CKV_AWS_24"),
-        "{failed:?}"
-    );
+    assert!(failed.iter().any(|(_, _, id)| id == "CKV_AWS_24"), "{failed:?}");
 }

@@ -5,14 +5,8 @@ mod common;
 
 fn readme_example() -> String {
     let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
-    let after = readme
-        .split("<!-- example-config -->")
-        .nth(1)
-        .expect("README marks its example configuration");
-    let start = after
-        .find("```toml\n")
-        .expect("a toml block follows the marker")
-        + "```toml\n".len();
+    let after = readme.split("<!-- example-config -->").nth(1).expect("README marks its example configuration");
+    let start = after.find("```toml\n").expect("a toml block follows the marker") + "```toml\n".len();
     let end = after[start..].find("```").unwrap();
     after[start..start + end].to_string()
 }
@@ -22,13 +16,7 @@ fn the_readme_example_configuration_is_valid() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pypictl.toml");
     std::fs::write(&path, readme_example()).unwrap();
-    common::pypictl()
-        .args(["synth", "-c"])
-        .arg(&path)
-        .arg("-o")
-        .arg(dir.path().join("out"))
-        .assert()
-        .success();
+    common::pypictl().args(["synth", "-c"]).arg(&path).arg("-o").arg(dir.path().join("out")).assert().success();
 }
 
 #[test]

@@ -67,11 +67,7 @@ impl Script {
     }
 
     fn stack(&mut self, label: &str, depth: usize, total: usize) -> &mut Self {
-        self.push(Progress::Stack(WatchedStack {
-            label: label.into(),
-            depth,
-            total: Some(total),
-        }))
+        self.push(Progress::Stack(WatchedStack { label: label.into(), depth, total: Some(total) }))
     }
 
     fn tick(&mut self, seconds: i64) -> &mut Self {
@@ -88,10 +84,7 @@ impl Script {
             rollout_reason: Some("ECS deployment ecs-svc/4719632185025718394 in progress.".into()),
             deployments: 2,
         };
-        self.push(Progress::Tasks {
-            service: SERVICE.into(),
-            snapshot,
-        })
+        self.push(Progress::Tasks { service: SERVICE.into(), snapshot })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -116,56 +109,23 @@ impl Script {
             status: status.into(),
             reason: reason.map(Into::into),
         };
-        self.push(Progress::Event {
-            stack: label.into(),
-            event,
-        })
+        self.push(Progress::Event { stack: label.into(), event })
     }
 
     /// An event about stack `label` itself.
     fn own(&mut self, label: &str, seconds: i64, status: &str, reason: Option<&str>) -> &mut Self {
-        self.event(
-            label,
-            seconds,
-            stack_name(label),
-            stack_id(label),
-            "AWS::CloudFormation::Stack",
-            status,
-            reason,
-        )
+        self.event(label, seconds, stack_name(label), stack_id(label), "AWS::CloudFormation::Stack", status, reason)
     }
 
     /// An event about a resource of stack `label`.
-    fn res(
-        &mut self,
-        label: &str,
-        seconds: i64,
-        logical_id: &str,
-        ty: &str,
-        status: &str,
-        reason: Option<&str>,
-    ) -> &mut Self {
+    fn res(&mut self, label: &str, seconds: i64, logical_id: &str, ty: &str, status: &str, reason: Option<&str>) -> &mut Self {
         let physical = format!("{}-{logical_id}", stack_name(label));
         self.event(label, seconds, logical_id, physical, ty, status, reason)
     }
 
     /// An event in the root about its nested stack `nested`.
-    fn nested(
-        &mut self,
-        seconds: i64,
-        nested: &str,
-        status: &str,
-        reason: Option<&str>,
-    ) -> &mut Self {
-        self.event(
-            "pypi",
-            seconds,
-            nested,
-            stack_id(nested),
-            "AWS::CloudFormation::Stack",
-            status,
-            reason,
-        )
+    fn nested(&mut self, seconds: i64, nested: &str, status: &str, reason: Option<&str>) -> &mut Self {
+        self.event("pypi", seconds, nested, stack_id(nested), "AWS::CloudFormation::Stack", status, reason)
     }
 }
 
@@ -182,11 +142,7 @@ const RULES: [(&str, &str); 4] = [
     ("InstancesToFileSystem", EGRESS),
     ("FileSystemFromInstances", INGRESS),
 ];
-const GROUPS: [&str; 3] = [
-    "LoadBalancerSecurityGroup",
-    "InstanceSecurityGroup",
-    "FileSystemSecurityGroup",
-];
+const GROUPS: [&str; 3] = ["LoadBalancerSecurityGroup", "InstanceSecurityGroup", "FileSystemSecurityGroup"];
 
 /// Up to the moment a task of the new service has stopped: the deploy in
 /// full swing, nothing failed yet.
@@ -213,14 +169,7 @@ fn deploy_until_task_stopped() -> Script {
     for g in GROUPS {
         s.res("Network", 7, g, SG, "CREATE_IN_PROGRESS", None);
     }
-    s.res(
-        "Encryption",
-        8,
-        "DataKey",
-        "AWS::KMS::Key",
-        "CREATE_IN_PROGRESS",
-        INITIATED,
-    );
+    s.res("Encryption", 8, "DataKey", "AWS::KMS::Key", "CREATE_IN_PROGRESS", INITIATED);
     for g in GROUPS {
         s.res("Network", 9, g, SG, "CREATE_IN_PROGRESS", INITIATED);
     }
@@ -239,30 +188,9 @@ fn deploy_until_task_stopped() -> Script {
         .tick(20)
         .tick(40)
         .tick(60)
-        .res(
-            "Encryption",
-            68,
-            "DataKey",
-            "AWS::KMS::Key",
-            "CREATE_COMPLETE",
-            None,
-        )
-        .res(
-            "Encryption",
-            70,
-            "DataKeyAlias",
-            "AWS::KMS::Alias",
-            "CREATE_IN_PROGRESS",
-            None,
-        )
-        .res(
-            "Encryption",
-            72,
-            "DataKeyAlias",
-            "AWS::KMS::Alias",
-            "CREATE_COMPLETE",
-            None,
-        )
+        .res("Encryption", 68, "DataKey", "AWS::KMS::Key", "CREATE_COMPLETE", None)
+        .res("Encryption", 70, "DataKeyAlias", "AWS::KMS::Alias", "CREATE_IN_PROGRESS", None)
+        .res("Encryption", 72, "DataKeyAlias", "AWS::KMS::Alias", "CREATE_COMPLETE", None)
         .own("Encryption", 73, "CREATE_COMPLETE", None)
         .nested(74, "Encryption", "CREATE_COMPLETE", None)
         .nested(76, "Storage", "CREATE_IN_PROGRESS", None)
@@ -273,122 +201,24 @@ fn deploy_until_task_stopped() -> Script {
         .stack("Service", 1, 7)
         .own("Storage", 77, "CREATE_IN_PROGRESS", Some("User Initiated"))
         .own("Service", 77, "CREATE_IN_PROGRESS", Some("User Initiated"))
-        .res(
-            "Storage",
-            79,
-            "FileSystem",
-            "AWS::EFS::FileSystem",
-            "CREATE_IN_PROGRESS",
-            None,
-        )
-        .res(
-            "Service",
-            79,
-            "LogGroup",
-            "AWS::Logs::LogGroup",
-            "CREATE_IN_PROGRESS",
-            None,
-        )
-        .res(
-            "Service",
-            79,
-            "TaskExecutionRole",
-            ROLE,
-            "CREATE_IN_PROGRESS",
-            None,
-        )
+        .res("Storage", 79, "FileSystem", "AWS::EFS::FileSystem", "CREATE_IN_PROGRESS", None)
+        .res("Service", 79, "LogGroup", "AWS::Logs::LogGroup", "CREATE_IN_PROGRESS", None)
+        .res("Service", 79, "TaskExecutionRole", ROLE, "CREATE_IN_PROGRESS", None)
         .res("Service", 79, "TaskRole", ROLE, "CREATE_IN_PROGRESS", None)
         .tick(80)
-        .res(
-            "Service",
-            81,
-            "LogGroup",
-            "AWS::Logs::LogGroup",
-            "CREATE_COMPLETE",
-            None,
-        )
-        .res(
-            "Storage",
-            86,
-            "FileSystem",
-            "AWS::EFS::FileSystem",
-            "CREATE_COMPLETE",
-            None,
-        )
-        .res(
-            "Storage",
-            88,
-            "MountTarget1",
-            MOUNT,
-            "CREATE_IN_PROGRESS",
-            None,
-        )
-        .res(
-            "Storage",
-            88,
-            "MountTarget2",
-            MOUNT,
-            "CREATE_IN_PROGRESS",
-            None,
-        )
-        .res(
-            "Storage",
-            88,
-            "AccessPoint",
-            "AWS::EFS::AccessPoint",
-            "CREATE_IN_PROGRESS",
-            None,
-        )
+        .res("Service", 81, "LogGroup", "AWS::Logs::LogGroup", "CREATE_COMPLETE", None)
+        .res("Storage", 86, "FileSystem", "AWS::EFS::FileSystem", "CREATE_COMPLETE", None)
+        .res("Storage", 88, "MountTarget1", MOUNT, "CREATE_IN_PROGRESS", None)
+        .res("Storage", 88, "MountTarget2", MOUNT, "CREATE_IN_PROGRESS", None)
+        .res("Storage", 88, "AccessPoint", "AWS::EFS::AccessPoint", "CREATE_IN_PROGRESS", None)
         .tick(90)
-        .res(
-            "Storage",
-            91,
-            "AccessPoint",
-            "AWS::EFS::AccessPoint",
-            "CREATE_COMPLETE",
-            None,
-        )
-        .res(
-            "Service",
-            95,
-            "TaskExecutionRole",
-            ROLE,
-            "CREATE_COMPLETE",
-            None,
-        )
+        .res("Storage", 91, "AccessPoint", "AWS::EFS::AccessPoint", "CREATE_COMPLETE", None)
+        .res("Service", 95, "TaskExecutionRole", ROLE, "CREATE_COMPLETE", None)
         .res("Service", 96, "TaskRole", ROLE, "CREATE_COMPLETE", None)
-        .res(
-            "Service",
-            98,
-            "TaskDefinition",
-            "AWS::ECS::TaskDefinition",
-            "CREATE_IN_PROGRESS",
-            None,
-        )
-        .res(
-            "Service",
-            100,
-            "TaskDefinition",
-            "AWS::ECS::TaskDefinition",
-            "CREATE_COMPLETE",
-            None,
-        )
-        .res(
-            "Service",
-            102,
-            "Service",
-            "AWS::ECS::Service",
-            "CREATE_IN_PROGRESS",
-            None,
-        )
-        .res(
-            "Service",
-            103,
-            "Service",
-            "AWS::ECS::Service",
-            "CREATE_IN_PROGRESS",
-            INITIATED,
-        )
+        .res("Service", 98, "TaskDefinition", "AWS::ECS::TaskDefinition", "CREATE_IN_PROGRESS", None)
+        .res("Service", 100, "TaskDefinition", "AWS::ECS::TaskDefinition", "CREATE_COMPLETE", None)
+        .res("Service", 102, "Service", "AWS::ECS::Service", "CREATE_IN_PROGRESS", None)
+        .res("Service", 103, "Service", "AWS::ECS::Service", "CREATE_IN_PROGRESS", INITIATED)
         .tick(105)
         .tasks(2, 0, 2, 0)
         .tick(110)
@@ -484,12 +314,7 @@ fn deploy() -> Vec<Progress> {
     for (id, ty) in RULES {
         s.res("Network", 196, id, ty, "DELETE_COMPLETE", None);
     }
-    s.own("Encryption", 197, "DELETE_COMPLETE", None).nested(
-        198,
-        "Encryption",
-        "DELETE_COMPLETE",
-        None,
-    );
+    s.own("Encryption", 197, "DELETE_COMPLETE", None).nested(198, "Encryption", "DELETE_COMPLETE", None);
     for g in GROUPS {
         s.res("Network", 199, g, SG, "DELETE_COMPLETE", None);
     }
@@ -542,35 +367,19 @@ impl Terminal {
     /// The screen's rows, right-trimmed, without the empty rows at the end.
     fn text(&self) -> String {
         let parser = self.0.lock().unwrap();
-        let rows: Vec<String> = parser
-            .screen()
-            .rows(0, COLS)
-            .map(|r| r.trim_end().to_string())
-            .collect();
-        let used = rows
-            .iter()
-            .rposition(|r| !r.is_empty())
-            .map_or(0, |i| i + 1);
+        let rows: Vec<String> = parser.screen().rows(0, COLS).map(|r| r.trim_end().to_string()).collect();
+        let used = rows.iter().rposition(|r| !r.is_empty()).map_or(0, |i| i + 1);
         rows[..used].iter().map(|r| format!("{r}\n")).collect()
     }
 
     fn row_of(&self, needle: &str) -> Option<u16> {
         let parser = self.0.lock().unwrap();
-        let row = parser
-            .screen()
-            .rows(0, COLS)
-            .position(|r| r.contains(needle));
+        let row = parser.screen().rows(0, COLS).position(|r| r.contains(needle));
         row.map(|i| i as u16)
     }
 
     fn fg(&self, row: u16, col: u16) -> vt100::Color {
-        self.0
-            .lock()
-            .unwrap()
-            .screen()
-            .cell(row, col)
-            .unwrap()
-            .fgcolor()
+        self.0.lock().unwrap().screen().cell(row, col).unwrap().fgcolor()
     }
 }
 
@@ -636,27 +445,19 @@ fn render_tty(items: &[Progress], finish: bool) -> (Terminal, TtyRenderer) {
 // Golden files
 
 fn assert_golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/render")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/render").join(name);
     if std::env::var_os("PYPICTL_UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}\nCreate it with PYPICTL_UPDATE_GOLDEN=1 cargo test --test render",
-            path.display()
-        )
-    });
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}\nCreate it with PYPICTL_UPDATE_GOLDEN=1 cargo test --test render", path.display()));
     if expected == actual {
         return;
     }
     let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let first = (0..e.len().max(a.len()))
-        .find(|&i| e.get(i) != a.get(i))
-        .unwrap_or(0);
+    let first = (0..e.len().max(a.len())).find(|&i| e.get(i) != a.get(i)).unwrap_or(0);
     panic!(
         "fixtures/render/{name} differs from the rendered output, first at line {}:\n  expected: {:?}\n  actual:   {:?}\n\
          --- expected\n{expected}--- actual\n{actual}---\n\
@@ -679,30 +480,17 @@ fn plain_output_matches_its_golden_file() {
 fn plain_output_has_no_escape_codes_or_carriage_returns() {
     let mut items = deploy();
     // Reasons are free text from AWS: they must not smuggle codes through.
-    items.push(Progress::Warning(
-        "red \x1b[31malert\x1b[0m\r\nsecond line".into(),
-    ));
+    items.push(Progress::Warning("red \x1b[31malert\x1b[0m\r\nsecond line".into()));
     let out = render_plain(&items);
     assert!(!out.contains('\x1b'), "{out}");
     assert!(!out.contains('\r'), "{out}");
-    assert!(
-        out.ends_with("warning: red [31malert [0m second line\n"),
-        "{out}"
-    );
+    assert!(out.ends_with("warning: red [31malert [0m second line\n"), "{out}");
 }
 
 #[test]
 fn plain_tasks_line_only_when_it_changes() {
-    let snapshot = |running, pending| ServiceSnapshot {
-        desired: 2,
-        running,
-        pending,
-        ..Default::default()
-    };
-    let tasks = |s: ServiceSnapshot| Progress::Tasks {
-        service: SERVICE.into(),
-        snapshot: s,
-    };
+    let snapshot = |running, pending| ServiceSnapshot { desired: 2, running, pending, ..Default::default() };
+    let tasks = |s: ServiceSnapshot| Progress::Tasks { service: SERVICE.into(), snapshot: s };
     let items = vec![
         Progress::Tick { now: at(0) },
         tasks(snapshot(0, 2)),
@@ -711,10 +499,7 @@ fn plain_tasks_line_only_when_it_changes() {
         tasks(snapshot(1, 1)),
         Progress::Tick { now: at(10) },
         tasks(snapshot(1, 1)),
-        Progress::Tasks {
-            service: "other".into(),
-            snapshot: snapshot(1, 1),
-        },
+        Progress::Tasks { service: "other".into(), snapshot: snapshot(1, 1) },
         tasks(snapshot(0, 2)),
     ];
     assert_eq!(
@@ -732,9 +517,7 @@ fn tty_screen_matches_its_golden_file() {
     assert_golden("tty.txt", &term.text());
 
     // The root cause is red, from its mark to its reason.
-    let row = term
-        .row_of("✘ Storage MountTarget2 (AWS::EFS::MountTarget)")
-        .expect("the failure is on screen");
+    let row = term.row_of("✘ Storage MountTarget2 (AWS::EFS::MountTarget)").expect("the failure is on screen");
     assert_eq!(term.fg(row, 0), vt100::Color::Idx(1));
     assert_eq!(term.fg(row, 30), vt100::Color::Idx(1));
 }
@@ -757,10 +540,5 @@ fn tty_elapsed_times_follow_ticks_not_the_wall_clock() {
     assert_eq!(first, term.text());
 
     // The root stack started at 09:20:01; the last tick is 09:22:15.
-    assert!(
-        first
-            .lines()
-            .any(|l| l.contains(" pypi ") && l.contains("2m 14s")),
-        "{first}"
-    );
+    assert!(first.lines().any(|l| l.contains(" pypi ") && l.contains("2m 14s")), "{first}");
 }

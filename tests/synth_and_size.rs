@@ -9,22 +9,10 @@ use serde_json::Value;
 fn synth_writes_the_root_every_nested_template_and_the_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let assert = pypictl()
-        .args(["synth", "-c"])
-        .arg(common::example("heavy"))
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
+    let assert = pypictl().args(["synth", "-c"]).arg(common::example("heavy")).arg("-o").arg(&out).assert().success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
-    assert!(
-        stdout.starts_with("Synthesized pypi (us-east-1): 9 nested stacks"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("storage") && stdout.contains("storage.template.json"),
-        "{stdout}"
-    );
+    assert!(stdout.starts_with("Synthesized pypi (us-east-1): 9 nested stacks"), "{stdout}");
+    assert!(stdout.contains("storage") && stdout.contains("storage.template.json"), "{stdout}");
 
     let manifest = common::read_json(&out.join("manifest.json"));
     assert_eq!(manifest["root"]["file"], "root.template.json");
@@ -34,18 +22,12 @@ fn synth_writes_the_root_every_nested_template_and_the_manifest() {
         let file = out.join(s["file"].as_str().unwrap());
         let body = std::fs::read_to_string(&file).unwrap();
         use sha2::Digest;
-        let digest: String = sha2::Sha256::digest(body.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest: String = sha2::Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(s["sha256"].as_str().unwrap(), digest, "{}", file.display());
         assert!(s["parameters"].is_object());
     }
     let service = stacks.iter().find(|s| s["name"] == "service").unwrap();
-    assert_eq!(
-        service["parameters"]["SecretArn"],
-        serde_json::json!({"Fn::GetAtt": ["Credentials", "Outputs.SecretArn"]})
-    );
+    assert_eq!(service["parameters"]["SecretArn"], serde_json::json!({"Fn::GetAtt": ["Credentials", "Outputs.SecretArn"]}));
     assert!(out.join("root.template.json").exists());
 }
 
@@ -65,22 +47,11 @@ fn synth_is_byte_identical_across_runs_and_needs_no_credentials() {
             .assert()
             .success();
     }
-    let mut names: Vec<_> = std::fs::read_dir(a.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let mut names: Vec<_> = std::fs::read_dir(a.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     names.sort();
-    assert_eq!(
-        names.len(),
-        13,
-        "root, 10 nested templates, the staging stack, manifest"
-    );
+    assert_eq!(names.len(), 13, "root, 10 nested templates, the staging stack, manifest");
     for name in names {
-        assert_eq!(
-            std::fs::read(a.path().join(&name)).unwrap(),
-            std::fs::read(b.path().join(&name)).unwrap(),
-            "{name:?}"
-        );
+        assert_eq!(std::fs::read(a.path().join(&name)).unwrap(), std::fs::read(b.path().join(&name)).unwrap(), "{name:?}");
     }
 }
 
@@ -88,42 +59,19 @@ fn synth_is_byte_identical_across_runs_and_needs_no_credentials() {
 fn synth_defaults_to_pypictl_toml_and_pypictl_out() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(common::example("light"), dir.path().join("pypictl.toml")).unwrap();
-    pypictl()
-        .current_dir(dir.path())
-        .arg("synth")
-        .assert()
-        .success();
+    pypictl().current_dir(dir.path()).arg("synth").assert().success();
     assert!(dir.path().join("pypictl.out/manifest.json").exists());
 }
 
 const SIZE_KEYS: [&str; 17] = [
-    "instance_type",
-    "vcpus",
-    "memory_mib",
-    "gunicorn_workers",
-    "container_cpu",
-    "container_memory",
-    "container_memory_reservation",
-    "available_ram_mb",
-    "available_cpu_units",
-    "tasks_per_instance_ram",
-    "tasks_per_instance_cpu",
-    "tasks_per_instance",
-    "task_min_count",
-    "task_max_count",
-    "asg_min_size",
-    "asg_max_size",
+    "instance_type", "vcpus", "memory_mib", "gunicorn_workers", "container_cpu", "container_memory",
+    "container_memory_reservation", "available_ram_mb", "available_cpu_units", "tasks_per_instance_ram",
+    "tasks_per_instance_cpu", "tasks_per_instance", "task_min_count", "task_max_count", "asg_min_size", "asg_max_size",
     "monthly_cost_usd",
 ];
 
 fn size_json(args: &[&str], cwd: &std::path::Path) -> Value {
-    let out = pypictl()
-        .current_dir(cwd)
-        .arg("size")
-        .args(args)
-        .args(["--output", "json"])
-        .assert()
-        .success();
+    let out = pypictl().current_dir(cwd).arg("size").args(args).args(["--output", "json"]).assert().success();
     serde_json::from_slice(&out.get_output().stdout).unwrap()
 }
 
@@ -131,19 +79,10 @@ fn size_json(args: &[&str], cwd: &std::path::Path) -> Value {
 fn size_json_has_exactly_the_documented_keys() {
     let empty = tempfile::tempdir().unwrap();
     let v = size_json(&["--instance-type", "t3.small"], empty.path());
-    let keys: Vec<&str> = v
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .filter(|k| *k != "cost")
-        .collect();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).filter(|k| *k != "cost").collect();
     assert_eq!(keys, SIZE_KEYS);
     assert_eq!(v["tasks_per_instance"], 3);
-    assert_eq!(
-        (v["task_min_count"].as_u64(), v["task_max_count"].as_u64()),
-        (Some(6), Some(12))
-    );
+    assert_eq!((v["task_min_count"].as_u64(), v["task_max_count"].as_u64()), (Some(6), Some(12)));
     assert_eq!(v["asg_min_size"], 2, "no config file: 2 instances");
     assert_eq!(v["cost"]["ec2_usd"], 30.37);
 }
@@ -153,21 +92,8 @@ fn size_flags_override_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let heavy = common::example("heavy");
     let v = size_json(&["-c", heavy.to_str().unwrap()], dir.path());
-    assert_eq!(
-        (v["instance_type"].as_str(), v["task_min_count"].as_u64()),
-        (Some("c6a.xlarge"), Some(12))
-    );
-    let v = size_json(
-        &[
-            "-c",
-            heavy.to_str().unwrap(),
-            "--instance-type",
-            "c6a.2xlarge",
-            "--container-memory",
-            "1024",
-        ],
-        dir.path(),
-    );
+    assert_eq!((v["instance_type"].as_str(), v["task_min_count"].as_u64()), (Some("c6a.xlarge"), Some(12)));
+    let v = size_json(&["-c", heavy.to_str().unwrap(), "--instance-type", "c6a.2xlarge", "--container-memory", "1024"], dir.path());
     assert_eq!(v["gunicorn_workers"], 8);
     assert_eq!(v["container_cpu"], 1240);
     assert_eq!(v["tasks_per_instance"], 6);
@@ -178,20 +104,9 @@ fn size_flags_override_the_file() {
 #[test]
 fn size_text_is_a_readable_table() {
     let dir = tempfile::tempdir().unwrap();
-    let out = pypictl()
-        .current_dir(dir.path())
-        .args(["size", "--instance-type", "c6a.xlarge"])
-        .assert()
-        .success();
+    let out = pypictl().current_dir(dir.path()).args(["size", "--instance-type", "c6a.xlarge"]).assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
-    for needle in [
-        "c6a.xlarge",
-        "4 vCPU, 8192 MiB",
-        "min(19 by RAM, 6 by CPU)",
-        "12 .. 24",
-        "$245.58",
-        "sizing guide figures",
-    ] {
+    for needle in ["c6a.xlarge", "4 vCPU, 8192 MiB", "min(19 by RAM, 6 by CPU)", "12 .. 24", "$245.58", "sizing guide figures"] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
 }
@@ -199,44 +114,18 @@ fn size_text_is_a_readable_table() {
 #[test]
 fn size_rejects_bad_flags_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let out = pypictl()
-        .current_dir(dir.path())
-        .args(["size", "--instance-type", "c6a.huge"])
-        .output()
-        .unwrap();
+    let out = pypictl().current_dir(dir.path()).args(["size", "--instance-type", "c6a.huge"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("--instance-type") && stderr.contains("c6a.huge"),
-        "{stderr}"
-    );
-    let out = pypictl()
-        .current_dir(dir.path())
-        .args([
-            "size",
-            "--instance-type",
-            "t3.micro",
-            "--container-memory",
-            "1024",
-        ])
-        .output()
-        .unwrap();
+    assert!(stderr.contains("--instance-type") && stderr.contains("c6a.huge"), "{stderr}");
+    let out = pypictl().current_dir(dir.path()).args(["size", "--instance-type", "t3.micro", "--container-memory", "1024"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no task fits"));
-    let out = pypictl()
-        .current_dir(dir.path())
-        .arg("size")
-        .output()
-        .unwrap();
+    let out = pypictl().current_dir(dir.path()).arg("size").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--instance-type"));
     let heavy = common::example("heavy");
-    let out = pypictl()
-        .args(["size", "-c"])
-        .arg(&heavy)
-        .args(["--instance-type", "x1.huge"])
-        .output()
-        .unwrap();
+    let out = pypictl().args(["size", "-c"]).arg(&heavy).args(["--instance-type", "x1.huge"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`compute.instance_type` = \"x1.huge\""));
 }

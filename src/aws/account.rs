@@ -19,23 +19,15 @@ fn subnet(s: &aws_sdk_ec2::types::Subnet) -> Subnet {
 /// `Z0123` from `/hostedzone/Z0123` or `Z0123`.
 fn bare_zone_id(id: &str) -> &str {
     let id = id.trim();
-    id.strip_prefix("/hostedzone/")
-        .or_else(|| id.strip_prefix("hostedzone/"))
-        .unwrap_or(id)
+    id.strip_prefix("/hostedzone/").or_else(|| id.strip_prefix("hostedzone/")).unwrap_or(id)
 }
 
 impl AwsCloud {
     /// DescribeSubnets with a `subnet-id` filter: unlike `SubnetIds`, it
     /// lists the subnets that exist instead of failing on the first that
     /// does not.
-    async fn subnets_by_filter(
-        &self,
-        ids: &[String],
-    ) -> CloudResult<Vec<aws_sdk_ec2::types::Subnet>> {
-        let filter = Filter::builder()
-            .name("subnet-id")
-            .set_values(Some(ids.to_vec()))
-            .build();
+    async fn subnets_by_filter(&self, ids: &[String]) -> CloudResult<Vec<aws_sdk_ec2::types::Subnet>> {
+        let filter = Filter::builder().name("subnet-id").set_values(Some(ids.to_vec())).build();
         let mut subnets = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -74,17 +66,9 @@ impl AwsCloud {
 
 impl Account for AwsCloud {
     async fn identity(&self) -> CloudResult<Identity> {
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(cloud_error)?;
+        let out = self.sts.get_caller_identity().send().await.map_err(cloud_error)?;
         Ok(Identity {
-            account: out
-                .account()
-                .ok_or_else(|| missing("account (GetCallerIdentity)"))?
-                .to_string(),
+            account: out.account().ok_or_else(|| missing("account (GetCallerIdentity)"))?.to_string(),
             arn: out.arn().unwrap_or_default().to_string(),
         })
     }
@@ -94,13 +78,7 @@ impl Account for AwsCloud {
             // No ids would describe every subnet of the region.
             return Ok(Vec::new());
         }
-        let found = match self
-            .ec2
-            .describe_subnets()
-            .set_subnet_ids(Some(ids.to_vec()))
-            .send()
-            .await
-        {
+        let found = match self.ec2.describe_subnets().set_subnet_ids(Some(ids.to_vec())).send().await {
             Ok(out) => out.subnets().to_vec(),
             Err(e) => {
                 let e = cloud_error(e);
@@ -128,32 +106,19 @@ impl Account for AwsCloud {
             Ok(out) => out,
             Err(e) => {
                 let e = cloud_error(e);
-                return if e.kind == ErrorKind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(e)
-                };
+                return if e.kind == ErrorKind::NotFound { Ok(None) } else { Err(e) };
             }
         };
         let Some(vpc) = out.vpcs().iter().find(|v| v.vpc_id() == Some(id)) else {
             return Ok(None);
         };
         let id = vpc.vpc_id().unwrap_or(id).to_string();
-        let dns_support = self
-            .vpc_attribute(&id, VpcAttributeName::EnableDnsSupport)
-            .await?;
-        let dns_hostnames = self
-            .vpc_attribute(&id, VpcAttributeName::EnableDnsHostnames)
-            .await?;
+        let dns_support = self.vpc_attribute(&id, VpcAttributeName::EnableDnsSupport).await?;
+        let dns_hostnames = self.vpc_attribute(&id, VpcAttributeName::EnableDnsHostnames).await?;
         let gateways = self
             .ec2
             .describe_internet_gateways()
-            .filters(
-                Filter::builder()
-                    .name("attachment.vpc-id")
-                    .values(&id)
-                    .build(),
-            )
+            .filters(Filter::builder().name("attachment.vpc-id").values(&id).build())
             .send()
             .await
             .map_err(cloud_error)?;
@@ -163,12 +128,7 @@ impl Account for AwsCloud {
             .filter_map(|g| g.internet_gateway_id())
             .min()
             .map(str::to_string);
-        Ok(Some(VpcInfo {
-            id,
-            dns_support,
-            dns_hostnames,
-            internet_gateway,
-        }))
+        Ok(Some(VpcInfo { id, dns_support, dns_hostnames, internet_gateway }))
     }
 
     async fn hosted_zone(&self, id: &str) -> CloudResult<Option<HostedZone>> {
@@ -177,11 +137,7 @@ impl Account for AwsCloud {
             Ok(out) => out,
             Err(e) => {
                 let e = cloud_error(e);
-                return if e.kind == ErrorKind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(e)
-                };
+                return if e.kind == ErrorKind::NotFound { Ok(None) } else { Err(e) };
             }
         };
         let Some(zone) = out.hosted_zone() else {
@@ -195,38 +151,18 @@ impl Account for AwsCloud {
     }
 
     async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>> {
-        let out = match self
-            .ec2
-            .describe_instance_types()
-            .instance_types(InstanceType::from(name))
-            .send()
-            .await
-        {
+        let out = match self.ec2.describe_instance_types().instance_types(InstanceType::from(name)).send().await {
             Ok(out) => out,
             Err(e) => {
                 let e = cloud_error(e);
-                return if e.code == "InvalidInstanceType" || e.kind == ErrorKind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(e)
-                };
+                return if e.code == "InvalidInstanceType" || e.kind == ErrorKind::NotFound { Ok(None) } else { Err(e) };
             }
         };
-        let Some(info) = out
-            .instance_types()
-            .iter()
-            .find(|t| t.instance_type().map(|t| t.as_str()) == Some(name))
-        else {
+        let Some(info) = out.instance_types().iter().find(|t| t.instance_type().map(|t| t.as_str()) == Some(name)) else {
             return Ok(None);
         };
-        let vcpus = info
-            .v_cpu_info()
-            .and_then(|v| v.default_v_cpus())
-            .unwrap_or(0);
-        let memory = info
-            .memory_info()
-            .and_then(|m| m.size_in_mib())
-            .unwrap_or(0);
+        let vcpus = info.v_cpu_info().and_then(|v| v.default_v_cpus()).unwrap_or(0);
+        let memory = info.memory_info().and_then(|m| m.size_in_mib()).unwrap_or(0);
         Ok(Some(InstanceTypeInfo {
             name: name.to_string(),
             vcpus: u32::try_from(vcpus).unwrap_or(0),

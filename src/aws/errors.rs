@@ -41,9 +41,7 @@ where
             } else {
                 match failure.as_other() {
                     Some(RetryKind::ThrottlingError) => ErrorKind::Throttled,
-                    Some(RetryKind::TransientError | RetryKind::ServerError) => {
-                        ErrorKind::Transient
-                    }
+                    Some(RetryKind::TransientError | RetryKind::ServerError) => ErrorKind::Transient,
                     // User errors (a malformed request) and unclassified ones,
                     // such as credentials that could not be loaded: retrying
                     // does not help.
@@ -57,11 +55,7 @@ where
         // transient too.
         SdkError::ResponseError(response) => {
             let status = response.raw().status().as_u16();
-            CloudError::new(
-                ErrorKind::Transient,
-                "",
-                format!("HTTP {status}: {}", causes(&err)),
-            )
+            CloudError::new(ErrorKind::Transient, "", format!("HTTP {status}: {}", causes(&err)))
         }
         _ => CloudError::new(ErrorKind::Other, "", causes(&err)),
     }
@@ -96,12 +90,7 @@ pub fn classify(code: &str, message: &str, status: Option<u16>) -> ErrorKind {
         "PriorRequestNotComplete",
         "BandwidthLimitExceeded",
     ];
-    const NOT_FOUND: &[&str] = &[
-        "NoSuchKey",
-        "NotFound",
-        "ResourceNotFoundException",
-        "NoSuchHostedZone",
-    ];
+    const NOT_FOUND: &[&str] = &["NoSuchKey", "NotFound", "ResourceNotFoundException", "NoSuchHostedZone"];
     const ACCESS_DENIED: &[&str] = &[
         "UnauthorizedOperation",
         "UnauthorizedException",
@@ -146,15 +135,9 @@ pub fn classify(code: &str, message: &str, status: Option<u16>) -> ErrorKind {
         || (code == "ValidationError" && message.contains("does not exist"))
     {
         ErrorKind::NotFound
-    } else if code.starts_with("AccessDenied")
-        || code.starts_with("ExpiredToken")
-        || ACCESS_DENIED.contains(&code)
-    {
+    } else if code.starts_with("AccessDenied") || code.starts_with("ExpiredToken") || ACCESS_DENIED.contains(&code) {
         ErrorKind::AccessDenied
-    } else if INVALID.contains(&code)
-        || code.starts_with("InvalidParameter")
-        || code.ends_with(".Malformed")
-    {
+    } else if INVALID.contains(&code) || code.starts_with("InvalidParameter") || code.ends_with(".Malformed") {
         ErrorKind::Invalid
     } else if TRANSIENT.contains(&code) || (500..600).contains(&status) {
         ErrorKind::Transient
@@ -175,8 +158,7 @@ pub fn classify(code: &str, message: &str, status: Option<u16>) -> ErrorKind {
 
 /// Epoch milliseconds of an SDK timestamp.
 pub fn millis(t: &aws_sdk_cloudformation::primitives::DateTime) -> i64 {
-    t.to_millis()
-        .unwrap_or_else(|_| t.secs().saturating_mul(1000))
+    t.to_millis().unwrap_or_else(|_| t.secs().saturating_mul(1000))
 }
 
 /// An error for a response that lacks something it always has.
@@ -189,8 +171,8 @@ mod tests {
     use super::*;
     use aws_sdk_cloudformation::error::{ConnectorError, ErrorMetadata};
     use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
-    use aws_sdk_s3::operation::head_object::HeadObjectError;
     use aws_sdk_s3::primitives::SdkBody;
+    use aws_sdk_s3::operation::head_object::HeadObjectError;
 
     fn response(status: u16) -> HttpResponse {
         HttpResponse::new(status.try_into().unwrap(), SdkBody::empty())
@@ -198,33 +180,17 @@ mod tests {
 
     fn cfn(code: &str, message: &str, status: u16) -> CloudError {
         let meta = ErrorMetadata::builder().code(code).message(message).build();
-        cloud_error(SdkError::service_error(
-            DescribeStacksError::generic(meta),
-            response(status),
-        ))
+        cloud_error(SdkError::service_error(DescribeStacksError::generic(meta), response(status)))
     }
 
     #[test]
     fn throttling_codes() {
-        let codes = [
-            "Throttling",
-            "ThrottlingException",
-            "RequestLimitExceeded",
-            "TooManyRequestsException",
-            "SlowDown",
-        ];
+        let codes = ["Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"];
         for code in codes.into_iter().chain(["RequestThrottled"]) {
-            assert_eq!(
-                classify(code, "Rate exceeded", Some(400)),
-                ErrorKind::Throttled,
-                "{code}"
-            );
+            assert_eq!(classify(code, "Rate exceeded", Some(400)), ErrorKind::Throttled, "{code}");
         }
         let e = cfn("Throttling", "Rate exceeded", 400);
-        assert_eq!(
-            e,
-            CloudError::new(ErrorKind::Throttled, "Throttling", "Rate exceeded")
-        );
+        assert_eq!(e, CloudError::new(ErrorKind::Throttled, "Throttling", "Rate exceeded"));
         assert!(e.is_retryable());
     }
 
@@ -250,10 +216,7 @@ mod tests {
     fn validation_error_that_says_does_not_exist_is_not_found() {
         let e = cfn("ValidationError", "Stack with id pypi does not exist", 400);
         assert_eq!(e.kind, ErrorKind::NotFound);
-        assert_eq!(
-            e.to_string(),
-            "ValidationError: Stack with id pypi does not exist"
-        );
+        assert_eq!(e.to_string(), "ValidationError: Stack with id pypi does not exist");
     }
 
     #[test]
@@ -262,41 +225,18 @@ mod tests {
         let e = cfn("ValidationError", message, 400);
         assert_eq!(e.kind, ErrorKind::Invalid);
         assert_eq!(e.code, "ValidationError");
-        assert!(
-            e.message.starts_with("Template format error"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.starts_with("Template format error"), "{}", e.message);
         assert!(!e.message.contains("service error"));
-        for code in [
-            "InvalidParameterValue",
-            "InvalidParameterCombination",
-            "InvalidParameterException",
-            "ValidationException",
-        ] {
-            assert_eq!(
-                classify(code, "bad", Some(400)),
-                ErrorKind::Invalid,
-                "{code}"
-            );
+        for code in ["InvalidParameterValue", "InvalidParameterCombination", "InvalidParameterException", "ValidationException"] {
+            assert_eq!(classify(code, "bad", Some(400)), ErrorKind::Invalid, "{code}");
         }
         assert!(!cfn("ValidationError", "No updates are to be performed.", 400).is_retryable());
     }
 
     #[test]
     fn access_denied_codes() {
-        for code in [
-            "AccessDenied",
-            "AccessDeniedException",
-            "UnauthorizedOperation",
-            "ExpiredToken",
-            "ExpiredTokenException",
-        ] {
-            assert_eq!(
-                classify(code, "", Some(403)),
-                ErrorKind::AccessDenied,
-                "{code}"
-            );
+        for code in ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "ExpiredToken", "ExpiredTokenException"] {
+            assert_eq!(classify(code, "", Some(403)), ErrorKind::AccessDenied, "{code}");
         }
     }
 
@@ -310,9 +250,7 @@ mod tests {
 
     #[test]
     fn timeouts_and_io_failures_are_transient() {
-        let e: CloudError = cloud_error(
-            SdkError::<DescribeStacksError, HttpResponse>::timeout_error("read timed out"),
-        );
+        let e: CloudError = cloud_error(SdkError::<DescribeStacksError, HttpResponse>::timeout_error("read timed out"));
         assert_eq!(e.kind, ErrorKind::Transient);
         assert!(e.message.contains("timed out"), "{}", e.message);
 
@@ -333,31 +271,19 @@ mod tests {
     fn a_message_less_error_keeps_the_chain_of_causes() {
         // S3 answers HEAD with a bare status; the SDK names a 404 NotFound.
         let meta = ErrorMetadata::builder().code("NotFound").build();
-        let e = cloud_error(SdkError::service_error(
-            HeadObjectError::generic(meta),
-            response(404),
-        ));
+        let e = cloud_error(SdkError::service_error(HeadObjectError::generic(meta), response(404)));
         assert_eq!(e.kind, ErrorKind::NotFound);
         assert_eq!(e.code, "NotFound");
         assert!(e.message.starts_with("HTTP 404: "), "{}", e.message);
 
-        let e = cloud_error(SdkError::service_error(
-            HeadObjectError::generic(ErrorMetadata::builder().build()),
-            response(403),
-        ));
+        let e = cloud_error(SdkError::service_error(HeadObjectError::generic(ErrorMetadata::builder().build()), response(403)));
         assert_eq!(e.kind, ErrorKind::AccessDenied);
         assert!(e.message.starts_with("HTTP 403"), "{}", e.message);
 
         // A page that is no AWS answer at all (an emulator without the API).
-        let e = cloud_error(SdkError::service_error(
-            HeadObjectError::generic(ErrorMetadata::builder().build()),
-            response(404),
-        ));
+        let e = cloud_error(SdkError::service_error(HeadObjectError::generic(ErrorMetadata::builder().build()), response(404)));
         assert_eq!(e.kind, ErrorKind::Other);
-        let e = cloud_error(SdkError::service_error(
-            HeadObjectError::generic(ErrorMetadata::builder().build()),
-            response(502),
-        ));
+        let e = cloud_error(SdkError::service_error(HeadObjectError::generic(ErrorMetadata::builder().build()), response(502)));
         assert_eq!(e.kind, ErrorKind::Transient);
     }
 
@@ -365,10 +291,7 @@ mod tests {
     fn the_chain_has_no_debug_dump() {
         let io = ConnectorError::io("tcp connect error: Connection refused (os error 111)".into());
         let e = cloud_error(SdkError::<DescribeStacksError, HttpResponse>::dispatch_failure(io));
-        assert_eq!(
-            e.message,
-            "dispatch failure: io error: tcp connect error: Connection refused (os error 111)"
-        );
+        assert_eq!(e.message, "dispatch failure: io error: tcp connect error: Connection refused (os error 111)");
         assert_eq!(e.to_string(), e.message);
     }
 

@@ -25,21 +25,13 @@ impl Default for HttpProbe {
 }
 
 impl Probe for HttpProbe {
-    async fn http_status(
-        &self,
-        url: &str,
-        basic_auth: Option<(&str, &str)>,
-    ) -> Result<u16, String> {
+    async fn http_status(&self, url: &str, basic_auth: Option<(&str, &str)>) -> Result<u16, String> {
         let mut request = self.agent.get(url);
         if let Some((user, password)) = basic_auth {
-            let token =
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
             request = request.header("Authorization", format!("Basic {token}"));
         }
         // A CLI makes one request at a time: blocking here is fine.
-        request
-            .call()
-            .map(|r| r.status().as_u16())
-            .map_err(|e| e.to_string())
+        request.call().map(|r| r.status().as_u16()).map_err(|e| e.to_string())
     }
 }

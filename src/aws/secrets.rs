@@ -7,30 +7,12 @@ use crate::engine::model::{CloudError, ErrorKind};
 
 impl Secrets for AwsCloud {
     async fn secret_value(&self, id: &str) -> CloudResult<String> {
-        let out = self
-            .secretsmanager
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(cloud_error)?;
-        out.secret_string().map(str::to_string).ok_or_else(|| {
-            CloudError::new(
-                ErrorKind::Other,
-                "NoSecretString",
-                format!("secret {id} has no string value"),
-            )
-        })
+        let out = self.secretsmanager.get_secret_value().secret_id(id).send().await.map_err(cloud_error)?;
+        out.secret_string().map(str::to_string).ok_or_else(|| CloudError::new(ErrorKind::Other, "NoSecretString", format!("secret {id} has no string value")))
     }
 
     async fn put_secret_value(&self, id: &str, value: &str) -> CloudResult<()> {
-        self.secretsmanager
-            .put_secret_value()
-            .secret_id(id)
-            .secret_string(value)
-            .send()
-            .await
-            .map_err(cloud_error)?;
+        self.secretsmanager.put_secret_value().secret_id(id).secret_string(value).send().await.map_err(cloud_error)?;
         Ok(())
     }
 
@@ -45,12 +27,6 @@ impl Secrets for AwsCloud {
             .send()
             .await
             .map_err(cloud_error)?;
-        out.random_password().map(str::to_string).ok_or_else(|| {
-            CloudError::new(
-                ErrorKind::Other,
-                "NoPassword",
-                "GetRandomPassword returned no password",
-            )
-        })
+        out.random_password().map(str::to_string).ok_or_else(|| CloudError::new(ErrorKind::Other, "NoPassword", "GetRandomPassword returned no password"))
     }
 }

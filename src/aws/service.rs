@@ -43,10 +43,7 @@ fn stop_reason(task: &aws_sdk_ecs::types::Task) -> String {
 }
 
 fn health_reason(h: &aws_sdk_elasticloadbalancingv2::types::TargetHealth) -> Option<String> {
-    match (
-        h.reason().map(|r| r.as_str()),
-        h.description().filter(|d| !d.is_empty()),
-    ) {
+    match (h.reason().map(|r| r.as_str()), h.description().filter(|d| !d.is_empty())) {
         (Some(r), Some(d)) => Some(format!("{r}: {d}")),
         (Some(r), None) => Some(r.to_string()),
         (None, Some(d)) => Some(d.to_string()),
@@ -56,49 +53,26 @@ fn health_reason(h: &aws_sdk_elasticloadbalancingv2::types::TargetHealth) -> Opt
 
 impl Service for AwsCloud {
     async fn service(&self, cluster: &str, service: &str) -> CloudResult<Option<ServiceSnapshot>> {
-        let out = match self
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .send()
-            .await
-        {
+        let out = match self.ecs.describe_services().cluster(cluster).services(service).send().await {
             Ok(out) => out,
             Err(e) => {
                 // No cluster yet: no service either.
                 let e = cloud_error(e);
-                return if e.kind == ErrorKind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(e)
-                };
+                return if e.kind == ErrorKind::NotFound { Ok(None) } else { Err(e) };
             }
         };
         // A missing service is reported in `failures` (reason MISSING).
-        let Some(s) = out
-            .services()
-            .iter()
-            .find(|s| s.status() != Some("INACTIVE"))
-        else {
+        let Some(s) = out.services().iter().find(|s| s.status() != Some("INACTIVE")) else {
             return Ok(None);
         };
-        let primary = s
-            .deployments()
-            .iter()
-            .find(|d| d.status() == Some("PRIMARY"));
+        let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
         Ok(Some(ServiceSnapshot {
             desired: count(s.desired_count()),
             running: count(s.running_count()),
             pending: count(s.pending_count()),
             failed: primary.map(|d| count(d.failed_tasks())).unwrap_or(0),
-            rollout_state: primary
-                .and_then(|d| d.rollout_state())
-                .map(|r| r.as_str().to_string()),
-            rollout_reason: primary
-                .and_then(|d| d.rollout_state_reason())
-                .filter(|r| !r.is_empty())
-                .map(str::to_string),
+            rollout_state: primary.and_then(|d| d.rollout_state()).map(|r| r.as_str().to_string()),
+            rollout_reason: primary.and_then(|d| d.rollout_state_reason()).filter(|r| !r.is_empty()).map(str::to_string),
             deployments: s.deployments().len() as u32,
         }))
     }
@@ -136,24 +110,11 @@ impl Service for AwsCloud {
                 .map_err(cloud_error)?;
             for t in out.tasks() {
                 let arn = t.task_arn().unwrap_or_default();
-                let stopped_at = t
-                    .stopped_at()
-                    .or(t.stopping_at())
-                    .or(t.created_at())
-                    .map(millis)
-                    .unwrap_or_default();
-                tasks.push(StoppedTask {
-                    task_id: arn_id(arn).to_string(),
-                    stopped_at,
-                    reason: stop_reason(t),
-                });
+                let stopped_at = t.stopped_at().or(t.stopping_at()).or(t.created_at()).map(millis).unwrap_or_default();
+                tasks.push(StoppedTask { task_id: arn_id(arn).to_string(), stopped_at, reason: stop_reason(t) });
             }
         }
-        tasks.sort_by(|a, b| {
-            b.stopped_at
-                .cmp(&a.stopped_at)
-                .then_with(|| a.task_id.cmp(&b.task_id))
-        });
+        tasks.sort_by(|a, b| b.stopped_at.cmp(&a.stopped_at).then_with(|| a.task_id.cmp(&b.task_id)));
         Ok(tasks)
     }
 
@@ -176,10 +137,7 @@ impl Service for AwsCloud {
                 let health = d.target_health();
                 TargetHealth {
                     target: target.unwrap_or_default(),
-                    state: health
-                        .and_then(|h| h.state())
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
+                    state: health.and_then(|h| h.state()).map(|s| s.as_str().to_string()).unwrap_or_default(),
                     reason: health.and_then(health_reason),
                 }
             })
@@ -201,8 +159,7 @@ impl Service for AwsCloud {
                 .send()
                 .await
                 .map_err(cloud_error)?;
-            let state =
-                |s: Option<&StateValue>| s.map(|s| s.as_str().to_string()).unwrap_or_default();
+            let state = |s: Option<&StateValue>| s.map(|s| s.as_str().to_string()).unwrap_or_default();
             alarms.extend(out.metric_alarms().iter().map(|a| Alarm {
                 name: a.alarm_name().unwrap_or_default().to_string(),
                 state: state(a.state_value()),
@@ -221,14 +178,7 @@ impl Service for AwsCloud {
     }
 
     async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<()> {
-        self.ecs
-            .update_service()
-            .cluster(cluster)
-            .service(service)
-            .force_new_deployment(true)
-            .send()
-            .await
-            .map_err(cloud_error)?;
+        self.ecs.update_service().cluster(cluster).service(service).force_new_deployment(true).send().await.map_err(cloud_error)?;
         Ok(())
     }
 
@@ -240,23 +190,11 @@ impl Service for AwsCloud {
         let metric = Metric::builder()
             .namespace(&query.namespace)
             .metric_name(&query.metric)
-            .set_dimensions(Some(
-                query
-                    .dimensions
-                    .iter()
-                    .map(|(n, v)| Dimension::builder().name(n).value(v).build())
-                    .collect(),
-            ))
+            .set_dimensions(Some(query.dimensions.iter().map(|(n, v)| Dimension::builder().name(n).value(v).build()).collect()))
             .build();
         let q = MetricDataQuery::builder()
             .id("m")
-            .metric_stat(
-                MetricStat::builder()
-                    .metric(metric)
-                    .period(query.period_seconds as i32)
-                    .stat(&query.stat)
-                    .build(),
-            )
+            .metric_stat(MetricStat::builder().metric(metric).period(query.period_seconds as i32).stat(&query.stat).build())
             .return_data(true)
             .build();
         let out = self
@@ -268,11 +206,7 @@ impl Service for AwsCloud {
             .send()
             .await
             .map_err(cloud_error)?;
-        let values: Vec<f64> = out
-            .metric_data_results()
-            .iter()
-            .flat_map(|r| r.values().iter().copied())
-            .collect();
+        let values: Vec<f64> = out.metric_data_results().iter().flat_map(|r| r.values().iter().copied()).collect();
         // The worst datapoint of the window: what an alarm would have seen.
         let worst = match query.stat.as_str() {
             "Minimum" => values.iter().copied().reduce(f64::min),
@@ -292,13 +226,7 @@ mod tests {
     fn stop_reason_names_each_container() {
         let task = Task::builder()
             .stopped_reason("Essential container in task exited")
-            .containers(
-                Container::builder()
-                    .name("pypiserver")
-                    .reason("OutOfMemoryError: Container killed")
-                    .exit_code(137)
-                    .build(),
-            )
+            .containers(Container::builder().name("pypiserver").reason("OutOfMemoryError: Container killed").exit_code(137).build())
             .containers(Container::builder().name("quiet").build())
             .containers(Container::builder().name("sidecar").exit_code(1).build())
             .build();
@@ -311,10 +239,7 @@ mod tests {
 
     #[test]
     fn task_id_is_the_last_segment_of_its_arn() {
-        assert_eq!(
-            arn_id("arn:aws:ecs:us-east-1:123456789012:task/pypi/0abc"),
-            "0abc"
-        );
+        assert_eq!(arn_id("arn:aws:ecs:us-east-1:123456789012:task/pypi/0abc"), "0abc");
         assert_eq!(arn_id("0abc"), "0abc");
     }
 }

@@ -10,25 +10,12 @@ use crate::engine::model::*;
 
 /// None for no tags: an empty list would remove a stack's tags on update.
 fn tags(tags: &[(String, String)]) -> Option<Vec<cfn::Tag>> {
-    (!tags.is_empty()).then(|| {
-        tags.iter()
-            .map(|(k, v)| cfn::Tag::builder().key(k).value(v).build())
-            .collect()
-    })
+    (!tags.is_empty()).then(|| tags.iter().map(|(k, v)| cfn::Tag::builder().key(k).value(v).build()).collect())
 }
 
 fn parameters(parameters: &[(String, String)]) -> Option<Vec<cfn::Parameter>> {
-    (!parameters.is_empty()).then(|| {
-        parameters
-            .iter()
-            .map(|(k, v)| {
-                cfn::Parameter::builder()
-                    .parameter_key(k)
-                    .parameter_value(v)
-                    .build()
-            })
-            .collect()
-    })
+    (!parameters.is_empty())
+        .then(|| parameters.iter().map(|(k, v)| cfn::Parameter::builder().parameter_key(k).parameter_value(v).build()).collect())
 }
 
 fn text(s: Option<&str>) -> String {
@@ -44,26 +31,11 @@ fn summary(stack: &cfn::Stack) -> StackSummary {
     StackSummary {
         id: text(stack.stack_id()),
         name: text(stack.stack_name()),
-        status: stack
-            .stack_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        status: stack.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
         reason: reason(stack.stack_status_reason()),
-        outputs: stack
-            .outputs()
-            .iter()
-            .map(|o| (text(o.output_key()), text(o.output_value())))
-            .collect(),
-        parameters: stack
-            .parameters()
-            .iter()
-            .map(|p| (text(p.parameter_key()), text(p.parameter_value())))
-            .collect(),
-        tags: stack
-            .tags()
-            .iter()
-            .map(|t| (text(t.key()), text(t.value())))
-            .collect(),
+        outputs: stack.outputs().iter().map(|o| (text(o.output_key()), text(o.output_value()))).collect(),
+        parameters: stack.parameters().iter().map(|p| (text(p.parameter_key()), text(p.parameter_value()))).collect(),
+        tags: stack.tags().iter().map(|t| (text(t.key()), text(t.value()))).collect(),
     }
 }
 
@@ -76,20 +48,14 @@ fn event(e: &cfn::StackEvent) -> StackEvent {
         physical_id: text(e.physical_resource_id()),
         resource_type: text(e.resource_type()),
         timestamp: e.timestamp().map(millis).unwrap_or_default(),
-        status: e
-            .resource_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        status: e.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
         reason: reason(e.resource_status_reason()),
     }
 }
 
 fn resource_change(c: &cfn::ResourceChange) -> ResourceChange {
     ResourceChange {
-        action: c
-            .action()
-            .map(|a| a.as_str().to_string())
-            .unwrap_or_default(),
+        action: c.action().map(|a| a.as_str().to_string()).unwrap_or_default(),
         logical_id: text(c.logical_resource_id()),
         physical_id: reason(c.physical_resource_id()),
         resource_type: text(c.resource_type()),
@@ -101,21 +67,11 @@ fn resource_change(c: &cfn::ResourceChange) -> ResourceChange {
 
 impl Stacks for AwsCloud {
     async fn describe_stack(&self, name_or_id: &str) -> CloudResult<Option<StackSummary>> {
-        let out = match self
-            .cloudformation
-            .describe_stacks()
-            .stack_name(name_or_id)
-            .send()
-            .await
-        {
+        let out = match self.cloudformation.describe_stacks().stack_name(name_or_id).send().await {
             Ok(out) => out,
             Err(e) => {
                 let e = cloud_error(e);
-                return if e.kind == ErrorKind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(e)
-                };
+                return if e.kind == ErrorKind::NotFound { Ok(None) } else { Err(e) };
             }
         };
         // By id, a deleted stack is still described (DELETE_COMPLETE) for a while.
@@ -126,11 +82,7 @@ impl Stacks for AwsCloud {
             .map(summary))
     }
 
-    async fn stack_events(
-        &self,
-        stack_id: &str,
-        next_token: Option<&str>,
-    ) -> CloudResult<EventPage> {
+    async fn stack_events(&self, stack_id: &str, next_token: Option<&str>) -> CloudResult<EventPage> {
         // Exactly one call: the engine pages itself.
         let out = self
             .cloudformation
@@ -158,16 +110,11 @@ impl Stacks for AwsCloud {
                 .send()
                 .await
                 .map_err(cloud_error)?;
-            resources.extend(out.stack_resource_summaries().iter().map(|r| {
-                StackResource {
-                    logical_id: text(r.logical_resource_id()),
-                    physical_id: reason(r.physical_resource_id()),
-                    resource_type: text(r.resource_type()),
-                    status: r
-                        .resource_status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                }
+            resources.extend(out.stack_resource_summaries().iter().map(|r| StackResource {
+                logical_id: text(r.logical_resource_id()),
+                physical_id: reason(r.physical_resource_id()),
+                resource_type: text(r.resource_type()),
+                status: r.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
             }));
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
@@ -187,9 +134,7 @@ impl Stacks for AwsCloud {
             .send()
             .await
             .map_err(cloud_error)?;
-        out.stack_id()
-            .map(str::to_string)
-            .ok_or_else(|| missing("stack id (CreateStack)"))
+        out.stack_id().map(str::to_string).ok_or_else(|| missing("stack id (CreateStack)"))
     }
 
     async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<String> {
@@ -213,9 +158,7 @@ impl Stacks for AwsCloud {
             call = call.description(&request.description);
         }
         let out = call.send().await.map_err(cloud_error)?;
-        out.id()
-            .map(str::to_string)
-            .ok_or_else(|| missing("change set id (CreateChangeSet)"))
+        out.id().map(str::to_string).ok_or_else(|| missing("change set id (CreateChangeSet)"))
     }
 
     async fn describe_change_set(&self, id: &str) -> CloudResult<ChangeSet> {
@@ -230,21 +173,14 @@ impl Stacks for AwsCloud {
                 .send()
                 .await
                 .map_err(cloud_error)?;
-            let changes = out
-                .changes()
-                .iter()
-                .filter_map(|c| c.resource_change())
-                .map(resource_change);
+            let changes = out.changes().iter().filter_map(|c| c.resource_change()).map(resource_change);
             match &mut change_set {
                 Some(cs) => cs.changes.extend(changes),
                 None => {
                     change_set = Some(ChangeSet {
                         id: out.change_set_id().unwrap_or(id).to_string(),
                         stack_id: text(out.stack_id()),
-                        status: out
-                            .status()
-                            .map(|s| s.as_str().to_string())
-                            .unwrap_or_default(),
+                        status: out.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
                         status_reason: reason(out.status_reason()),
                         changes: changes.collect(),
                     })
@@ -270,32 +206,17 @@ impl Stacks for AwsCloud {
     }
 
     async fn delete_change_set(&self, id: &str) -> CloudResult<()> {
-        self.cloudformation
-            .delete_change_set()
-            .change_set_name(id)
-            .send()
-            .await
-            .map_err(cloud_error)?;
+        self.cloudformation.delete_change_set().change_set_name(id).send().await.map_err(cloud_error)?;
         Ok(())
     }
 
     async fn delete_stack(&self, stack_id: &str) -> CloudResult<()> {
-        self.cloudformation
-            .delete_stack()
-            .stack_name(stack_id)
-            .send()
-            .await
-            .map_err(cloud_error)?;
+        self.cloudformation.delete_stack().stack_name(stack_id).send().await.map_err(cloud_error)?;
         Ok(())
     }
 
     async fn continue_update_rollback(&self, stack_id: &str) -> CloudResult<()> {
-        self.cloudformation
-            .continue_update_rollback()
-            .stack_name(stack_id)
-            .send()
-            .await
-            .map_err(cloud_error)?;
+        self.cloudformation.continue_update_rollback().stack_name(stack_id).send().await.map_err(cloud_error)?;
         Ok(())
     }
 

@@ -15,12 +15,7 @@ use crate::exit::{bad_input, exit};
 use crate::ui::{self, creds::Credentials, prompt::Terminal, text};
 
 fn print_creds(c: &Creds, url: &str, name: &str, format: ui::creds::Format) {
-    let credentials = Credentials {
-        username: &c.username,
-        password: &c.password,
-        url,
-        name,
-    };
+    let credentials = Credentials { username: &c.username, password: &c.password, url, name };
     print!("{}", ui::creds::render(&credentials, format));
 }
 
@@ -55,7 +50,7 @@ pub fn run(global: &Global, args: &CredsArgs) -> Result<()> {
             }
         }
         let probed = session::service_url_override()?.unwrap_or_else(|| url.clone());
-        let mut sink = ui::sink(args.progress);
+        let mut sink = ui::sink_beside_data(args.progress);
         let opts = RotateOptions {
             poll: Duration::from_secs(5),
             max_wait: Duration::from_secs(45 * 60),

@@ -27,22 +27,12 @@ pub fn run(global: &Global, args: &DeployArgs) -> Result<()> {
             yes: global.yes,
             no_rollback: args.no_rollback,
             allow_replace_stateful: args.allow_replace_stateful,
-            watch: WatchOptions {
-                max_wait: args.max_wait,
-                ..WatchOptions::default()
-            },
+            watch: WatchOptions { max_wait: args.max_wait, ..WatchOptions::default() },
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
         };
-        let mut deployer = Deployer {
-            cloud: &cloud,
-            sink: &mut sink,
-            interaction: &mut terminal,
-            opts,
-        };
-        let outcome = deployer
-            .deploy(&assembly, &deployment.config, session::ctrl_c())
-            .await?;
+        let mut deployer = Deployer { cloud: &cloud, sink: &mut sink, interaction: &mut terminal, opts };
+        let outcome = deployer.deploy(&assembly, &deployment.config, session::ctrl_c()).await?;
         anyhow::Ok(ui::report::outcome(&assembly.stack_name, &outcome))
     })?;
     if code == 0 {

@@ -30,10 +30,7 @@ fn describe(plan: &Plan, force: bool) -> String {
         s.push_str("Kept (delete them later with --force-destroy-data, or by hand):\n");
     }
     for r in &plan.retained {
-        s.push_str(&format!(
-            "  {:<12} {:<16} {:<30} {}\n",
-            r.stack, r.logical_id, r.resource_type, r.physical_id
-        ));
+        s.push_str(&format!("  {:<12} {:<16} {:<30} {}\n", r.stack, r.logical_id, r.resource_type, r.physical_id));
     }
     s
 }
@@ -45,12 +42,7 @@ pub fn run(global: &Global, args: &DestroyArgs) -> Result<()> {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|r| {
-            (
-                r["stack"].as_str().unwrap_or_default().to_string(),
-                r["logicalId"].as_str().unwrap_or_default().to_string(),
-            )
-        })
+        .map(|r| (r["stack"].as_str().unwrap_or_default().to_string(), r["logicalId"].as_str().unwrap_or_default().to_string()))
         .collect();
     let stack = assembly.stack_name.clone();
     let rt = session::runtime()?;

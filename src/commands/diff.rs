@@ -22,11 +22,7 @@ struct Preview {
 }
 
 fn shown(changes: &[Change], security_only: bool) -> Vec<Change> {
-    changes
-        .iter()
-        .filter(|c| !security_only || changeset::is_security_relevant(&c.change.resource_type))
-        .cloned()
-        .collect()
+    changes.iter().filter(|c| !security_only || changeset::is_security_relevant(&c.change.resource_type)).cloned().collect()
 }
 
 impl Interaction for Preview {
@@ -37,10 +33,7 @@ impl Interaction for Preview {
         false
     }
     fn show_changes(&mut self, stack: &str, changes: &[Change]) {
-        print!(
-            "{}",
-            ui::preview::render(stack, &shown(changes, self.security_only), self.color)
-        );
+        print!("{}", ui::preview::render(stack, &shown(changes, self.security_only), self.color));
     }
 }
 
@@ -53,10 +46,7 @@ pub fn run(global: &Global, args: &DiffArgs) -> Result<()> {
         let cloud = session::connect(global, &d.config.region).await?;
         // Steps go to stderr: stdout is the preview.
         let mut sink = PlainRenderer::new(std::io::stderr());
-        let mut preview = Preview {
-            security_only: args.security_only,
-            color: std::io::IsTerminal::is_terminal(&std::io::stdout()),
-        };
+        let mut preview = Preview { security_only: args.security_only, color: std::io::IsTerminal::is_terminal(&std::io::stdout()) };
         let opts = DeployOptions {
             yes: false,
             no_rollback: false,
@@ -65,33 +55,19 @@ pub fn run(global: &Global, args: &DiffArgs) -> Result<()> {
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
         };
-        Deployer {
-            cloud: &cloud,
-            sink: &mut sink,
-            interaction: &mut preview,
-            opts,
-        }
-        .diff(&assembly, &d.config)
-        .await
+        Deployer { cloud: &cloud, sink: &mut sink, interaction: &mut preview, opts }.diff(&assembly, &d.config).await
     })?;
     match outcome {
         Outcome::Previewed(changes) => {
             let relevant = shown(&changes, args.security_only);
             if args.fail && !relevant.is_empty() {
-                eprintln!(
-                    "{} change{} (--fail).",
-                    relevant.len(),
-                    if relevant.len() == 1 { "" } else { "s" }
-                );
+                eprintln!("{} change{} (--fail).", relevant.len(), if relevant.len() == 1 { "" } else { "s" });
                 return Err(exit(1));
             }
             Ok(())
         }
         Outcome::NoChanges => {
-            println!(
-                "No changes: {} already matches the configuration.",
-                assembly.stack_name
-            );
+            println!("No changes: {} already matches the configuration.", assembly.stack_name);
             Ok(())
         }
         other => {

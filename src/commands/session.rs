@@ -36,24 +36,16 @@ pub fn service_url_override() -> Result<Option<String>> {
         Ok(u) if !u.trim().is_empty() => {
             let u = u.trim();
             if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(crate::exit::bad_input(format!(
-                    "{SERVICE_URL_ENV}={u}: must be an http:// or https:// URL"
-                )));
+                return Err(crate::exit::bad_input(format!("{SERVICE_URL_ENV}={u}: must be an http:// or https:// URL")));
             }
-            Ok(Some(if u.ends_with('/') {
-                u.to_string()
-            } else {
-                format!("{u}/")
-            }))
+            Ok(Some(if u.ends_with('/') { u.to_string() } else { format!("{u}/") }))
         }
         _ => Ok(None),
     }
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
 /// Resolves on Ctrl-C (SIGINT): stop watching, nothing else.

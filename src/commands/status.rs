@@ -28,14 +28,7 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<()> {
                 let id = r.stack.id.clone();
                 let tail = EventTail::after_latest(&Patient(&cloud), &id).await?;
                 let mut sink = ui::sink(args.progress);
-                let mut watcher = Watcher::new(
-                    &cloud,
-                    &mut sink,
-                    &id,
-                    &stack,
-                    tail,
-                    WatchOptions::default(),
-                );
+                let mut watcher = Watcher::new(&cloud, &mut sink, &id, &stack, tail, WatchOptions::default());
                 watcher.adopt_running_nested().await?;
                 let _ = watcher.run(session::ctrl_c()).await;
                 report = status::gather(&cloud, &stack, &prefix).await?;
@@ -47,10 +40,7 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<()> {
         if global.output == Output::Json {
             println!("{}", json!({ "stack": stack, "exists": false }));
         } else {
-            eprintln!(
-                "{stack} does not exist in {} (deploy it with `pypictl deploy`).",
-                d.config.region
-            );
+            eprintln!("{stack} does not exist in {} (deploy it with `pypictl deploy`).", d.config.region);
         }
         return Err(exit(1));
     };
@@ -100,29 +90,15 @@ fn to_text(r: &Report) -> String {
             s.running,
             s.desired,
             s.pending,
-            s.rollout_state
-                .as_deref()
-                .map(|x| format!(", rollout {x}"))
-                .unwrap_or_default()
+            s.rollout_state.as_deref().map(|x| format!(", rollout {x}")).unwrap_or_default()
         )),
         None => out.push_str("service:  not running\n"),
     }
     if let Some(targets) = &r.targets {
         let healthy = targets.iter().filter(|t| t.state == "healthy").count();
-        out.push_str(&format!(
-            "targets:  {healthy} healthy of {}\n",
-            targets.len()
-        ));
+        out.push_str(&format!("targets:  {healthy} healthy of {}\n", targets.len()));
         for t in targets.iter().filter(|t| t.state != "healthy") {
-            out.push_str(&format!(
-                "  {} {}{}\n",
-                t.target,
-                t.state,
-                t.reason
-                    .as_deref()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
-            ));
+            out.push_str(&format!("  {} {}{}\n", t.target, t.state, t.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()));
         }
     }
     if let Some(alarms) = &r.alarms {
@@ -134,21 +110,8 @@ fn to_text(r: &Report) -> String {
             }
         }
     }
-    let shown = [
-        "PypiServerUrls",
-        "PypiUserSecretArn",
-        "EcsClusterName",
-        "EcsServiceName",
-        "FileSystemId",
-        "CloudwatchDashboardUrl",
-        "BackupVaultName",
-    ];
-    for (k, v) in r
-        .stack
-        .outputs
-        .iter()
-        .filter(|(k, _)| shown.contains(&k.as_str()))
-    {
+    let shown = ["PypiServerUrls", "PypiUserSecretArn", "EcsClusterName", "EcsServiceName", "FileSystemId", "CloudwatchDashboardUrl", "BackupVaultName"];
+    for (k, v) in r.stack.outputs.iter().filter(|(k, _)| shown.contains(&k.as_str())) {
         out.push_str(&format!("{k}: {v}\n"));
     }
     for n in &r.notes {

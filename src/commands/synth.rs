@@ -10,11 +10,9 @@ use crate::config_file;
 pub fn run(global: &Global, args: &SynthArgs) -> Result<()> {
     let deployment = config_file::load(&args.config.path)?;
     config_file::print_warnings(&deployment);
-    let assembly =
-        app::synthesize(&deployment).map_err(|e| anyhow::anyhow!("synthesis failed: {e}"))?;
+    let assembly = app::synthesize(&deployment).map_err(|e| anyhow::anyhow!("synthesis failed: {e}"))?;
 
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     for (file, body) in assembly.files() {
         let path = args.out.join(&file);
         std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
@@ -39,11 +37,7 @@ pub fn run(global: &Global, args: &SynthArgs) -> Result<()> {
         return Ok(());
     }
 
-    let total: usize = assembly
-        .nested
-        .iter()
-        .map(|n| n.template.resource_count())
-        .sum();
+    let total: usize = assembly.nested.iter().map(|n| n.template.resource_count()).sum();
     println!(
         "Synthesized {} ({}): {} nested stacks, {} resources -> {}/",
         assembly.stack_name,
@@ -52,32 +46,12 @@ pub fn run(global: &Global, args: &SynthArgs) -> Result<()> {
         total,
         args.out.display()
     );
-    let width = assembly
-        .nested
-        .iter()
-        .map(|n| n.name.len())
-        .max()
-        .unwrap_or(0);
-    println!(
-        "  {:width$}  {:>9}  {}",
-        "root",
-        format!("{} stacks", assembly.nested.len()),
-        ROOT_FILE
-    );
+    let width = assembly.nested.iter().map(|n| n.name.len()).max().unwrap_or(0);
+    println!("  {:width$}  {:>9}  {}", "root", format!("{} stacks", assembly.nested.len()), ROOT_FILE);
     for n in &assembly.nested {
-        println!(
-            "  {:width$}  {:>9}  {}",
-            n.name,
-            format!("{} res.", n.template.resource_count()),
-            n.file
-        );
+        println!("  {:width$}  {:>9}  {}", n.name, format!("{} res.", n.template.resource_count()), n.file);
     }
-    println!(
-        "  {:width$}  {:>9}  {}",
-        "staging",
-        "1 bucket",
-        pypictl_stacks::staging::FILE
-    );
+    println!("  {:width$}  {:>9}  {}", "staging", "1 bucket", pypictl_stacks::staging::FILE);
     println!("  {:width$}  {:>9}  {}", "manifest", "", MANIFEST_FILE);
     Ok(())
 }

@@ -35,33 +35,18 @@ pub fn plan(path: &Path, upgrade: Upgrade) -> Result<Plan> {
     if upgrade.is_empty() {
         return Err(bad_input("nothing to upgrade: pass --instance-type, --image-tag, --container-memory, --task-min, --task-max, --asg-min or --asg-max"));
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
     let before = config_file::check(path, config_file::read(path)?)?;
     let after_cfg: Config = upgrade.apply(&before.config);
     let after = Deployment::new(after_cfg).map_err(|errors| {
-        let mut msg = format!(
-            "the upgrade is not valid ({} problem{}):",
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
-        );
+        let mut msg = format!("the upgrade is not valid ({} problem{}):", errors.len(), if errors.len() == 1 { "" } else { "s" });
         for e in errors {
-            let flag = upgrade
-                .keys()
-                .into_iter()
-                .find(|(t, k, _)| e.key == format!("{t}.{k}"))
-                .map(|(_, _, f)| format!("{f}: "))
-                .unwrap_or_default();
+            let flag = upgrade.keys().into_iter().find(|(t, k, _)| e.key == format!("{t}.{k}")).map(|(_, _, f)| format!("{f}: ")).unwrap_or_default();
             msg.push_str(&format!("\n  - {flag}{e}"));
         }
         bad_input(msg)
     })?;
-    Ok(Plan {
-        text,
-        before,
-        after,
-        upgrade,
-    })
+    Ok(Plan { text, before, after, upgrade })
 }
 
 /// Capacity and monthly cost, before and after, side by side.
@@ -75,27 +60,14 @@ pub fn compare(before: &CapacityPlan, after: &CapacityPlan) -> String {
             format!("{} vCPU, {} MiB", p.vcpus, p.memory_mib),
             p.gunicorn_workers.to_string(),
             format!("{} units", p.container_cpu),
-            format!(
-                "{} MB ({} reserved)",
-                p.container_memory, p.container_memory_reservation
-            ),
+            format!("{} MB ({} reserved)", p.container_memory, p.container_memory_reservation),
             p.tasks_per_instance.to_string(),
             format!("{} .. {}", p.asg_min_size, p.asg_max_size),
             format!("{} .. {}", p.task_min_count, p.task_max_count),
             format!("${:.2}", p.monthly_cost_usd),
         ]
     };
-    let names = [
-        "instance type",
-        "per instance",
-        "gunicorn workers",
-        "container cpu",
-        "container memory",
-        "tasks / instance",
-        "instances",
-        "tasks",
-        "monthly cost",
-    ];
+    let names = ["instance type", "per instance", "gunicorn workers", "container cpu", "container memory", "tasks / instance", "instances", "tasks", "monthly cost"];
     for ((name, b), a) in names.iter().zip(rows(before)).zip(rows(after)) {
         let a = if a == b { a } else { format!("{a}  ←") };
         t.add_row(vec![name.to_string(), b, a]);
@@ -108,11 +80,7 @@ pub fn warnings(plan: &Plan) -> Vec<String> {
     let mut w: Vec<String> = plan.after.warnings.clone();
     let after = &plan.after.capacity;
     if let Some(it) = catalogue::lookup(&after.instance_type) {
-        if it.burstable()
-            && after.task_min_count >= 6
-            && it.vcpus >= 2
-            && after.tasks_per_instance >= 3
-        {
+        if it.burstable() && after.task_min_count >= 6 && it.vcpus >= 2 && after.tasks_per_instance >= 3 {
             w.push(format!(
                 "{}: a burstable family runs on CPU credits (20-40 % baseline); for sustained or heavy load the sizing guide recommends compute-optimized c6a/c7a",
                 it.name
@@ -126,9 +94,7 @@ pub fn warnings(plan: &Plan) -> Vec<String> {
         }
     }
     let (b, a) = (&plan.before.config.compute, &plan.after.config.compute);
-    if b.instance_type != a.instance_type
-        && a.min_size.unwrap_or(2) >= a.max_size.unwrap_or(u32::MAX)
-    {
+    if b.instance_type != a.instance_type && a.min_size.unwrap_or(2) >= a.max_size.unwrap_or(u32::MAX) {
         w.push("compute.max_size equals min_size: the rolling replacement has no spare slot and runs one instance short while each new instance boots".into());
     }
     w
@@ -139,27 +105,14 @@ pub fn changed_stacks<'a>(before: &Assembly, after: &'a Assembly) -> Vec<&'a str
     after
         .nested
         .iter()
-        .filter(|n| {
-            before
-                .nested(n.name)
-                .map(|b| b.sha256 != n.sha256)
-                .unwrap_or(true)
-        })
+        .filter(|n| before.nested(n.name).map(|b| b.sha256 != n.sha256).unwrap_or(true))
         .map(|n| n.name)
         .collect()
 }
 
 /// The whole upgrade: preview, deploy, and on success write pypictl.toml.
 /// Returns the outcome and whether the file was rewritten.
-pub async fn upgrade<C, S, I, F>(
-    cloud: &C,
-    sink: &mut S,
-    interaction: &mut I,
-    opts: DeployOptions,
-    path: &Path,
-    plan: &Plan,
-    interrupt: F,
-) -> Result<(Outcome, bool)>
+pub async fn upgrade<C, S, I, F>(cloud: &C, sink: &mut S, interaction: &mut I, opts: DeployOptions, path: &Path, plan: &Plan, interrupt: F) -> Result<(Outcome, bool)>
 where
     C: Stacks + Service + Account,
     S: Sink,
@@ -171,26 +124,12 @@ where
     let changed = changed_stacks(&before, &after);
     sink.emit(Progress::Step(format!(
         "Templates that change: {}",
-        if changed.is_empty() {
-            "none".to_string()
-        } else {
-            changed.join(", ")
-        }
+        if changed.is_empty() { "none".to_string() } else { changed.join(", ") }
     )));
-    let outcome = Deployer {
-        cloud,
-        sink,
-        interaction,
-        opts,
-    }
-    .deploy(&after, &plan.after.config, interrupt)
-    .await?;
+    let outcome = Deployer { cloud, sink, interaction, opts }.deploy(&after, &plan.after.config, interrupt).await?;
     let write = matches!(outcome, Outcome::Succeeded { .. } | Outcome::NoChanges);
     if write {
-        let text = plan
-            .upgrade
-            .write_into(&plan.text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let text = plan.upgrade.write_into(&plan.text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         std::fs::write(path, text)?;
     }
     Ok((outcome, write))
@@ -208,10 +147,7 @@ pub fn run(global: &Global, args: &UpgradeArgs) -> Result<()> {
     };
     let path = &args.config.path;
     let plan = plan(path, up)?;
-    println!(
-        "Capacity and cost ({}):",
-        pypictl_stacks::sizing::COST_BASIS
-    );
+    println!("Capacity and cost ({}):", pypictl_stacks::sizing::COST_BASIS);
     print!("{}", compare(&plan.before.capacity, &plan.after.capacity));
     for w in warnings(&plan) {
         eprintln!("warning: {w}");
@@ -225,37 +161,16 @@ pub fn run(global: &Global, args: &UpgradeArgs) -> Result<()> {
             yes: global.yes,
             no_rollback: false,
             allow_replace_stateful: false,
-            watch: WatchOptions {
-                max_wait: args.max_wait,
-                ..WatchOptions::default()
-            },
+            watch: WatchOptions { max_wait: args.max_wait, ..WatchOptions::default() },
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
         };
-        upgrade(
-            &cloud,
-            &mut sink,
-            &mut terminal,
-            opts,
-            path,
-            &plan,
-            session::ctrl_c(),
-        )
-        .await
+        upgrade(&cloud, &mut sink, &mut terminal, opts, path, &plan, session::ctrl_c()).await
     })?;
     let (message, code) = ui::report::outcome(plan.after.config.stack_name(), &outcome);
     if written {
         print!("{message}");
-        println!(
-            "Recorded in {}: {}",
-            path.display(),
-            plan.upgrade
-                .keys()
-                .iter()
-                .map(|(t, k, _)| format!("{t}.{k}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        println!("Recorded in {}: {}", path.display(), plan.upgrade.keys().iter().map(|(t, k, _)| format!("{t}.{k}")).collect::<Vec<_>>().join(", "));
         Ok(())
     } else {
         eprint!("{message}");

@@ -25,11 +25,7 @@ pub enum Created {
 /// Creates a change set and waits until CloudFormation has computed it.
 /// Throttled reads are retried; a FAILED change set is an error with
 /// CloudFormation's reason, unless it only means "no changes".
-pub async fn create<C: Stacks>(
-    cloud: &C,
-    request: &ChangeSetRequest,
-    poll: Duration,
-) -> CloudResult<Created> {
+pub async fn create<C: Stacks>(cloud: &C, request: &ChangeSetRequest, poll: Duration) -> CloudResult<Created> {
     let id = cloud.create_change_set(request).await?;
     let mut delay = poll;
     loop {
@@ -50,11 +46,7 @@ pub async fn create<C: Stacks>(
                 if means_no_changes(&reason) {
                     return Ok(Created::NoChanges { id });
                 }
-                return Err(CloudError::new(
-                    ErrorKind::Invalid,
-                    "ChangeSetFailed",
-                    format!("the change set failed: {reason}"),
-                ));
+                return Err(CloudError::new(ErrorKind::Invalid, "ChangeSetFailed", format!("the change set failed: {reason}")));
             }
             _ => {}
         }
@@ -74,8 +66,7 @@ pub struct Change {
 pub fn is_security_relevant(resource_type: &str) -> bool {
     resource_type.starts_with("AWS::IAM::")
         || resource_type.starts_with("AWS::EC2::SecurityGroup")
-        || resource_type.ends_with("Policy")
-            && !resource_type.starts_with("AWS::ApplicationAutoScaling::")
+        || resource_type.ends_with("Policy") && !resource_type.starts_with("AWS::ApplicationAutoScaling::")
         || resource_type == "AWS::KMS::Key"
 }
 
@@ -87,9 +78,7 @@ pub fn is_stateful(resource_type: &str) -> bool {
 /// (or possibly replaced).
 pub fn loses_data(c: &ResourceChange) -> bool {
     is_stateful(&c.resource_type)
-        && (c.action == "Remove"
-            || (c.action == "Modify"
-                && matches!(c.replacement.as_deref(), Some("True" | "Conditional"))))
+        && (c.action == "Remove" || (c.action == "Modify" && matches!(c.replacement.as_deref(), Some("True" | "Conditional"))))
 }
 
 /// Every change, nested stacks expanded in place of the stack resource.
@@ -103,10 +92,7 @@ pub async fn expand<C: Stacks>(cloud: &C, cs: &ChangeSet, label: &str) -> CloudR
                 Some(id) if c.resource_type == "AWS::CloudFormation::Stack" => {
                     nested.push((c.logical_id.clone(), id.clone()));
                 }
-                _ => out.push(Change {
-                    stack: stack.clone(),
-                    change: c.clone(),
-                }),
+                _ => out.push(Change { stack: stack.clone(), change: c.clone() }),
             }
         }
         for (child, id) in nested.into_iter().rev() {
@@ -165,42 +151,19 @@ mod tests {
     #[test]
     fn stateful_replacement_and_removal_lose_data() {
         assert!(loses_data(&rc("Remove", "AWS::EFS::FileSystem", None)));
-        assert!(loses_data(&rc(
-            "Modify",
-            "AWS::EFS::FileSystem",
-            Some("True")
-        )));
-        assert!(loses_data(&rc(
-            "Modify",
-            "AWS::SecretsManager::Secret",
-            Some("Conditional")
-        )));
-        assert!(!loses_data(&rc(
-            "Modify",
-            "AWS::EFS::FileSystem",
-            Some("False")
-        )));
+        assert!(loses_data(&rc("Modify", "AWS::EFS::FileSystem", Some("True"))));
+        assert!(loses_data(&rc("Modify", "AWS::SecretsManager::Secret", Some("Conditional"))));
+        assert!(!loses_data(&rc("Modify", "AWS::EFS::FileSystem", Some("False"))));
         assert!(!loses_data(&rc("Remove", "AWS::ECS::Service", None)));
         assert!(loses_data(&rc("Remove", "AWS::Backup::BackupVault", None)));
     }
 
     #[test]
     fn security_relevant_types() {
-        for t in [
-            "AWS::IAM::Role",
-            "AWS::EC2::SecurityGroup",
-            "AWS::EC2::SecurityGroupIngress",
-            "AWS::S3::BucketPolicy",
-            "AWS::KMS::Key",
-            "AWS::SecretsManager::ResourcePolicy",
-        ] {
+        for t in ["AWS::IAM::Role", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress", "AWS::S3::BucketPolicy", "AWS::KMS::Key", "AWS::SecretsManager::ResourcePolicy"] {
             assert!(is_security_relevant(t), "{t}");
         }
-        for t in [
-            "AWS::ECS::Service",
-            "AWS::ApplicationAutoScaling::ScalingPolicy",
-            "AWS::EFS::FileSystem",
-        ] {
+        for t in ["AWS::ECS::Service", "AWS::ApplicationAutoScaling::ScalingPolicy", "AWS::EFS::FileSystem"] {
             assert!(!is_security_relevant(t), "{t}");
         }
     }

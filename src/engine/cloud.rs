@@ -14,11 +14,7 @@ pub trait Stacks {
     /// None when the stack does not exist (or is deleted).
     async fn describe_stack(&self, name_or_id: &str) -> CloudResult<Option<StackSummary>>;
     /// One page of a stack's events, newest first.
-    async fn stack_events(
-        &self,
-        stack_id: &str,
-        next_token: Option<&str>,
-    ) -> CloudResult<EventPage>;
+    async fn stack_events(&self, stack_id: &str, next_token: Option<&str>) -> CloudResult<EventPage>;
     async fn stack_resources(&self, stack_id: &str) -> CloudResult<Vec<StackResource>>;
     async fn create_stack(&self, request: &CreateStack) -> CloudResult<String>;
     async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<String>;
@@ -62,8 +58,7 @@ pub trait Secrets {
 pub trait Probe {
     /// The HTTP status of a GET, optionally with basic auth; Err with the
     /// reason when no response arrived (DNS, TLS, connection, timeout).
-    async fn http_status(&self, url: &str, basic_auth: Option<(&str, &str)>)
-        -> Result<u16, String>;
+    async fn http_status(&self, url: &str, basic_auth: Option<(&str, &str)>) -> Result<u16, String>;
 }
 
 /// What the account must have before pypictl changes anything.

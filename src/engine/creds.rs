@@ -25,45 +25,21 @@ pub struct Creds {
 
 impl std::fmt::Debug for Creds {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Creds")
-            .field("username", &self.username)
-            .field("password", &"(hidden)")
-            .finish()
+        f.debug_struct("Creds").field("username", &self.username).field("password", &"(hidden)").finish()
     }
 }
 
 pub const SECRET_OUTPUT: &str = "PypiUserSecretArn";
 
 /// The stack and its credentials; None when the stack does not exist.
-pub async fn read<C: Stacks + Secrets>(
-    cloud: &C,
-    stack_name: &str,
-) -> Result<Option<(StackSummary, Creds)>> {
+pub async fn read<C: Stacks + Secrets>(cloud: &C, stack_name: &str) -> Result<Option<(StackSummary, Creds)>> {
     let cloud = &Patient(cloud);
-    let Some(stack) = cloud.describe_stack(stack_name).await? else {
-        return Ok(None);
-    };
-    let arn = stack.output(SECRET_OUTPUT).ok_or_else(|| {
-        anyhow!(
-            "{stack_name} has no {SECRET_OUTPUT} output (status {}): deploy it first",
-            stack.status
-        )
-    })?;
+    let Some(stack) = cloud.describe_stack(stack_name).await? else { return Ok(None) };
+    let arn = stack.output(SECRET_OUTPUT).ok_or_else(|| anyhow!("{stack_name} has no {SECRET_OUTPUT} output (status {}): deploy it first", stack.status))?;
     let text = cloud.secret_value(arn).await?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|_| anyhow!("the secret {arn} is not JSON with a username and a password"))?;
-    let field = |k: &str| {
-        v[k].as_str()
-            .map(str::to_string)
-            .ok_or_else(|| anyhow!("the secret {arn} has no `{k}`"))
-    };
-    Ok(Some((
-        stack.clone(),
-        Creds {
-            username: field("username")?,
-            password: field("password")?,
-        },
-    )))
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|_| anyhow!("the secret {arn} is not JSON with a username and a password"))?;
+    let field = |k: &str| v[k].as_str().map(str::to_string).ok_or_else(|| anyhow!("the secret {arn} has no `{k}`"));
+    Ok(Some((stack.clone(), Creds { username: field("username")?, password: field("password")? })))
 }
 
 #[derive(Clone, Debug)]
@@ -107,24 +83,12 @@ pub enum Rotated {
     },
     /// The new deployment failed (circuit breaker): the secret holds the new
     /// password, which the tasks that run now also read.
-    Failed {
-        creds: Creds,
-        reason: String,
-        stopped: Vec<StoppedTask>,
-    },
+    Failed { creds: Creds, reason: String, stopped: Vec<StoppedTask> },
     /// Watching stopped; the deployment and the new password stand.
     StoppedWatching { creds: Creds, interrupted: bool },
 }
 
-pub async fn rotate<C, P, S, F>(
-    cloud: &C,
-    probe: &P,
-    sink: &mut S,
-    stack: &StackSummary,
-    old: &Creds,
-    opts: RotateOptions,
-    interrupt: F,
-) -> Result<Rotated>
+pub async fn rotate<C, P, S, F>(cloud: &C, probe: &P, sink: &mut S, stack: &StackSummary, old: &Creds, opts: RotateOptions, interrupt: F) -> Result<Rotated>
 where
     C: Stacks + Service + Secrets,
     P: Probe,
@@ -132,45 +96,22 @@ where
     F: Future<Output = ()>,
 {
     let patient = &Patient(cloud);
-    let arn = stack
-        .output(SECRET_OUTPUT)
-        .ok_or_else(|| anyhow!("no {SECRET_OUTPUT} output"))?;
-    let (cluster, service) = match (
-        stack.output("EcsClusterName"),
-        stack.output("EcsServiceName"),
-    ) {
+    let arn = stack.output(SECRET_OUTPUT).ok_or_else(|| anyhow!("no {SECRET_OUTPUT} output"))?;
+    let (cluster, service) = match (stack.output("EcsClusterName"), stack.output("EcsServiceName")) {
         (Some(c), Some(s)) => (c.to_string(), s.to_string()),
-        _ => {
-            return Err(anyhow!(
-                "{} has no EcsClusterName/EcsServiceName outputs",
-                stack.name
-            ))
-        }
+        _ => return Err(anyhow!("{} has no EcsClusterName/EcsServiceName outputs", stack.name)),
     };
 
-    let password = patient
-        .random_password(PASSWORD_LENGTH, EXCLUDED_CHARACTERS)
-        .await?;
-    let creds = Creds {
-        username: old.username.clone(),
-        password,
-    };
-    let value =
-        serde_json::json!({ "username": creds.username, "password": creds.password }).to_string();
+    let password = patient.random_password(PASSWORD_LENGTH, EXCLUDED_CHARACTERS).await?;
+    let creds = Creds { username: old.username.clone(), password };
+    let value = serde_json::json!({ "username": creds.username, "password": creds.password }).to_string();
     patient.put_secret_value(arn, &value).await?;
-    sink.emit(Progress::Step(
-        "Stored a new password in Secrets Manager".into(),
-    ));
+    sink.emit(Progress::Step("Stored a new password in Secrets Manager".into()));
     patient.force_new_deployment(&cluster, &service).await?;
-    sink.emit(Progress::Step(format!(
-        "Rolling the ECS service {cluster}/{service} onto it (new tasks, same instances)"
-    )));
+    sink.emit(Progress::Step(format!("Rolling the ECS service {cluster}/{service} onto it (new tasks, same instances)")));
 
     let started = Instant::now();
-    let wall = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0);
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0);
     let label = format!("{cluster}/{service}");
     let mut interrupt = std::pin::pin!(interrupt);
     let mut last = None;
@@ -184,10 +125,7 @@ where
         }
         if started.elapsed() > opts.max_wait {
             sink.finish();
-            return Ok(Rotated::StoppedWatching {
-                creds,
-                interrupted: false,
-            });
+            return Ok(Rotated::StoppedWatching { creds, interrupted: false });
         }
         let now = wall + started.elapsed().as_millis() as Millis;
         sink.emit(Progress::Tick { now });
@@ -195,43 +133,27 @@ where
             Ok(Some(s)) => s,
             Ok(None) => return Err(anyhow!("the ECS service {label} does not exist")),
             Err(e) => {
-                sink.emit(Progress::Retrying {
-                    what: "reading the ECS service".into(),
-                    reason: e.to_string(),
-                    delay_ms: opts.poll.as_millis() as u64,
-                });
+                sink.emit(Progress::Retrying { what: "reading the ECS service".into(), reason: e.to_string(), delay_ms: opts.poll.as_millis() as u64 });
                 continue;
             }
         };
         if let Ok(tasks) = cloud.stopped_tasks(&cluster, &service).await {
             for t in tasks.into_iter().rev().filter(|t| t.stopped_at >= wall) {
                 if seen.insert(t.task_id.clone()) {
-                    sink.emit(Progress::TaskStopped {
-                        service: label.clone(),
-                        task: t.clone(),
-                    });
+                    sink.emit(Progress::TaskStopped { service: label.clone(), task: t.clone() });
                     stopped_now.push(t);
                 }
             }
         }
         if last.as_ref() != Some(&snapshot) {
-            sink.emit(Progress::Tasks {
-                service: label.clone(),
-                snapshot: snapshot.clone(),
-            });
+            sink.emit(Progress::Tasks { service: label.clone(), snapshot: snapshot.clone() });
             last = Some(snapshot.clone());
         }
         match snapshot.rollout_state.as_deref() {
             Some("FAILED") => {
                 sink.finish();
-                let reason = snapshot
-                    .rollout_reason
-                    .unwrap_or_else(|| "the deployment failed".into());
-                return Ok(Rotated::Failed {
-                    creds,
-                    reason,
-                    stopped: stopped_now,
-                });
+                let reason = snapshot.rollout_reason.unwrap_or_else(|| "the deployment failed".into());
+                return Ok(Rotated::Failed { creds, reason, stopped: stopped_now });
             }
             // Without a rollout state (an emulator) the old deployment being
             // gone is the sign; ECS always reports one on AWS.
@@ -243,39 +165,19 @@ where
     let at = wall + started.elapsed().as_millis() as Millis;
     let check = match &opts.probe_url {
         None => None,
-        Some(url) => Some(
-            wait_for_refusal(probe, url, old, &creds, &opts, || {
-                wall + started.elapsed().as_millis() as Millis
-            })
-            .await,
-        ),
+        Some(url) => Some(wait_for_refusal(probe, url, old, &creds, &opts, || wall + started.elapsed().as_millis() as Millis).await),
     };
     Ok(Rotated::Completed { creds, at, check })
 }
 
 /// Checks the service until it refuses the old password (and accepts the
 /// new one), at most `refuse_wait`; an unreachable service ends the check.
-async fn wait_for_refusal<P: Probe>(
-    probe: &P,
-    url: &str,
-    old: &Creds,
-    new: &Creds,
-    opts: &RotateOptions,
-    now: impl Fn() -> Millis,
-) -> Result<Check, String> {
+async fn wait_for_refusal<P: Probe>(probe: &P, url: &str, old: &Creds, new: &Creds, opts: &RotateOptions, now: impl Fn() -> Millis) -> Result<Check, String> {
     let deadline = Instant::now() + opts.refuse_wait;
     loop {
-        let old_status = probe
-            .http_status(url, Some((&old.username, &old.password)))
-            .await?;
-        let new_status = probe
-            .http_status(url, Some((&new.username, &new.password)))
-            .await?;
-        let check = Check {
-            old: old_status,
-            new: new_status,
-            at: now(),
-        };
+        let old_status = probe.http_status(url, Some((&old.username, &old.password))).await?;
+        let new_status = probe.http_status(url, Some((&new.username, &new.password))).await?;
+        let check = Check { old: old_status, new: new_status, at: now() };
         if check.old_refused() || Instant::now() + opts.poll > deadline {
             return Ok(check);
         }

@@ -15,8 +15,8 @@ use pypictl_stacks::Config;
 use super::changeset::{self, Change, Created};
 use super::cloud::{Account, Service, Stacks};
 use super::model::{status, ChangeSetKind, ChangeSetRequest, StackSummary, StoppedTask};
-use super::patient::Patient;
 use super::prereq::{self, Problem};
+use super::patient::Patient;
 use super::progress::{Progress, Sink};
 use super::rootcause::{self, RootCause};
 use super::staging;
@@ -51,10 +51,7 @@ pub enum Outcome {
     Prerequisites(Vec<Problem>),
     /// The stack is in a state that needs a person (and none could answer,
     /// or they said no): nothing was changed.
-    Stuck {
-        status: String,
-        advice: String,
-    },
+    Stuck { status: String, advice: String },
     NoChanges,
     /// Replacing or removing stateful resources, not allowed: nothing changed.
     Refused(Vec<Change>),
@@ -62,23 +59,12 @@ pub enum Outcome {
     NeedsConfirmation,
     /// The user said no: nothing changed.
     Declined,
-    Succeeded {
-        status: String,
-        outputs: Vec<(String, String)>,
-    },
-    Failed {
-        status: String,
-        root_cause: Option<RootCause>,
-        advice: String,
-    },
+    Succeeded { status: String, outputs: Vec<(String, String)> },
+    Failed { status: String, root_cause: Option<RootCause>, advice: String },
     /// A stuck stack was recovered; deploy again to apply the configuration.
-    Recovered {
-        status: String,
-    },
+    Recovered { status: String },
     /// Watching stopped (Ctrl-C or --max-wait); CloudFormation goes on.
-    StoppedWatching {
-        interrupted: bool,
-    },
+    StoppedWatching { interrupted: bool },
     /// `diff`: the changes a deploy would make (nothing was changed).
     Previewed(Vec<Change>),
 }
@@ -93,11 +79,7 @@ fn tags(cfg: &Config) -> Vec<(String, String)> {
 
 /// Resources per stack label, for the live view's done / total.
 fn totals(assembly: &Assembly) -> HashMap<String, usize> {
-    let mut t: HashMap<String, usize> = assembly
-        .nested
-        .iter()
-        .map(|n| (n.logical_id.clone(), n.template.resource_count()))
-        .collect();
+    let mut t: HashMap<String, usize> = assembly.nested.iter().map(|n| (n.logical_id.clone(), n.template.resource_count())).collect();
     t.insert(assembly.stack_name.clone(), assembly.nested.len());
     t
 }
@@ -112,12 +94,7 @@ pub struct Deployer<'a, C, S, I> {
 impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, I> {
     /// Deploys the assembly. `interrupt` resolving (Ctrl-C) stops watching,
     /// and nothing else.
-    pub async fn deploy<F: Future<Output = ()>>(
-        &mut self,
-        assembly: &Assembly,
-        cfg: &Config,
-        interrupt: F,
-    ) -> Result<Outcome> {
+    pub async fn deploy<F: Future<Output = ()>>(&mut self, assembly: &Assembly, cfg: &Config, interrupt: F) -> Result<Outcome> {
         self.run(assembly, cfg, interrupt, false).await
     }
 
@@ -128,26 +105,14 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
         self.run(assembly, cfg, std::future::pending(), true).await
     }
 
-    async fn run<F: Future<Output = ()>>(
-        &mut self,
-        assembly: &Assembly,
-        cfg: &Config,
-        interrupt: F,
-        preview: bool,
-    ) -> Result<Outcome> {
+    async fn run<F: Future<Output = ()>>(&mut self, assembly: &Assembly, cfg: &Config, interrupt: F, preview: bool) -> Result<Outcome> {
         let mut interrupt = std::pin::pin!(interrupt);
         let name = assembly.stack_name.clone();
         let cloud = &Patient(self.cloud);
 
-        self.sink.emit(Progress::Step(format!(
-            "Checking prerequisites in {}",
-            cfg.region
-        )));
+        self.sink.emit(Progress::Step(format!("Checking prerequisites in {}", cfg.region)));
         let checked = prereq::check(cloud, cfg).await?;
-        self.sink.emit(Progress::Step(format!(
-            "Account {} as {}",
-            checked.identity.account, checked.identity.arn
-        )));
+        self.sink.emit(Progress::Step(format!("Account {} as {}", checked.identity.account, checked.identity.arn)));
         for w in &checked.warnings {
             self.sink.emit(Progress::Warning(w.clone()));
         }
@@ -219,19 +184,14 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
             Some(_) => ChangeSetKind::Update,
         };
 
-        let bucket =
-            staging::ensure_bucket(cloud, self.sink, &assembly.staging_body, self.opts.poll)
-                .await?;
+        let bucket = staging::ensure_bucket(cloud, self.sink, &assembly.staging_body, self.opts.poll).await?;
         let uploaded = staging::upload(cloud, &bucket, assembly).await?;
         self.sink.emit(Progress::Step(format!(
             "Staged templates in s3://{bucket}/ ({} uploaded, {} unchanged)",
             uploaded.uploaded, uploaded.unchanged
         )));
 
-        self.sink.emit(Progress::Step(format!(
-            "Creating change set {}",
-            self.opts.change_set_name
-        )));
+        self.sink.emit(Progress::Step(format!("Creating change set {}", self.opts.change_set_name)));
         let request = ChangeSetRequest {
             stack_name: name.clone(),
             change_set_name: self.opts.change_set_name.clone(),
@@ -263,11 +223,7 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
             return abandon(Outcome::Previewed(changes)).await;
         }
 
-        let losing: Vec<Change> = changes
-            .iter()
-            .filter(|c| changeset::loses_data(&c.change))
-            .cloned()
-            .collect();
+        let losing: Vec<Change> = changes.iter().filter(|c| changeset::loses_data(&c.change)).cloned().collect();
         if !losing.is_empty() && !self.opts.allow_replace_stateful {
             return abandon(Outcome::Refused(losing)).await;
         }
@@ -275,10 +231,7 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
             if !self.interaction.interactive() {
                 return abandon(Outcome::NeedsConfirmation).await;
             }
-            if !self
-                .interaction
-                .confirm(&format!("Deploy these changes to {name}?"))
-            {
+            if !self.interaction.confirm(&format!("Deploy these changes to {name}?")) {
                 return abandon(Outcome::Declined).await;
             }
         }
@@ -286,12 +239,8 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
         let stack_id = cs.stack_id.clone();
         let tail = EventTail::after_latest(cloud, &stack_id).await?;
         self.sink.emit(Progress::Step(format!("Deploying {name}")));
-        cloud
-            .execute_change_set(&cs.id, self.opts.no_rollback)
-            .await?;
-        let report = self
-            .watch(&stack_id, &name, tail, assembly, interrupt.as_mut())
-            .await;
+        cloud.execute_change_set(&cs.id, self.opts.no_rollback).await?;
+        let report = self.watch(&stack_id, &name, tail, assembly, interrupt.as_mut()).await;
         Ok(self.verdict(&stack_id, report).await)
     }
 
@@ -300,39 +249,18 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
         self.opts.yes || (self.interaction.interactive() && self.interaction.confirm(question))
     }
 
-    async fn attach<F: Future<Output = ()>>(
-        &mut self,
-        s: &StackSummary,
-        assembly: &Assembly,
-        interrupt: F,
-    ) -> Result<Outcome> {
+    async fn attach<F: Future<Output = ()>>(&mut self, s: &StackSummary, assembly: &Assembly, interrupt: F) -> Result<Outcome> {
         let tail = EventTail::after_latest(&Patient(self.cloud), &s.id).await?;
         let cloud = self.cloud;
-        let mut watcher = Watcher::new(
-            cloud,
-            &mut *self.sink,
-            &s.id,
-            &assembly.stack_name,
-            tail,
-            self.opts.watch.clone_with_totals(totals(assembly)),
-        );
+        let mut watcher = Watcher::new(cloud, &mut *self.sink, &s.id, &assembly.stack_name, tail, self.opts.watch.clone_with_totals(totals(assembly)));
         watcher.adopt_running_nested().await?;
         let report = watcher.run(interrupt).await;
         Ok(self.verdict(&s.id, report).await)
     }
 
-    async fn watch<F: Future<Output = ()>>(
-        &mut self,
-        stack_id: &str,
-        label: &str,
-        tail: EventTail,
-        assembly: &Assembly,
-        interrupt: Pin<&mut F>,
-    ) -> WatchReport {
+    async fn watch<F: Future<Output = ()>>(&mut self, stack_id: &str, label: &str, tail: EventTail, assembly: &Assembly, interrupt: Pin<&mut F>) -> WatchReport {
         let opts = self.opts.watch.clone_with_totals(totals(assembly));
-        Watcher::new(self.cloud, &mut *self.sink, stack_id, label, tail, opts)
-            .run(interrupt)
-            .await
+        Watcher::new(self.cloud, &mut *self.sink, stack_id, label, tail, opts).run(interrupt).await
     }
 
     async fn verdict(&mut self, stack_id: &str, report: WatchReport) -> Outcome {
@@ -340,17 +268,8 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
             WatchEnd::Interrupted => Outcome::StoppedWatching { interrupted: true },
             WatchEnd::TimedOut => Outcome::StoppedWatching { interrupted: false },
             WatchEnd::Settled(st) if st == "CREATE_COMPLETE" || st == "UPDATE_COMPLETE" => {
-                let outputs = Patient(self.cloud)
-                    .describe_stack(stack_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|s| s.outputs)
-                    .unwrap_or_default();
-                Outcome::Succeeded {
-                    status: st,
-                    outputs,
-                }
+                let outputs = Patient(self.cloud).describe_stack(stack_id).await.ok().flatten().map(|s| s.outputs).unwrap_or_default();
+                Outcome::Succeeded { status: st, outputs }
             }
             WatchEnd::Settled(st) => {
                 let advice = if st == "CREATE_FAILED" || st == "UPDATE_FAILED" {
@@ -363,13 +282,8 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
                     "the stack was rolled back to its previous state: fix the cause and deploy again".to_string()
                 };
                 let mut outcome = self.failed(st, &report, advice);
-                if let Outcome::Failed {
-                    root_cause: Some(cause),
-                    ..
-                } = &mut outcome
-                {
-                    if cause.resource_type == "AWS::ECS::Service" && cause.stopped_tasks.is_empty()
-                    {
+                if let Outcome::Failed { root_cause: Some(cause), .. } = &mut outcome {
+                    if cause.resource_type == "AWS::ECS::Service" && cause.stopped_tasks.is_empty() {
                         cause.stopped_tasks = latest_stopped(&report.stopped_tasks);
                     }
                 }
@@ -385,11 +299,7 @@ impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, 
                 cause.stopped_tasks = latest_stopped(&report.stopped_tasks);
             }
         }
-        Outcome::Failed {
-            status,
-            root_cause,
-            advice,
-        }
+        Outcome::Failed { status, root_cause, advice }
     }
 }
 
@@ -398,11 +308,7 @@ fn latest_stopped(tasks: &[StoppedTask]) -> Vec<StoppedTask> {
     let mut sorted: Vec<StoppedTask> = tasks.to_vec();
     sorted.sort_by_key(|t| std::cmp::Reverse(t.stopped_at));
     let mut seen = std::collections::HashSet::new();
-    sorted
-        .into_iter()
-        .filter(|t| seen.insert(t.reason.clone()))
-        .take(5)
-        .collect()
+    sorted.into_iter().filter(|t| seen.insert(t.reason.clone())).take(5).collect()
 }
 
 impl WatchOptions {

@@ -7,7 +7,7 @@ use std::future::Future;
 use anyhow::Result;
 
 use super::cloud::{Data, Service, Stacks};
-use super::model::{StackResource, StackSummary};
+use super::model::{StackSummary, StackResource};
 use super::patient::Patient;
 use super::progress::{Progress, Sink};
 use super::rootcause::{self, RootCause};
@@ -39,71 +39,39 @@ impl Plan {
 
 /// What the deletion will remove and keep. `retained` lists, from the
 /// manifest, (nested stack, logical id) of every resource kept on delete.
-pub async fn plan<C: Stacks>(
-    cloud: &C,
-    stack_name: &str,
-    retained: &[(String, String)],
-) -> Result<Option<Plan>> {
+pub async fn plan<C: Stacks>(cloud: &C, stack_name: &str, retained: &[(String, String)]) -> Result<Option<Plan>> {
     let cloud = &Patient(cloud);
-    let Some(stack) = cloud.describe_stack(stack_name).await? else {
-        return Ok(None);
-    };
+    let Some(stack) = cloud.describe_stack(stack_name).await? else { return Ok(None) };
     let mut nested = Vec::new();
     let mut kept = Vec::new();
     for r in cloud.stack_resources(&stack.id).await? {
         if r.resource_type != "AWS::CloudFormation::Stack" {
             continue;
         }
-        let Some(id) = r.physical_id.as_deref().filter(|id| id.starts_with("arn:")) else {
-            continue;
-        };
+        let Some(id) = r.physical_id.as_deref().filter(|id| id.starts_with("arn:")) else { continue };
         let resources = cloud.stack_resources(id).await?;
         for res in &resources {
-            let wanted = retained
-                .iter()
-                .any(|(s, l)| *s == r.logical_id && *l == res.logical_id);
+            let wanted = retained.iter().any(|(s, l)| *s == r.logical_id && *l == res.logical_id);
             if let (true, Some(physical)) = (wanted, res.physical_id.as_ref()) {
                 if !res.status.starts_with("DELETE") {
-                    kept.push(Retained {
-                        stack: r.logical_id.clone(),
-                        logical_id: res.logical_id.clone(),
-                        resource_type: res.resource_type.clone(),
-                        physical_id: physical.clone(),
-                    });
+                    kept.push(Retained { stack: r.logical_id.clone(), logical_id: res.logical_id.clone(), resource_type: res.resource_type.clone(), physical_id: physical.clone() });
                 }
             }
         }
         nested.push((r.logical_id, resources));
     }
     // In the manifest's order, whatever order CloudFormation lists them in.
-    kept.sort_by_key(|k| {
-        retained
-            .iter()
-            .position(|(s, l)| *s == k.stack && *l == k.logical_id)
-    });
-    Ok(Some(Plan {
-        stack,
-        nested,
-        retained: kept,
-    }))
+    kept.sort_by_key(|k| retained.iter().position(|(s, l)| *s == k.stack && *l == k.logical_id));
+    Ok(Some(Plan { stack, nested, retained: kept }))
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// The stacks are gone. `deleted_data` says what retained data was then
     /// deleted; `kept` what remains; `errors` what could not be deleted.
-    Deleted {
-        deleted_data: Vec<String>,
-        kept: Vec<Retained>,
-        errors: Vec<String>,
-    },
-    Failed {
-        status: String,
-        root_cause: Option<RootCause>,
-    },
-    StoppedWatching {
-        interrupted: bool,
-    },
+    Deleted { deleted_data: Vec<String>, kept: Vec<Retained>, errors: Vec<String> },
+    Failed { status: String, root_cause: Option<RootCause> },
+    StoppedWatching { interrupted: bool },
 }
 
 pub struct Options {
@@ -113,13 +81,7 @@ pub struct Options {
     pub watch: WatchOptions,
 }
 
-pub async fn destroy<C, S, F>(
-    cloud: &C,
-    sink: &mut S,
-    plan: &Plan,
-    opts: Options,
-    interrupt: F,
-) -> Result<Outcome>
+pub async fn destroy<C, S, F>(cloud: &C, sink: &mut S, plan: &Plan, opts: Options, interrupt: F) -> Result<Outcome>
 where
     C: Stacks + Service + Data,
     S: Sink,
@@ -128,9 +90,7 @@ where
     let patient = &Patient(cloud);
     for bucket in &opts.empty_first {
         match patient.empty_bucket(bucket).await {
-            Ok(n) => sink.emit(Progress::Step(format!(
-                "Emptied s3://{bucket} ({n} objects), which the stack deletes"
-            ))),
+            Ok(n) => sink.emit(Progress::Step(format!("Emptied s3://{bucket} ({n} objects), which the stack deletes"))),
             Err(e) if e.kind == super::model::ErrorKind::NotFound => {}
             Err(e) => return Err(e.into()),
         }
@@ -139,26 +99,15 @@ where
     sink.emit(Progress::Step(format!("Deleting {name}")));
     let tail = EventTail::after_latest(patient, &plan.stack.id).await?;
     patient.delete_stack(&plan.stack.id).await?;
-    let report = Watcher::new(cloud, sink, &plan.stack.id, &name, tail, opts.watch)
-        .run(interrupt)
-        .await;
+    let report = Watcher::new(cloud, sink, &plan.stack.id, &name, tail, opts.watch).run(interrupt).await;
     match report.end {
         WatchEnd::Settled(ref st) if st == "DELETE_COMPLETE" => {}
-        WatchEnd::Settled(st) => {
-            return Ok(Outcome::Failed {
-                status: st,
-                root_cause: rootcause::find(&report.events),
-            })
-        }
+        WatchEnd::Settled(st) => return Ok(Outcome::Failed { status: st, root_cause: rootcause::find(&report.events) }),
         WatchEnd::Interrupted => return Ok(Outcome::StoppedWatching { interrupted: true }),
         WatchEnd::TimedOut => return Ok(Outcome::StoppedWatching { interrupted: false }),
     }
     if !opts.force_destroy_data {
-        return Ok(Outcome::Deleted {
-            deleted_data: vec![],
-            kept: plan.retained.clone(),
-            errors: vec![],
-        });
+        return Ok(Outcome::Deleted { deleted_data: vec![], kept: plan.retained.clone(), errors: vec![] });
     }
 
     // The key last: the other resources' data is encrypted with it.
@@ -168,27 +117,12 @@ where
     for r in order {
         let id = r.physical_id.as_str();
         let result = match r.resource_type.as_str() {
-            "AWS::EFS::FileSystem" => patient
-                .delete_file_system(id)
-                .await
-                .map(|_| format!("file system {id} deleted")),
-            "AWS::Backup::BackupVault" => patient
-                .delete_backup_vault(id)
-                .await
-                .map(|n| format!("backup vault {id} deleted with its {n} recovery points")),
-            "AWS::SecretsManager::Secret" => patient
-                .delete_secret(id)
-                .await
-                .map(|_| format!("secret {id} scheduled for deletion in 7 days")),
-            "AWS::KMS::Key" => patient
-                .schedule_key_deletion(id)
-                .await
-                .map(|_| format!("KMS key {id} scheduled for deletion in 7 days")),
+            "AWS::EFS::FileSystem" => patient.delete_file_system(id).await.map(|_| format!("file system {id} deleted")),
+            "AWS::Backup::BackupVault" => patient.delete_backup_vault(id).await.map(|n| format!("backup vault {id} deleted with its {n} recovery points")),
+            "AWS::SecretsManager::Secret" => patient.delete_secret(id).await.map(|_| format!("secret {id} scheduled for deletion in 7 days")),
+            "AWS::KMS::Key" => patient.schedule_key_deletion(id).await.map(|_| format!("KMS key {id} scheduled for deletion in 7 days")),
             "AWS::S3::Bucket" => match patient.empty_bucket(id).await {
-                Ok(n) => patient
-                    .delete_bucket(id)
-                    .await
-                    .map(|_| format!("bucket {id} deleted with its {n} objects")),
+                Ok(n) => patient.delete_bucket(id).await.map(|_| format!("bucket {id} deleted with its {n} objects")),
                 Err(e) => Err(e),
             },
             _ => {
@@ -207,9 +141,5 @@ where
             }
         }
     }
-    Ok(Outcome::Deleted {
-        deleted_data: deleted,
-        kept,
-        errors,
-    })
+    Ok(Outcome::Deleted { deleted_data: deleted, kept, errors })
 }

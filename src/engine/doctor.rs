@@ -24,9 +24,7 @@ use pypictl_stacks::sizing::{self, SizingInput};
 use serde_json::{json, Value};
 
 use super::cloud::{Probe, Secrets, Service, Stacks};
-use super::model::{
-    status as st, CloudError, ErrorKind, MetricQuery, StackSummary, StoppedTask, TargetHealth,
-};
+use super::model::{status as st, CloudError, ErrorKind, MetricQuery, StackSummary, StoppedTask, TargetHealth};
 use super::patient::Patient;
 
 /// The checks, in the order they run and are reported.
@@ -116,36 +114,16 @@ pub struct Check {
 
 impl Check {
     fn pass(name: &'static str, detail: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Pass,
-            detail: detail.into(),
-            fix: None,
-        }
+        Check { name, status: Status::Pass, detail: detail.into(), fix: None }
     }
     fn skip(name: &'static str, detail: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Skip,
-            detail: detail.into(),
-            fix: None,
-        }
+        Check { name, status: Status::Skip, detail: detail.into(), fix: None }
     }
     fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Warn,
-            detail: detail.into(),
-            fix: Some(fix.into()),
-        }
+        Check { name, status: Status::Warn, detail: detail.into(), fix: Some(fix.into()) }
     }
     fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Fail,
-            detail: detail.into(),
-            fix: Some(fix.into()),
-        }
+        Check { name, status: Status::Fail, detail: detail.into(), fix: Some(fix.into()) }
     }
 
     /// A check whose AWS call failed: a warning naming the error, and the
@@ -211,25 +189,16 @@ impl Report {
             "pypictl doctor: {} in {}{}\n",
             self.stack,
             self.region,
-            self.stack_status
-                .as_deref()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default()
+            self.stack_status.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
         );
         let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
         for c in &self.checks {
-            out.push_str(&format!(
-                "{} {:width$}  {}\n",
-                c.status.symbol(),
-                c.name,
-                c.detail
-            ));
+            out.push_str(&format!("{} {:width$}  {}\n", c.status.symbol(), c.name, c.detail));
             if let Some(fix) = &c.fix {
                 out.push_str(&format!("    fix: {fix}\n"));
             }
         }
-        let plural =
-            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         out.push_str(&format!(
             "{}, {}, {}, {}\n",
             plural(self.count(Status::Fail), "failed", "failed"),
@@ -257,12 +226,7 @@ where
 {
     let cloud = &Patient(cloud);
     let name = config.stack_name().to_string();
-    let mut report = Report {
-        stack: name.clone(),
-        region: config.region.clone(),
-        stack_status: None,
-        checks: Vec::new(),
-    };
+    let mut report = Report { stack: name.clone(), region: config.region.clone(), stack_status: None, checks: Vec::new() };
     let stack = match cloud.describe_stack(&name).await {
         Ok(Some(stack)) => stack,
         Ok(None) => {
@@ -276,12 +240,7 @@ where
         }
         Err(e) => {
             // Nothing else can be checked without the stack: a failure.
-            let mut c = Check::unreadable(
-                STACK,
-                &format!("stack {name}"),
-                &e,
-                "cloudformation:DescribeStacks",
-            );
+            let mut c = Check::unreadable(STACK, &format!("stack {name}"), &e, "cloudformation:DescribeStacks");
             c.status = Status::Fail;
             report.checks.push(c);
             skip_the_rest(&mut report, "the stack could not be read");
@@ -289,10 +248,7 @@ where
         }
     };
     report.stack_status = Some(stack.status.clone());
-    let ctx = Context {
-        cfg: config,
-        stack: &stack,
-    };
+    let ctx = Context { cfg: config, stack: &stack };
 
     report.checks.push(stack_check(&stack));
     report.checks.push(nested_check(cloud, &stack).await);
@@ -320,15 +276,9 @@ where
 }
 
 fn skip_the_rest(report: &mut Report, why: &str) {
-    let missing: Vec<&'static str> = ALL
-        .iter()
-        .copied()
-        .filter(|n| report.get(n).is_none())
-        .collect();
+    let missing: Vec<&'static str> = ALL.iter().copied().filter(|n| report.get(n).is_none()).collect();
     for name in missing {
-        report
-            .checks
-            .push(Check::skip(name, format!("skipped: {why}")));
+        report.checks.push(Check::skip(name, format!("skipped: {why}")));
     }
 }
 
@@ -343,13 +293,7 @@ impl Context<'_> {
     }
 
     fn missing(&self, name: &'static str, key: &str) -> Check {
-        Check::skip(
-            name,
-            format!(
-                "no {key} output on {} ({})",
-                self.stack.name, self.stack.status
-            ),
-        )
+        Check::skip(name, format!("no {key} output on {} ({})", self.stack.name, self.stack.status))
     }
 
     fn log_group(&self) -> String {
@@ -359,13 +303,7 @@ impl Context<'_> {
         }
     }
 
-    fn metric(
-        &self,
-        namespace: &str,
-        metric: &str,
-        dimension: (&str, &str),
-        stat: &str,
-    ) -> MetricQuery {
+    fn metric(&self, namespace: &str, metric: &str, dimension: (&str, &str), stat: &str) -> MetricQuery {
         MetricQuery {
             namespace: namespace.into(),
             metric: metric.into(),
@@ -386,11 +324,7 @@ fn healthy_status(s: &str) -> bool {
 
 fn stack_check(stack: &StackSummary) -> Check {
     let status = stack.status.as_str();
-    let reason = stack
-        .reason
-        .as_deref()
-        .map(|r| format!(": {r}"))
-        .unwrap_or_default();
+    let reason = stack.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
     let detail = format!("{} is {status}{reason}", stack.name);
     if healthy_status(status) {
         return Check::pass(STACK, detail);
@@ -408,11 +342,7 @@ fn stack_check(stack: &StackSummary) -> Check {
         s if st::in_progress(s) => "an operation is in progress: follow it with `pypictl status --watch`, then run `pypictl doctor` again",
         _ => "the last deployment failed and was kept as it is: fix the cause `pypictl status` shows and run `pypictl deploy` again",
     };
-    if st::in_progress(status)
-        && !status.contains("ROLLBACK")
-        && !status.starts_with("DELETE")
-        && status != "REVIEW_IN_PROGRESS"
-    {
+    if st::in_progress(status) && !status.contains("ROLLBACK") && !status.starts_with("DELETE") && status != "REVIEW_IN_PROGRESS" {
         Check::warn(STACK, detail, fix)
     } else {
         Check::fail(STACK, detail, fix)
@@ -422,53 +352,25 @@ fn stack_check(stack: &StackSummary) -> Check {
 async fn nested_check<C: Stacks>(cloud: &C, stack: &StackSummary) -> Check {
     let resources = match cloud.stack_resources(&stack.id).await {
         Ok(r) => r,
-        Err(e) => {
-            return Check::unreadable(
-                NESTED_STACKS,
-                "the nested stacks",
-                &e,
-                "cloudformation:ListStackResources",
-            )
-        }
+        Err(e) => return Check::unreadable(NESTED_STACKS, "the nested stacks", &e, "cloudformation:ListStackResources"),
     };
-    let nested: Vec<_> = resources
-        .into_iter()
-        .filter(|r| r.resource_type == "AWS::CloudFormation::Stack")
-        .collect();
+    let nested: Vec<_> = resources.into_iter().filter(|r| r.resource_type == "AWS::CloudFormation::Stack").collect();
     if nested.is_empty() {
-        return Check::skip(
-            NESTED_STACKS,
-            format!("{} lists no nested stacks", stack.name),
-        );
+        return Check::skip(NESTED_STACKS, format!("{} lists no nested stacks", stack.name));
     }
-    let bad: Vec<_> = nested
-        .iter()
-        .filter(|r| !healthy_status(&r.status))
-        .collect();
+    let bad: Vec<_> = nested.iter().filter(|r| !healthy_status(&r.status)).collect();
     if bad.is_empty() {
-        return Check::pass(
-            NESTED_STACKS,
-            format!("all {} nested stacks complete", nested.len()),
-        );
+        return Check::pass(NESTED_STACKS, format!("all {} nested stacks complete", nested.len()));
     }
     let detail = format!(
         "{} of {} nested stacks not complete: {}",
         bad.len(),
         nested.len(),
-        bad.iter()
-            .map(|r| format!("{} {}", r.logical_id, r.status))
-            .collect::<Vec<_>>()
-            .join(", ")
+        bad.iter().map(|r| format!("{} {}", r.logical_id, r.status)).collect::<Vec<_>>().join(", ")
     );
-    let only_running = bad
-        .iter()
-        .all(|r| st::in_progress(&r.status) && !r.status.contains("ROLLBACK"));
+    let only_running = bad.iter().all(|r| st::in_progress(&r.status) && !r.status.contains("ROLLBACK"));
     if only_running {
-        Check::warn(
-            NESTED_STACKS,
-            detail,
-            "an operation is in progress: follow it with `pypictl status --watch`",
-        )
+        Check::warn(NESTED_STACKS, detail, "an operation is in progress: follow it with `pypictl status --watch`")
     } else {
         Check::fail(
             NESTED_STACKS,
@@ -481,31 +383,18 @@ async fn nested_check<C: Stacks>(cloud: &C, stack: &StackSummary) -> Check {
 // 2. ECS ------------------------------------------------------------------
 
 async fn ecs_checks<C: Service>(cloud: &C, ctx: &Context<'_>) -> (Check, Check) {
-    let (Some(cluster), Some(service)) =
-        (ctx.output("EcsClusterName"), ctx.output("EcsServiceName"))
-    else {
-        return (
-            ctx.missing(ECS_TASKS, "EcsClusterName/EcsServiceName"),
-            ctx.missing(STOPPED_TASKS, "EcsClusterName/EcsServiceName"),
-        );
+    let (Some(cluster), Some(service)) = (ctx.output("EcsClusterName"), ctx.output("EcsServiceName")) else {
+        return (ctx.missing(ECS_TASKS, "EcsClusterName/EcsServiceName"), ctx.missing(STOPPED_TASKS, "EcsClusterName/EcsServiceName"));
     };
     let tasks = match cloud.service(cluster, service).await {
-        Err(e) => Check::unreadable(
-            ECS_TASKS,
-            &format!("ECS service {cluster}/{service}"),
-            &e,
-            "ecs:DescribeServices",
-        ),
+        Err(e) => Check::unreadable(ECS_TASKS, &format!("ECS service {cluster}/{service}"), &e, "ecs:DescribeServices"),
         Ok(None) => Check::fail(
             ECS_TASKS,
             format!("the ECS service {service} does not exist in cluster {cluster}"),
             "`pypictl deploy` creates it (`pypictl status` shows the stacks)",
         ),
         Ok(Some(s)) => {
-            let mut detail = format!(
-                "{}/{} tasks running, {} pending",
-                s.running, s.desired, s.pending
-            );
+            let mut detail = format!("{}/{} tasks running, {} pending", s.running, s.desired, s.pending);
             if let Some(r) = &s.rollout_state {
                 detail.push_str(&format!(", rollout {r}"));
             }
@@ -532,12 +421,7 @@ async fn ecs_checks<C: Service>(cloud: &C, ctx: &Context<'_>) -> (Check, Check) 
         }
     };
     let stopped = match cloud.stopped_tasks(cluster, service).await {
-        Err(e) => Check::unreadable(
-            STOPPED_TASKS,
-            "the stopped tasks",
-            &e,
-            "ecs:ListTasks, ecs:DescribeTasks",
-        ),
+        Err(e) => Check::unreadable(STOPPED_TASKS, "the stopped tasks", &e, "ecs:ListTasks, ecs:DescribeTasks"),
         Ok(stopped) => stopped_check(ctx, &stopped),
     };
     (tasks, stopped)
@@ -549,51 +433,29 @@ pub fn is_oom(reason: &str) -> bool {
     lower.contains("outofmemory")
         || lower.contains("out of memory")
         || reason.contains("OOM")
-        || [
-            "exit 137",
-            "exit code 137",
-            "exitcode 137",
-            "exit code: 137",
-            "exitcode: 137",
-        ]
-        .iter()
-        .any(|p| lower.contains(p))
+        || ["exit 137", "exit code 137", "exitcode 137", "exit code: 137", "exitcode: 137"].iter().any(|p| lower.contains(p))
 }
 
 /// A task stopped on purpose: replaced by a deployment, scaled in, by hand.
 fn is_routine(reason: &str) -> bool {
-    reason.starts_with("Scaling activity initiated by")
-        || reason.starts_with("Task stopped by user")
-        || reason.starts_with("ECS is performing maintenance")
+    reason.starts_with("Scaling activity initiated by") || reason.starts_with("Task stopped by user") || reason.starts_with("ECS is performing maintenance")
 }
 
 /// `3 × reason; 1 × other reason`, the most frequent first.
 fn tally(tasks: &[&StoppedTask]) -> String {
     let mut counts: Vec<(String, usize)> = Vec::new();
     for t in tasks {
-        let reason = if t.reason.is_empty() {
-            "no reason given".to_string()
-        } else {
-            t.reason.clone()
-        };
+        let reason = if t.reason.is_empty() { "no reason given".to_string() } else { t.reason.clone() };
         match counts.iter_mut().find(|(r, _)| *r == reason) {
             Some((_, n)) => *n += 1,
             None => counts.push((reason, 1)),
         }
     }
     counts.sort_by_key(|c| std::cmp::Reverse(c.1));
-    let shown: Vec<String> = counts
-        .iter()
-        .take(3)
-        .map(|(r, n)| format!("{n} × {}", clip(r, 160)))
-        .collect();
+    let shown: Vec<String> = counts.iter().take(3).map(|(r, n)| format!("{n} × {}", clip(r, 160))).collect();
     let more = counts.len().saturating_sub(3);
     if more > 0 {
-        format!(
-            "{}; and {more} other reason{}",
-            shown.join("; "),
-            if more == 1 { "" } else { "s" }
-        )
+        format!("{}; and {more} other reason{}", shown.join("; "), if more == 1 { "" } else { "s" })
     } else {
         shown.join("; ")
     }
@@ -601,10 +463,7 @@ fn tally(tasks: &[&StoppedTask]) -> String {
 
 fn stopped_check(ctx: &Context<'_>, stopped: &[StoppedTask]) -> Check {
     let oom: Vec<&StoppedTask> = stopped.iter().filter(|t| is_oom(&t.reason)).collect();
-    let other: Vec<&StoppedTask> = stopped
-        .iter()
-        .filter(|t| !is_oom(&t.reason) && !is_routine(&t.reason))
-        .collect();
+    let other: Vec<&StoppedTask> = stopped.iter().filter(|t| !is_oom(&t.reason) && !is_routine(&t.reason)).collect();
     let routine = stopped.len() - oom.len() - other.len();
     let memory = ctx.cfg.service.container_memory;
     if !oom.is_empty() {
@@ -620,19 +479,11 @@ fn stopped_check(ctx: &Context<'_>, stopped: &[StoppedTask]) -> Check {
         return Check::fail(STOPPED_TASKS, detail, memory_fix(ctx.cfg));
     }
     if !other.is_empty() {
-        let detail = format!(
-            "{} task{} stopped recently: {}",
-            other.len(),
-            if other.len() == 1 { "" } else { "s" },
-            tally(&other)
-        );
+        let detail = format!("{} task{} stopped recently: {}", other.len(), if other.len() == 1 { "" } else { "s" }, tally(&other));
         return Check::warn(STOPPED_TASKS, detail, stop_hints(ctx, &other));
     }
     if routine > 0 {
-        Check::pass(
-            STOPPED_TASKS,
-            format!("no task killed or crashed ({routine} replaced by deployments or scaling)"),
-        )
+        Check::pass(STOPPED_TASKS, format!("no task killed or crashed ({routine} replaced by deployments or scaling)"))
     } else {
         Check::pass(STOPPED_TASKS, "no task stopped recently")
     }
@@ -649,18 +500,12 @@ fn stop_hints(ctx: &Context<'_>, tasks: &[&StoppedTask]) -> String {
         ));
     }
     if any("ELB health checks") {
-        hints.push(
-            "tasks failed the load balancer's health checks: see the target_health check"
-                .to_string(),
-        );
+        hints.push("tasks failed the load balancer's health checks: see the target_health check".to_string());
     }
     if any("ResourceInitializationError") {
         hints.push("a task could not start (its secret or the EFS mount): `pypictl status` shows the stacks".to_string());
     }
-    hints.push(format!(
-        "read {} and follow the service with `pypictl status --watch`",
-        ctx.log_group()
-    ));
+    hints.push(format!("read {} and follow the service with `pypictl status --watch`", ctx.log_group()));
     hints.join("; ")
 }
 
@@ -671,9 +516,7 @@ pub fn memory_fix(cfg: &Config) -> String {
     let mut input = SizingInput::from_config(cfg);
     input.container_memory = doubled;
     let current = &cfg.compute.instance_type;
-    let now = sizing::plan(&SizingInput::from_config(cfg))
-        .map(|p| format!(" instead of {}", p.tasks_per_instance))
-        .unwrap_or_default();
+    let now = sizing::plan(&SizingInput::from_config(cfg)).map(|p| format!(" instead of {}", p.tasks_per_instance)).unwrap_or_default();
     match sizing::plan(&input) {
         Ok(plan) => format!(
             "set `service.container_memory = {doubled}` in pypictl.toml and run `pypictl deploy`, or run `pypictl upgrade --container-memory {doubled}` ({} tasks per {current}{now}; `pypictl size --container-memory {doubled}` shows the plan)",
@@ -694,36 +537,17 @@ pub fn memory_fix(cfg: &Config) -> String {
 /// input's, on which the input's plan fits.
 fn larger_fitting(input: &SizingInput) -> Option<&'static str> {
     let current = catalogue::lookup(&input.instance_type)?;
-    let mut candidates: Vec<&InstanceType> = catalogue::all()
-        .filter(|t| {
-            t.arch == current.arch && t.memory_mib > current.memory_mib && t.vcpus >= current.vcpus
-        })
-        .collect();
-    candidates.sort_by(|a, b| {
-        (a.family() != current.family())
-            .cmp(&(b.family() != current.family()))
-            .then(a.usd_per_hour.total_cmp(&b.usd_per_hour))
-    });
-    candidates
-        .into_iter()
-        .find(|t| {
-            sizing::plan(&SizingInput {
-                instance_type: t.name.to_string(),
-                ..input.clone()
-            })
-            .is_ok()
-        })
-        .map(|t| t.name)
+    let mut candidates: Vec<&InstanceType> =
+        catalogue::all().filter(|t| t.arch == current.arch && t.memory_mib > current.memory_mib && t.vcpus >= current.vcpus).collect();
+    candidates.sort_by(|a, b| (a.family() != current.family()).cmp(&(b.family() != current.family())).then(a.usd_per_hour.total_cmp(&b.usd_per_hour)));
+    candidates.into_iter().find(|t| sizing::plan(&SizingInput { instance_type: t.name.to_string(), ..input.clone() }).is_ok()).map(|t| t.name)
 }
 
 /// The next size up in the same family, from the catalogue.
 pub fn next_size_up(instance_type: &str) -> Option<&'static str> {
     let current = catalogue::lookup(instance_type)?;
     catalogue::all()
-        .filter(|t| {
-            t.family() == current.family()
-                && (t.vcpus, t.memory_mib) > (current.vcpus, current.memory_mib)
-        })
+        .filter(|t| t.family() == current.family() && (t.vcpus, t.memory_mib) > (current.vcpus, current.memory_mib))
         .min_by_key(|t| (t.vcpus, t.memory_mib))
         .map(|t| t.name)
 }
@@ -743,19 +567,10 @@ fn instance_fix(cfg: &Config) -> String {
 // 3. Targets --------------------------------------------------------------
 
 async fn target_check<C: Service>(cloud: &C, ctx: &Context<'_>) -> Check {
-    let Some(tg) = ctx.output("TargetGroupArn") else {
-        return ctx.missing(TARGET_HEALTH, "TargetGroupArn");
-    };
+    let Some(tg) = ctx.output("TargetGroupArn") else { return ctx.missing(TARGET_HEALTH, "TargetGroupArn") };
     let targets = match cloud.target_health(tg).await {
         Ok(t) => t,
-        Err(e) => {
-            return Check::unreadable(
-                TARGET_HEALTH,
-                "the targets' health",
-                &e,
-                "elasticloadbalancing:DescribeTargetHealth",
-            )
-        }
+        Err(e) => return Check::unreadable(TARGET_HEALTH, "the targets' health", &e, "elasticloadbalancing:DescribeTargetHealth"),
     };
     if targets.is_empty() {
         return Check::fail(
@@ -765,27 +580,11 @@ async fn target_check<C: Service>(cloud: &C, ctx: &Context<'_>) -> Check {
         );
     }
     let healthy = targets.iter().filter(|t| t.state == "healthy").count();
-    let broken: Vec<&TargetHealth> = targets
-        .iter()
-        .filter(|t| matches!(t.state.as_str(), "unhealthy" | "unused" | "unavailable"))
-        .collect();
-    let moving: Vec<&TargetHealth> = targets
-        .iter()
-        .filter(|t| t.state != "healthy" && !broken.iter().any(|b| b.target == t.target))
-        .collect();
+    let broken: Vec<&TargetHealth> = targets.iter().filter(|t| matches!(t.state.as_str(), "unhealthy" | "unused" | "unavailable")).collect();
+    let moving: Vec<&TargetHealth> = targets.iter().filter(|t| t.state != "healthy" && !broken.iter().any(|b| b.target == t.target)).collect();
     let describe = |ts: &[&TargetHealth]| {
         ts.iter()
-            .map(|t| {
-                format!(
-                    "{} {}{}",
-                    t.target,
-                    t.state,
-                    t.reason
-                        .as_deref()
-                        .map(|r| format!(" ({})", clip(r, 120)))
-                        .unwrap_or_default()
-                )
-            })
+            .map(|t| format!("{} {}{}", t.target, t.state, t.reason.as_deref().map(|r| format!(" ({})", clip(r, 120))).unwrap_or_default()))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -793,10 +592,7 @@ async fn target_check<C: Service>(cloud: &C, ctx: &Context<'_>) -> Check {
     if !broken.is_empty() || healthy == 0 {
         let mut all: Vec<&TargetHealth> = broken.clone();
         all.extend(moving.iter().copied());
-        let any = |needle: &str| {
-            all.iter()
-                .any(|t| t.reason.as_deref().is_some_and(|r| r.contains(needle)))
-        };
+        let any = |needle: &str| all.iter().any(|t| t.reason.as_deref().is_some_and(|r| r.contains(needle)));
         let mut hints = Vec::new();
         if any("Timeout") {
             hints.push(format!(
@@ -805,17 +601,10 @@ async fn target_check<C: Service>(cloud: &C, ctx: &Context<'_>) -> Check {
             ));
         }
         if any("ResponseCodeMismatch") {
-            hints.push(format!(
-                "pypiserver answers its health check with an error: read {}",
-                ctx.log_group()
-            ));
+            hints.push(format!("pypiserver answers its health check with an error: read {}", ctx.log_group()));
         }
         hints.push("the stopped_tasks check says why tasks stop; `pypictl status --watch` follows the targets".into());
-        Check::fail(
-            TARGET_HEALTH,
-            format!("{summary}: {}", describe(&all)),
-            hints.join("; "),
-        )
+        Check::fail(TARGET_HEALTH, format!("{summary}: {}", describe(&all)), hints.join("; "))
     } else if !moving.is_empty() {
         Check::warn(TARGET_HEALTH, format!("{summary}: {}", describe(&moving)), "targets are being registered or drained (a deployment): follow it with `pypictl status --watch`")
     } else {
@@ -827,53 +616,25 @@ async fn target_check<C: Service>(cloud: &C, ctx: &Context<'_>) -> Check {
 
 async fn efs_checks<C: Service>(cloud: &C, ctx: &Context<'_>) -> (Check, Check) {
     let Some(fs) = ctx.output("FileSystemId") else {
-        return (
-            ctx.missing(EFS_IO_LIMIT, "FileSystemId"),
-            ctx.missing(EFS_BURST_CREDITS, "FileSystemId"),
-        );
+        return (ctx.missing(EFS_IO_LIMIT, "FileSystemId"), ctx.missing(EFS_BURST_CREDITS, "FileSystemId"));
     };
     let storage = &ctx.cfg.storage;
-    let io = match cloud
-        .metric(&ctx.metric("AWS/EFS", "PercentIOLimit", ("FileSystemId", fs), "Maximum"))
-        .await
-    {
-        Err(e) => Check::unreadable(
-            EFS_IO_LIMIT,
-            "PercentIOLimit",
-            &e,
-            "cloudwatch:GetMetricData",
-        ),
-        Ok(None) => Check::skip(
-            EFS_IO_LIMIT,
-            format!("no PercentIOLimit data for {fs} in the last hour"),
-        ),
+    let io = match cloud.metric(&ctx.metric("AWS/EFS", "PercentIOLimit", ("FileSystemId", fs), "Maximum")).await {
+        Err(e) => Check::unreadable(EFS_IO_LIMIT, "PercentIOLimit", &e, "cloudwatch:GetMetricData"),
+        Ok(None) => Check::skip(EFS_IO_LIMIT, format!("no PercentIOLimit data for {fs} in the last hour")),
         Ok(Some(v)) => {
             let detail = format!("{fs} peaked at {v:.1} % of its I/O limit in the last hour");
             if v >= IO_LIMIT_FAIL_PERCENT {
-                Check::fail(
-                    EFS_IO_LIMIT,
-                    format!("{detail}: requests are being throttled"),
-                    throughput_fix(ctx.cfg),
-                )
+                Check::fail(EFS_IO_LIMIT, format!("{detail}: requests are being throttled"), throughput_fix(ctx.cfg))
             } else if v > IO_LIMIT_WARN_PERCENT {
-                Check::warn(
-                    EFS_IO_LIMIT,
-                    format!("{detail} (above {IO_LIMIT_WARN_PERCENT:.0} %)"),
-                    throughput_fix(ctx.cfg),
-                )
+                Check::warn(EFS_IO_LIMIT, format!("{detail} (above {IO_LIMIT_WARN_PERCENT:.0} %)"), throughput_fix(ctx.cfg))
             } else {
                 Check::pass(EFS_IO_LIMIT, detail)
             }
         }
     };
     let credits = if storage.throughput_mode != ThroughputMode::Bursting {
-        Check::pass(
-            EFS_BURST_CREDITS,
-            format!(
-                "storage.throughput_mode = \"{}\": no burst credits to run out of",
-                storage.throughput_mode.as_str()
-            ),
-        )
+        Check::pass(EFS_BURST_CREDITS, format!("storage.throughput_mode = \"{}\": no burst credits to run out of", storage.throughput_mode.as_str()))
     } else {
         let threshold = ctx.cfg.monitoring.efs_burst_credit_threshold;
         match cloud.metric(&ctx.metric("AWS/EFS", "BurstCreditBalance", ("FileSystemId", fs), "Minimum")).await {
@@ -922,43 +683,24 @@ fn bytes(v: f64) -> String {
 
 /// The load balancer's CloudWatch dimension (`app/<name>/<id>`) from its ARN.
 pub fn load_balancer_dimension(arn: &str) -> Option<&str> {
-    arn.split_once(":loadbalancer/")
-        .map(|(_, rest)| rest)
-        .filter(|rest| rest.split('/').count() == 3)
+    arn.split_once(":loadbalancer/").map(|(_, rest)| rest).filter(|rest| rest.split('/').count() == 3)
 }
 
 async fn alb_checks<C: Service>(cloud: &C, ctx: &Context<'_>) -> (Check, Check) {
-    let Some(lb) = ctx
-        .output("PypiLoadBalancerArn")
-        .and_then(load_balancer_dimension)
-    else {
-        return (
-            ctx.missing(ALB_5XX, "PypiLoadBalancerArn"),
-            ctx.missing(ALB_LATENCY, "PypiLoadBalancerArn"),
-        );
+    let Some(lb) = ctx.output("PypiLoadBalancerArn").and_then(load_balancer_dimension) else {
+        return (ctx.missing(ALB_5XX, "PypiLoadBalancerArn"), ctx.missing(ALB_LATENCY, "PypiLoadBalancerArn"));
     };
-    let q = |metric: &str, stat: &str| {
-        ctx.metric("AWS/ApplicationELB", metric, ("LoadBalancer", lb), stat)
-    };
+    let q = |metric: &str, stat: &str| ctx.metric("AWS/ApplicationELB", metric, ("LoadBalancer", lb), stat);
     let elb = cloud.metric(&q("HTTPCode_ELB_5XX_Count", "Sum")).await;
     let target = cloud.metric(&q("HTTPCode_Target_5XX_Count", "Sum")).await;
     let errors = match (elb, target) {
-        (Err(e), _) | (_, Err(e)) => {
-            Check::unreadable(ALB_5XX, "the 5xx counts", &e, "cloudwatch:GetMetricData")
-        }
+        (Err(e), _) | (_, Err(e)) => Check::unreadable(ALB_5XX, "the 5xx counts", &e, "cloudwatch:GetMetricData"),
         // A count without data is zero: the load balancer publishes no zeros.
         (Ok(elb), Ok(target)) => {
             let (elb, target) = (elb.unwrap_or(0.0), target.unwrap_or(0.0));
             let total = elb + target;
-            let requests = cloud
-                .metric(&q("RequestCount", "Sum"))
-                .await
-                .ok()
-                .flatten()
-                .filter(|r| *r > 0.0);
-            let share = requests
-                .map(|r| format!(" of {r:.0} requests ({:.2} %)", 100.0 * total / r))
-                .unwrap_or_default();
+            let requests = cloud.metric(&q("RequestCount", "Sum")).await.ok().flatten().filter(|r| *r > 0.0);
+            let share = requests.map(|r| format!(" of {r:.0} requests ({:.2} %)", 100.0 * total / r)).unwrap_or_default();
             let detail = format!("{total:.0} 5xx responses in the last hour{share}: {elb:.0} from the load balancer, {target:.0} from pypiserver");
             if total > MAX_5XX {
                 let mut hints = Vec::new();
@@ -1003,20 +745,8 @@ async fn alarm_check<C: Service>(cloud: &C, ctx: &Context<'_>) -> Check {
     }
     let detail = format!(
         "{} in ALARM: {}",
-        if alarms.len() == 1 {
-            "1 alarm".to_string()
-        } else {
-            format!("{} alarms", alarms.len())
-        },
-        alarms
-            .iter()
-            .map(|a| if a.reason.is_empty() {
-                a.name.clone()
-            } else {
-                format!("{} ({})", a.name, clip(&a.reason, 120))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+        if alarms.len() == 1 { "1 alarm".to_string() } else { format!("{} alarms", alarms.len()) },
+        alarms.iter().map(|a| if a.reason.is_empty() { a.name.clone() } else { format!("{} ({})", a.name, clip(&a.reason, 120)) }).collect::<Vec<_>>().join(", ")
     );
     let mut hints: BTreeMap<usize, String> = BTreeMap::new();
     for a in &alarms {
@@ -1031,11 +761,7 @@ async fn alarm_check<C: Service>(cloud: &C, ctx: &Context<'_>) -> Check {
         };
         hints.entry(order).or_insert(hint);
     }
-    Check::fail(
-        ALARMS,
-        detail,
-        hints.into_values().collect::<Vec<_>>().join("; "),
-    )
+    Check::fail(ALARMS, detail, hints.into_values().collect::<Vec<_>>().join("; "))
 }
 
 // 7. HTTP -------------------------------------------------------------------
@@ -1051,38 +777,15 @@ pub fn index_url(service_url: &str) -> String {
 }
 
 /// Returns the password (to keep it out of every check) and the two checks.
-async fn http_checks<C: Secrets, P: Probe>(
-    cloud: &C,
-    probe: &P,
-    ctx: &Context<'_>,
-    options: &Options,
-) -> (Option<String>, Vec<Check>) {
-    let base = options.url.clone().or_else(|| {
-        ctx.output("PypiServerUrls")
-            .and_then(|urls| urls.split(',').map(str::trim).find(|u| !u.is_empty()))
-            .map(str::to_string)
-    });
+async fn http_checks<C: Secrets, P: Probe>(cloud: &C, probe: &P, ctx: &Context<'_>, options: &Options) -> (Option<String>, Vec<Check>) {
+    let base = options.url.clone().or_else(|| ctx.output("PypiServerUrls").and_then(|urls| urls.split(',').map(str::trim).find(|u| !u.is_empty())).map(str::to_string));
     let Some(base) = base else {
-        return (
-            None,
-            vec![
-                ctx.missing(HTTP_AUTHENTICATED, "PypiServerUrls"),
-                ctx.missing(HTTP_UNAUTHENTICATED, "PypiServerUrls"),
-            ],
-        );
+        return (None, vec![ctx.missing(HTTP_AUTHENTICATED, "PypiServerUrls"), ctx.missing(HTTP_UNAUTHENTICATED, "PypiServerUrls")]);
     };
     let index = index_url(&base);
     let unreachable_fix = |reason: &str| {
-        let host = index
-            .split("://")
-            .nth(1)
-            .and_then(|r| r.split(['/', ':']).next())
-            .unwrap_or(&index)
-            .to_string();
-        let lb = ctx
-            .output("LoadBalancerDnsName")
-            .map(|d| format!(" {d}"))
-            .unwrap_or_default();
+        let host = index.split("://").nth(1).and_then(|r| r.split(['/', ':']).next()).unwrap_or(&index).to_string();
+        let lb = ctx.output("LoadBalancerDnsName").map(|d| format!(" {d}")).unwrap_or_default();
         let mut fix = if options.url.is_some() {
             format!("{host} is the URL given in PYPICTL_SERVICE_URL: check that it leads to the service (a tunnel?) or unset it; `pypictl status` shows the stacks and targets")
         } else {
@@ -1090,13 +793,8 @@ async fn http_checks<C: Secrets, P: Probe>(
                 "check that {host} resolves to the load balancer{lb} (its records in the hosted zone `dns.zone_id`), that the load balancer admits you (`load_balancer.allowed_cidrs`, security groups), and `pypictl status` for the stacks and targets"
             )
         };
-        if reason.to_ascii_lowercase().contains("certificate")
-            || reason.contains("tls")
-            || reason.contains("TLS")
-        {
-            fix.push_str(
-                "; a certificate error: the ACM certificate must cover every `dns.names` entry",
-            );
+        if reason.to_ascii_lowercase().contains("certificate") || reason.contains("tls") || reason.contains("TLS") {
+            fix.push_str("; a certificate error: the ACM certificate must cover every `dns.names` entry");
         }
         fix
     };
@@ -1107,12 +805,7 @@ async fn http_checks<C: Secrets, P: Probe>(
     let credentials = match ctx.output("PypiUserSecretArn") {
         None => Err(ctx.missing(HTTP_AUTHENTICATED, "PypiUserSecretArn")),
         Some(arn) => match cloud.secret_value(arn).await {
-            Err(e) => Err(Check::unreadable(
-                HTTP_AUTHENTICATED,
-                "the credentials secret",
-                &e,
-                "secretsmanager:GetSecretValue (and kms:Decrypt on the data key)",
-            )),
+            Err(e) => Err(Check::unreadable(HTTP_AUTHENTICATED, "the credentials secret", &e, "secretsmanager:GetSecretValue (and kms:Decrypt on the data key)")),
             Ok(text) => {
                 let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                 match (v["username"].as_str(), v["password"].as_str()) {
@@ -1209,13 +902,9 @@ mod tests {
         assert!(is_oom("Essential container in task exited; pypiserver: OutOfMemoryError: Container killed due to memory usage (exit 137)"));
         assert!(is_oom("pypiserver: (exit 137)"));
         assert!(is_oom("OOMKilled"));
-        assert!(!is_oom(
-            "Task failed ELB health checks in (target-group ...)"
-        ));
+        assert!(!is_oom("Task failed ELB health checks in (target-group ...)"));
         assert!(!is_oom("pypiserver: (exit 1)"));
-        assert!(!is_oom(
-            "Scaling activity initiated by (deployment ecs-svc/1)"
-        ));
+        assert!(!is_oom("Scaling activity initiated by (deployment ecs-svc/1)"));
     }
 
     #[test]
@@ -1224,10 +913,7 @@ mod tests {
             load_balancer_dimension("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/pypi-LoadB-1/50dc6c495c0c9188"),
             Some("app/pypi-LoadB-1/50dc6c495c0c9188")
         );
-        assert_eq!(
-            load_balancer_dimension("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/x/1"),
-            None
-        );
+        assert_eq!(load_balancer_dimension("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/x/1"), None);
     }
 
     #[test]
@@ -1241,13 +927,7 @@ mod tests {
 
     #[test]
     fn index_url_appends_simple() {
-        assert_eq!(
-            index_url("https://pypi.example.com/"),
-            "https://pypi.example.com/simple/"
-        );
-        assert_eq!(
-            index_url("http://127.0.0.1:9"),
-            "http://127.0.0.1:9/simple/"
-        );
+        assert_eq!(index_url("https://pypi.example.com/"), "https://pypi.example.com/simple/");
+        assert_eq!(index_url("http://127.0.0.1:9"), "http://127.0.0.1:9/simple/");
     }
 }

@@ -21,10 +21,7 @@ pub struct StackSummary {
 
 impl StackSummary {
     pub fn output(&self, key: &str) -> Option<&str> {
-        self.outputs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.outputs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
@@ -50,10 +47,8 @@ impl StackEvent {
 
     /// An event about a nested stack resource inside this stack.
     pub fn nested_stack_id(&self) -> Option<&str> {
-        (self.resource_type == "AWS::CloudFormation::Stack"
-            && !self.is_about_stack()
-            && self.physical_id.starts_with("arn:"))
-        .then_some(self.physical_id.as_str())
+        (self.resource_type == "AWS::CloudFormation::Stack" && !self.is_about_stack() && self.physical_id.starts_with("arn:"))
+            .then_some(self.physical_id.as_str())
     }
 }
 
@@ -231,11 +226,7 @@ pub struct CloudError {
 
 impl CloudError {
     pub fn new(kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> CloudError {
-        CloudError {
-            kind,
-            code: code.into(),
-            message: message.into(),
-        }
+        CloudError { kind, code: code.into(), message: message.into() }
     }
 
     pub fn throttled() -> CloudError {

@@ -113,13 +113,7 @@ mod tests {
         let r: CloudResult<u32> = retry(|| {
             calls.set(calls.get() + 1);
             let n = calls.get();
-            async move {
-                if n < 4 {
-                    Err(CloudError::throttled())
-                } else {
-                    Ok(n)
-                }
-            }
+            async move { if n < 4 { Err(CloudError::throttled()) } else { Ok(n) } }
         })
         .await;
         assert_eq!(r, Ok(4));
@@ -127,13 +121,7 @@ mod tests {
         calls.set(0);
         let r: CloudResult<u32> = retry(|| {
             calls.set(calls.get() + 1);
-            async {
-                Err(CloudError::new(
-                    ErrorKind::Invalid,
-                    "ValidationError",
-                    "bad",
-                ))
-            }
+            async { Err(CloudError::new(ErrorKind::Invalid, "ValidationError", "bad")) }
         })
         .await;
         assert_eq!(calls.get(), 1);

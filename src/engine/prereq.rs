@@ -24,10 +24,7 @@ pub struct Checked {
 }
 
 fn problem(what: impl Into<String>, fix: impl Into<String>) -> Problem {
-    Problem {
-        what: what.into(),
-        fix: fix.into(),
-    }
+    Problem { what: what.into(), fix: fix.into() }
 }
 
 pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked> {
@@ -37,20 +34,12 @@ pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked
     let net = &cfg.network;
     let region = &cfg.region;
 
-    let mut ids: Vec<String> = net
-        .load_balancer_subnets
-        .iter()
-        .chain(&net.asg_subnets)
-        .cloned()
-        .collect();
+    let mut ids: Vec<String> = net.load_balancer_subnets.iter().chain(&net.asg_subnets).cloned().collect();
     ids.sort();
     ids.dedup();
     let found = account.subnets(&ids).await?;
     let by_id: HashMap<&str, _> = found.iter().map(|s| (s.id.as_str(), s)).collect();
-    for (key, list) in [
-        ("network.load_balancer_subnets", &net.load_balancer_subnets),
-        ("network.asg_subnets", &net.asg_subnets),
-    ] {
+    for (key, list) in [("network.load_balancer_subnets", &net.load_balancer_subnets), ("network.asg_subnets", &net.asg_subnets)] {
         for id in list {
             match by_id.get(id.as_str()) {
                 None => problems.push(problem(
@@ -65,33 +54,16 @@ pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked
             }
         }
     }
-    let azs = |list: &[String]| -> BTreeSet<String> {
-        list.iter()
-            .filter_map(|id| by_id.get(id.as_str()))
-            .map(|s| s.availability_zone.clone())
-            .collect()
-    };
+    let azs = |list: &[String]| -> BTreeSet<String> { list.iter().filter_map(|id| by_id.get(id.as_str())).map(|s| s.availability_zone.clone()).collect() };
     let lb_azs = azs(&net.load_balancer_subnets);
-    if net
-        .load_balancer_subnets
-        .iter()
-        .all(|id| by_id.contains_key(id.as_str()))
-        && lb_azs.len() < 2
-    {
+    if net.load_balancer_subnets.iter().all(|id| by_id.contains_key(id.as_str())) && lb_azs.len() < 2 {
         problems.push(problem(
             format!("network.load_balancer_subnets are all in {}: an ALB needs subnets in at least 2 availability zones", lb_azs.iter().cloned().collect::<Vec<_>>().join(", ")),
             "add a subnet from another availability zone to network.load_balancer_subnets",
         ));
     }
-    let asg_known: Vec<_> = net
-        .asg_subnets
-        .iter()
-        .filter_map(|id| by_id.get(id.as_str()))
-        .collect();
-    let asg_azs: BTreeSet<&str> = asg_known
-        .iter()
-        .map(|s| s.availability_zone.as_str())
-        .collect();
+    let asg_known: Vec<_> = net.asg_subnets.iter().filter_map(|id| by_id.get(id.as_str())).collect();
+    let asg_azs: BTreeSet<&str> = asg_known.iter().map(|s| s.availability_zone.as_str()).collect();
     if asg_azs.len() < asg_known.len() {
         problems.push(problem(
             "network.asg_subnets has two subnets in the same availability zone: EFS allows one mount target per zone",
@@ -100,25 +72,16 @@ pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked
     }
     if !cfg.load_balancer.internal {
         for id in &net.load_balancer_subnets {
-            if by_id
-                .get(id.as_str())
-                .is_some_and(|s| !s.map_public_ip_on_launch)
-            {
+            if by_id.get(id.as_str()).is_some_and(|s| !s.map_public_ip_on_launch) {
                 warnings.push(format!("load-balancer subnet {id} does not map public IPs on launch: make sure it is public (routed to an internet gateway) for an internet-facing ALB"));
             }
         }
     }
 
     match account.vpc(&net.vpc_id).await? {
-        None => problems.push(problem(
-            format!("network.vpc_id: {} does not exist in {region}", net.vpc_id),
-            "correct network.vpc_id (or run `pypictl init`)",
-        )),
+        None => problems.push(problem(format!("network.vpc_id: {} does not exist in {region}", net.vpc_id), "correct network.vpc_id (or run `pypictl init`)")),
         Some(vpc) => {
-            for (on, attr) in [
-                (vpc.dns_support, "enableDnsSupport"),
-                (vpc.dns_hostnames, "enableDnsHostnames"),
-            ] {
+            for (on, attr) in [(vpc.dns_support, "enableDnsSupport"), (vpc.dns_hostnames, "enableDnsHostnames")] {
                 if !on {
                     problems.push(problem(
                         format!("VPC {} has {attr} off: instances could not resolve the file system's and AWS endpoints' names", vpc.id),
@@ -136,22 +99,13 @@ pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked
     }
 
     match account.hosted_zone(&cfg.dns.zone_id).await? {
-        None => problems.push(problem(
-            format!(
-                "dns.zone_id: hosted zone {} does not exist",
-                cfg.dns.zone_id
-            ),
-            "list zones with `aws route53 list-hosted-zones` and correct dns.zone_id",
-        )),
+        None => problems.push(problem(format!("dns.zone_id: hosted zone {} does not exist", cfg.dns.zone_id), "list zones with `aws route53 list-hosted-zones` and correct dns.zone_id")),
         Some(zone) => {
             let want = cfg.dns.zone_name.trim_end_matches('.');
             let have = zone.name.trim_end_matches('.');
             if !want.eq_ignore_ascii_case(have) {
                 problems.push(problem(
-                    format!(
-                        "dns.zone_name is {want} but hosted zone {} is {have}",
-                        cfg.dns.zone_id
-                    ),
+                    format!("dns.zone_name is {want} but hosted zone {} is {have}", cfg.dns.zone_id),
                     format!("set dns.zone_name = \"{have}\" or use the id of {want}'s zone"),
                 ));
             }
@@ -179,9 +133,5 @@ pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked
         }
     }
 
-    Ok(Checked {
-        identity,
-        problems,
-        warnings,
-    })
+    Ok(Checked { identity, problems, warnings })
 }

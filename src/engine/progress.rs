@@ -28,18 +28,11 @@ pub enum Progress {
     /// A new stack event, in chronological order.
     Event { stack: String, event: StackEvent },
     /// The ECS service's tasks during a rollout (sent when they change).
-    Tasks {
-        service: String,
-        snapshot: ServiceSnapshot,
-    },
+    Tasks { service: String, snapshot: ServiceSnapshot },
     /// A task of the service stopped, with its reason.
     TaskStopped { service: String, task: StoppedTask },
     /// A poll failed and will be retried after a pause (throttling, network).
-    Retrying {
-        what: String,
-        reason: String,
-        delay_ms: u64,
-    },
+    Retrying { what: String, reason: String, delay_ms: u64 },
     /// The clock moved: renderers refresh elapsed times from this.
     Tick { now: Millis },
 }

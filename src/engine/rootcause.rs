@@ -42,40 +42,23 @@ pub fn find(events: &[SeenEvent]) -> Option<RootCause> {
         .collect();
     let pick = |candidates: Vec<&SeenEvent>| -> Option<SeenEvent> {
         let deepest = candidates.iter().map(|s| s.depth).max()?;
-        candidates
-            .into_iter()
-            .filter(|s| s.depth == deepest)
-            .min_by_key(|s| s.event.timestamp)
-            .cloned()
+        candidates.into_iter().filter(|s| s.depth == deepest).min_by_key(|s| s.event.timestamp).cloned()
     };
-    let chosen = pick(
-        failures
-            .iter()
-            .copied()
-            .filter(|s| !is_wrapper(&s.event))
-            .collect(),
-    )
-    .or_else(|| pick(failures.clone()))
-    // Nothing failed by itself: the stack's own reason (e.g. a timeout).
-    .or_else(|| {
-        events
-            .iter()
-            .filter(|s| {
-                s.event.is_about_stack()
-                    && (status::failed(&s.event.status)
-                        || s.event.status.contains("ROLLBACK_IN_PROGRESS"))
-            })
-            .min_by_key(|s| s.event.timestamp)
-            .cloned()
-    })?;
+    let chosen = pick(failures.iter().copied().filter(|s| !is_wrapper(&s.event)).collect())
+        .or_else(|| pick(failures.clone()))
+        // Nothing failed by itself: the stack's own reason (e.g. a timeout).
+        .or_else(|| {
+            events
+                .iter()
+                .filter(|s| s.event.is_about_stack() && (status::failed(&s.event.status) || s.event.status.contains("ROLLBACK_IN_PROGRESS")))
+                .min_by_key(|s| s.event.timestamp)
+                .cloned()
+        })?;
     Some(RootCause {
         stack: chosen.stack,
         logical_id: chosen.event.logical_id,
         resource_type: chosen.event.resource_type,
-        reason: chosen
-            .event
-            .reason
-            .unwrap_or_else(|| "(no reason given)".into()),
+        reason: chosen.event.reason.unwrap_or_else(|| "(no reason given)".into()),
         stopped_tasks: Vec::new(),
     })
 }
@@ -84,15 +67,7 @@ pub fn find(events: &[SeenEvent]) -> Option<RootCause> {
 mod tests {
     use super::*;
 
-    fn ev(
-        stack: &str,
-        depth: usize,
-        t: i64,
-        logical: &str,
-        ty: &str,
-        st: &str,
-        reason: &str,
-    ) -> SeenEvent {
+    fn ev(stack: &str, depth: usize, t: i64, logical: &str, ty: &str, st: &str, reason: &str) -> SeenEvent {
         let stack_id = format!("arn:stack/{stack}");
         SeenEvent {
             stack: stack.into(),
@@ -102,11 +77,7 @@ mod tests {
                 stack_id: stack_id.clone(),
                 stack_name: stack.into(),
                 logical_id: logical.into(),
-                physical_id: if logical == stack {
-                    stack_id
-                } else {
-                    format!("phys-{logical}")
-                },
+                physical_id: if logical == stack { stack_id } else { format!("phys-{logical}") },
                 resource_type: ty.into(),
                 timestamp: t,
                 status: st.into(),
@@ -127,39 +98,20 @@ mod tests {
             ev("pypi", 0, 9, "pypi", "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to create: [Storage, Network]"),
         ];
         let cause = find(&events).unwrap();
-        assert_eq!(
-            (cause.stack.as_str(), cause.logical_id.as_str()),
-            ("Storage", "MountTarget2")
-        );
+        assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Storage", "MountTarget2"));
         assert!(cause.reason.contains("already exists"));
     }
 
     #[test]
     fn a_failure_in_the_root_itself_is_found() {
-        let events = vec![ev(
-            "pypi",
-            0,
-            3,
-            "Storage",
-            "AWS::CloudFormation::Stack",
-            "UPDATE_FAILED",
-            "Parameter validation failed: parameter value vpc-1 does not exist",
-        )];
+        let events = vec![ev("pypi", 0, 3, "Storage", "AWS::CloudFormation::Stack", "UPDATE_FAILED", "Parameter validation failed: parameter value vpc-1 does not exist")];
         let cause = find(&events).unwrap();
         assert_eq!(cause.logical_id, "Storage");
     }
 
     #[test]
     fn without_resource_failures_the_stack_reason_stands() {
-        let events = vec![ev(
-            "pypi",
-            0,
-            9,
-            "pypi",
-            "AWS::CloudFormation::Stack",
-            "UPDATE_ROLLBACK_IN_PROGRESS",
-            "Stack update timed out",
-        )];
+        let events = vec![ev("pypi", 0, 9, "pypi", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_IN_PROGRESS", "Stack update timed out")];
         assert_eq!(find(&events).unwrap().reason, "Stack update timed out");
         assert!(find(&[]).is_none());
     }

@@ -151,9 +151,7 @@ impl Default for AccountScript {
             internet_gateway: true,
             zone_id: "Z0123456789ABCDEFGHIJ".into(),
             zone_name: "example.com.".into(),
-            instance_types: pypictl_stacks::catalogue::all()
-                .map(|t| t.name.to_string())
-                .collect(),
+            instance_types: pypictl_stacks::catalogue::all().map(|t| t.name.to_string()).collect(),
         }
     }
 }
@@ -170,28 +168,14 @@ struct TimedEvent {
 
 fn parse_event(line: &str) -> TimedEvent {
     let mut parts = line.split_whitespace();
-    let mut next = |what: &str| {
-        parts
-            .next()
-            .unwrap_or_else(|| panic!("timeline line {line:?} lacks {what}"))
-            .to_string()
-    };
-    let at: f64 = next("seconds")
-        .parse()
-        .unwrap_or_else(|_| panic!("timeline line {line:?}: seconds"));
+    let mut next = |what: &str| parts.next().unwrap_or_else(|| panic!("timeline line {line:?} lacks {what}")).to_string();
+    let at: f64 = next("seconds").parse().unwrap_or_else(|_| panic!("timeline line {line:?}: seconds"));
     let stack = next("stack");
     let logical = next("logical id");
     let resource_type = next("type");
     let status = next("status");
     let reason: Vec<&str> = parts.collect();
-    TimedEvent {
-        at_ms: (at * 1000.0) as i64,
-        stack,
-        logical,
-        resource_type,
-        status,
-        reason: (!reason.is_empty()).then(|| reason.join(" ")),
-    }
+    TimedEvent { at_ms: (at * 1000.0) as i64, stack, logical, resource_type, status, reason: (!reason.is_empty()).then(|| reason.join(" ")) }
 }
 
 struct Running {
@@ -227,13 +211,7 @@ pub struct ScriptedCloud {
 
 impl ScriptedCloud {
     pub fn new(script: Script) -> ScriptedCloud {
-        let cloud = ScriptedCloud {
-            script,
-            origin: Instant::now(),
-            state: RefCell::default(),
-            calls: RefCell::default(),
-            log: RefCell::default(),
-        };
+        let cloud = ScriptedCloud { script, origin: Instant::now(), state: RefCell::default(), calls: RefCell::default(), log: RefCell::default() };
         cloud.state.borrow_mut().staging_exists = true;
         cloud.state.borrow_mut().secret = cloud.script.secret.clone();
         if let Some(op) = cloud.script.operations.get("attached") {
@@ -256,37 +234,19 @@ impl ScriptedCloud {
     }
 
     pub fn logged(&self, prefix: &str) -> Vec<String> {
-        self.log
-            .borrow()
-            .iter()
-            .filter(|l| l.starts_with(prefix))
-            .cloned()
-            .collect()
+        self.log.borrow().iter().filter(|l| l.starts_with(prefix)).cloned().collect()
     }
 
     fn start(&self, name: &str, op: Operation) {
         let events = op.events.iter().map(|l| parse_event(l)).collect();
-        self.state.borrow_mut().running.push(Running {
-            name: name.into(),
-            started: Instant::now(),
-            events,
-            outputs: op.outputs,
-        });
+        self.state.borrow_mut().running.push(Running { name: name.into(), started: Instant::now(), events, outputs: op.outputs });
     }
 
     fn call(&self, api: &'static str, read: bool) -> CloudResult<()> {
         *self.calls.borrow_mut().entry(api).or_default() += 1;
         if let Some(code) = self.script.errors.get(api) {
-            let kind = if code.starts_with("AccessDenied") {
-                ErrorKind::AccessDenied
-            } else {
-                ErrorKind::Other
-            };
-            return Err(CloudError::new(
-                kind,
-                code,
-                format!("scripted failure of {api}"),
-            ));
+            let kind = if code.starts_with("AccessDenied") { ErrorKind::AccessDenied } else { ErrorKind::Other };
+            return Err(CloudError::new(kind, code, format!("scripted failure of {api}")));
         }
         if read && self.script.throttle_every > 0 {
             let mut st = self.state.borrow_mut();
@@ -300,16 +260,9 @@ impl ScriptedCloud {
 
     fn stack_id(&self, label: &str) -> String {
         if label == "root" || label == self.script.stack_name {
-            format!(
-                "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}/00000000-root",
-                self.script.stack_name
-            )
+            format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}/00000000-root", self.script.stack_name)
         } else {
-            format!(
-                "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}-{label}-ABC/00000000-{}",
-                self.script.stack_name,
-                label.to_lowercase()
-            )
+            format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}-{label}-ABC/00000000-{}", self.script.stack_name, label.to_lowercase())
         }
     }
 
@@ -317,29 +270,15 @@ impl ScriptedCloud {
         if stack_id == self.stack_id("root") || stack_id == self.script.stack_name {
             "root".into()
         } else {
-            stack_id
-                .split('/')
-                .nth(1)
-                .and_then(|n| n.strip_prefix(&format!("{}-", self.script.stack_name)))
-                .and_then(|n| n.strip_suffix("-ABC"))
-                .unwrap_or(stack_id)
-                .to_string()
+            stack_id.split('/').nth(1).and_then(|n| n.strip_prefix(&format!("{}-", self.script.stack_name))).and_then(|n| n.strip_suffix("-ABC")).unwrap_or(stack_id).to_string()
         }
     }
 
     fn physical_id(&self, e: &TimedEvent) -> String {
         match e.resource_type.as_str() {
-            "AWS::CloudFormation::Stack"
-                if e.stack == e.logical
-                    || (e.stack == "root" && e.logical == self.script.stack_name) =>
-            {
-                self.stack_id(&e.stack)
-            }
+            "AWS::CloudFormation::Stack" if e.stack == e.logical || (e.stack == "root" && e.logical == self.script.stack_name) => self.stack_id(&e.stack),
             "AWS::CloudFormation::Stack" => self.stack_id(&e.logical),
-            "AWS::ECS::Service" => format!(
-                "arn:aws:ecs:{REGION}:{ACCOUNT}:service/{0}/{0}",
-                self.script.stack_name
-            ),
+            "AWS::ECS::Service" => format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/{0}/{0}", self.script.stack_name),
             _ => format!("{}-{}", e.logical, "1A2B3C"),
         }
     }
@@ -359,9 +298,7 @@ impl ScriptedCloud {
                         logical_id: format!("OldResource{}", i % 37),
                         physical_id: format!("old-{i}"),
                         resource_type: "AWS::EC2::SecurityGroup".into(),
-                        timestamp: CLOCK_BASE
-                            - 86_400_000
-                            - ((initial.history - i) as Millis) * 1000,
+                        timestamp: CLOCK_BASE - 86_400_000 - ((initial.history - i) as Millis) * 1000,
                         status: "UPDATE_COMPLETE".into(),
                         reason: None,
                     });
@@ -371,11 +308,7 @@ impl ScriptedCloud {
         let now = Instant::now();
         for run in &st.running {
             for (i, e) in run.events.iter().enumerate() {
-                let stack = if e.stack == "root" {
-                    "root"
-                } else {
-                    e.stack.as_str()
-                };
+                let stack = if e.stack == "root" { "root" } else { e.stack.as_str() };
                 if stack != label || e.at_ms > (now - run.started).as_millis() as i64 {
                     continue;
                 }
@@ -383,16 +316,8 @@ impl ScriptedCloud {
                 out.push(StackEvent {
                     id: format!("{}-{}-{i:04}", run.name, label),
                     stack_id: self.stack_id(label),
-                    stack_name: if label == "root" {
-                        self.script.stack_name.clone()
-                    } else {
-                        format!("{}-{label}-ABC", self.script.stack_name)
-                    },
-                    logical_id: if e.logical == "root" {
-                        self.script.stack_name.clone()
-                    } else {
-                        e.logical.clone()
-                    },
+                    stack_name: if label == "root" { self.script.stack_name.clone() } else { format!("{}-{label}-ABC", self.script.stack_name) },
+                    logical_id: if e.logical == "root" { self.script.stack_name.clone() } else { e.logical.clone() },
                     physical_id: self.physical_id(e),
                     resource_type: e.resource_type.clone(),
                     timestamp: at,
@@ -407,11 +332,7 @@ impl ScriptedCloud {
 
     fn root_status(&self) -> Option<(String, Option<String>)> {
         let name = &self.script.stack_name;
-        let latest = self.events_of("root").into_iter().rev().find(|e| {
-            e.logical_id == *name
-                && e.resource_type == "AWS::CloudFormation::Stack"
-                && !e.id.starts_with("history-")
-        });
+        let latest = self.events_of("root").into_iter().rev().find(|e| e.logical_id == *name && e.resource_type == "AWS::CloudFormation::Stack" && !e.id.starts_with("history-"));
         match latest {
             Some(e) => Some((e.status, e.reason)),
             None => {
@@ -421,10 +342,7 @@ impl ScriptedCloud {
                 } else if st.change_set_created && self.script.initial.is_none() {
                     Some(("REVIEW_IN_PROGRESS".into(), None))
                 } else {
-                    self.script
-                        .initial
-                        .as_ref()
-                        .map(|i| (i.status.clone(), i.reason.clone()))
+                    self.script.initial.as_ref().map(|i| (i.status.clone(), i.reason.clone()))
                 }
             }
         }
@@ -432,9 +350,7 @@ impl ScriptedCloud {
 }
 
 fn ms(s: &str) -> i64 {
-    (s.parse::<f64>()
-        .unwrap_or_else(|_| panic!("seconds: {s:?}"))
-        * 1000.0) as i64
+    (s.parse::<f64>().unwrap_or_else(|_| panic!("seconds: {s:?}")) * 1000.0) as i64
 }
 
 impl Stacks for ScriptedCloud {
@@ -455,54 +371,28 @@ impl Stacks for ScriptedCloud {
         if self.label_of(name_or_id) != "root" {
             return Ok(None);
         }
-        let Some((status, reason)) = self.root_status() else {
-            return Ok(None);
-        };
+        let Some((status, reason)) = self.root_status() else { return Ok(None) };
         if status == "DELETE_COMPLETE" {
             return Ok(None);
         }
-        let mut outputs: Vec<(String, String)> = self
-            .script
-            .initial
-            .as_ref()
-            .map(|i| i.outputs.clone().into_iter().collect())
-            .unwrap_or_default();
+        let mut outputs: Vec<(String, String)> = self.script.initial.as_ref().map(|i| i.outputs.clone().into_iter().collect()).unwrap_or_default();
         for run in self.state.borrow().running.iter() {
             outputs.extend(run.outputs.clone());
         }
-        Ok(Some(StackSummary {
-            id: self.stack_id("root"),
-            name: self.script.stack_name.clone(),
-            status,
-            reason,
-            outputs,
-            parameters: vec![],
-            tags: vec![],
-        }))
+        Ok(Some(StackSummary { id: self.stack_id("root"), name: self.script.stack_name.clone(), status, reason, outputs, parameters: vec![], tags: vec![] }))
     }
 
-    async fn stack_events(
-        &self,
-        stack_id: &str,
-        next_token: Option<&str>,
-    ) -> CloudResult<EventPage> {
+    async fn stack_events(&self, stack_id: &str, next_token: Option<&str>) -> CloudResult<EventPage> {
         self.call("DescribeStackEvents", true)?;
         if next_token.is_some() {
-            *self
-                .calls
-                .borrow_mut()
-                .entry("DescribeStackEvents(next page)")
-                .or_default() += 1;
+            *self.calls.borrow_mut().entry("DescribeStackEvents(next page)").or_default() += 1;
         }
         let mut events = self.events_of(&self.label_of(stack_id));
         events.reverse();
         let start: usize = next_token.map(|t| t.parse().expect("token")).unwrap_or(0);
         let end = (start + PAGE_SIZE).min(events.len());
         let next = (end < events.len()).then(|| end.to_string());
-        Ok(EventPage {
-            events: events[start..end].to_vec(),
-            next_token: next,
-        })
+        Ok(EventPage { events: events[start..end].to_vec(), next_token: next })
     }
 
     async fn stack_resources(&self, stack_id: &str) -> CloudResult<Vec<StackResource>> {
@@ -511,58 +401,30 @@ impl Stacks for ScriptedCloud {
         let mut latest: BTreeMap<String, StackResource> = BTreeMap::new();
         for line in self.script.resources.get(&label).into_iter().flatten() {
             let p: Vec<&str> = line.split_whitespace().collect();
-            let physical = if p[1] == "AWS::CloudFormation::Stack" {
-                self.stack_id(p[0])
-            } else {
-                p.get(3).unwrap_or(&"").to_string()
-            };
-            latest.insert(
-                p[0].into(),
-                StackResource {
-                    logical_id: p[0].into(),
-                    physical_id: Some(physical),
-                    resource_type: p[1].into(),
-                    status: p[2].into(),
-                },
-            );
+            let physical = if p[1] == "AWS::CloudFormation::Stack" { self.stack_id(p[0]) } else { p.get(3).unwrap_or(&"").to_string() };
+            latest.insert(p[0].into(), StackResource { logical_id: p[0].into(), physical_id: Some(physical), resource_type: p[1].into(), status: p[2].into() });
         }
         for e in self.events_of(&label) {
             if e.is_about_stack() || e.id.starts_with("history-") {
                 continue;
             }
-            latest.insert(
-                e.logical_id.clone(),
-                StackResource {
-                    logical_id: e.logical_id,
-                    physical_id: Some(e.physical_id),
-                    resource_type: e.resource_type,
-                    status: e.status,
-                },
-            );
+            latest.insert(e.logical_id.clone(), StackResource { logical_id: e.logical_id, physical_id: Some(e.physical_id), resource_type: e.resource_type, status: e.status });
         }
         Ok(latest.into_values().collect())
     }
 
     async fn create_stack(&self, request: &CreateStack) -> CloudResult<String> {
         self.call("CreateStack", false)?;
-        self.log
-            .borrow_mut()
-            .push(format!("CreateStack {}", request.name));
+        self.log.borrow_mut().push(format!("CreateStack {}", request.name));
         if request.name == pypictl_stacks::staging::STACK_NAME {
             self.state.borrow_mut().staging_exists = true;
         }
-        Ok(format!(
-            "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}/1",
-            request.name
-        ))
+        Ok(format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}/1", request.name))
     }
 
     async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<String> {
         self.call("CreateChangeSet", false)?;
-        self.log.borrow_mut().push(format!(
-            "CreateChangeSet {:?} {}",
-            request.kind, request.template_url
-        ));
+        self.log.borrow_mut().push(format!("CreateChangeSet {:?} {}", request.kind, request.template_url));
         self.state.borrow_mut().change_set_created = true;
         Ok("cs-root".into())
     }
@@ -590,24 +452,12 @@ impl Stacks for ScriptedCloud {
             })
             .collect();
         let label = id.strip_prefix("cs-").unwrap_or("root");
-        let mut changes: Vec<ResourceChange> = parsed
-            .iter()
-            .filter(|(s, _)| s == label)
-            .map(|(_, c)| c.clone())
-            .collect();
+        let mut changes: Vec<ResourceChange> = parsed.iter().filter(|(s, _)| s == label).map(|(_, c)| c.clone()).collect();
         if label == "root" {
-            let mut nested: Vec<&String> = parsed
-                .iter()
-                .map(|(s, _)| s)
-                .filter(|s| *s != "root")
-                .collect();
+            let mut nested: Vec<&String> = parsed.iter().map(|(s, _)| s).filter(|s| *s != "root").collect();
             nested.dedup();
             for n in nested {
-                let action = if self.script.initial.is_some() {
-                    "Modify"
-                } else {
-                    "Add"
-                };
+                let action = if self.script.initial.is_some() { "Modify" } else { "Add" };
                 changes.push(ResourceChange {
                     action: action.into(),
                     logical_id: n.clone(),
@@ -619,26 +469,13 @@ impl Stacks for ScriptedCloud {
                 });
             }
         }
-        Ok(ChangeSet {
-            id: id.into(),
-            stack_id: self.stack_id("root"),
-            status: script.status,
-            status_reason: script.reason,
-            changes,
-        })
+        Ok(ChangeSet { id: id.into(), stack_id: self.stack_id("root"), status: script.status, status_reason: script.reason, changes })
     }
 
     async fn execute_change_set(&self, id: &str, disable_rollback: bool) -> CloudResult<()> {
         self.call("ExecuteChangeSet", false)?;
-        self.log.borrow_mut().push(format!(
-            "ExecuteChangeSet {id} disable_rollback={disable_rollback}"
-        ));
-        let op = self
-            .script
-            .operations
-            .get("execute")
-            .cloned()
-            .expect("the script has an execute timeline");
+        self.log.borrow_mut().push(format!("ExecuteChangeSet {id} disable_rollback={disable_rollback}"));
+        let op = self.script.operations.get("execute").cloned().expect("the script has an execute timeline");
         self.start("execute", op);
         Ok(())
     }
@@ -651,68 +488,39 @@ impl Stacks for ScriptedCloud {
 
     async fn delete_stack(&self, stack_id: &str) -> CloudResult<()> {
         self.call("DeleteStack", false)?;
-        self.log
-            .borrow_mut()
-            .push(format!("DeleteStack {}", self.label_of(stack_id)));
-        if self
-            .root_status()
-            .is_some_and(|(s, _)| s == "REVIEW_IN_PROGRESS")
-        {
+        self.log.borrow_mut().push(format!("DeleteStack {}", self.label_of(stack_id)));
+        if self.root_status().is_some_and(|(s, _)| s == "REVIEW_IN_PROGRESS") {
             self.state.borrow_mut().review_deleted = true;
             return Ok(());
         }
-        let op = self
-            .script
-            .operations
-            .get("delete_stack")
-            .cloned()
-            .expect("the script has a delete_stack timeline");
+        let op = self.script.operations.get("delete_stack").cloned().expect("the script has a delete_stack timeline");
         self.start("delete", op);
         Ok(())
     }
 
     async fn continue_update_rollback(&self, stack_id: &str) -> CloudResult<()> {
         self.call("ContinueUpdateRollback", false)?;
-        self.log.borrow_mut().push(format!(
-            "ContinueUpdateRollback {}",
-            self.label_of(stack_id)
-        ));
-        let op = self
-            .script
-            .operations
-            .get("continue_update_rollback")
-            .cloned()
-            .expect("the script has a continue_update_rollback timeline");
+        self.log.borrow_mut().push(format!("ContinueUpdateRollback {}", self.label_of(stack_id)));
+        let op = self.script.operations.get("continue_update_rollback").cloned().expect("the script has a continue_update_rollback timeline");
         self.start("continue", op);
         Ok(())
     }
 
     async fn object_exists(&self, bucket: &str, key: &str) -> CloudResult<bool> {
         self.call("HeadObject", false)?;
-        Ok(self
-            .state
-            .borrow()
-            .objects
-            .contains_key(&(bucket.to_string(), key.to_string())))
+        Ok(self.state.borrow().objects.contains_key(&(bucket.to_string(), key.to_string())))
     }
 
     async fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> CloudResult<()> {
         self.call("PutObject", false)?;
         self.log.borrow_mut().push(format!("PutObject {key}"));
-        self.state
-            .borrow_mut()
-            .objects
-            .insert((bucket.to_string(), key.to_string()), body.to_vec());
+        self.state.borrow_mut().objects.insert((bucket.to_string(), key.to_string()), body.to_vec());
         Ok(())
     }
 }
 
 impl Service for ScriptedCloud {
-    async fn service(
-        &self,
-        _cluster: &str,
-        _service: &str,
-    ) -> CloudResult<Option<ServiceSnapshot>> {
+    async fn service(&self, _cluster: &str, _service: &str) -> CloudResult<Option<ServiceSnapshot>> {
         self.call("DescribeServices", true)?;
         // Relative to the latest operation; without one, the lines at or before 0 s.
         let started = self.state.borrow().running.last().map(|r| r.started);
@@ -725,9 +533,7 @@ impl Service for ScriptedCloud {
             }
             let mut s = ServiceSnapshot::default();
             for kv in parts {
-                let (k, v) = kv
-                    .split_once('=')
-                    .unwrap_or_else(|| panic!("ecs line {line:?}"));
+                let (k, v) = kv.split_once('=').unwrap_or_else(|| panic!("ecs line {line:?}"));
                 match k {
                     "desired" => s.desired = v.parse().unwrap(),
                     "running" => s.running = v.parse().unwrap(),
@@ -758,11 +564,7 @@ impl Service for ScriptedCloud {
                 let at = ms(parts.next()?);
                 let id = parts.next()?.to_string();
                 let reason = parts.next().unwrap_or("").to_string();
-                (at <= elapsed).then_some(StoppedTask {
-                    task_id: id,
-                    stopped_at: base + at,
-                    reason,
-                })
+                (at <= elapsed).then_some(StoppedTask { task_id: id, stopped_at: base + at, reason })
             })
             .collect();
         out.sort_by_key(|t| std::cmp::Reverse(t.stopped_at));
@@ -777,11 +579,7 @@ impl Service for ScriptedCloud {
             .iter()
             .map(|l| {
                 let mut p = l.splitn(3, ' ');
-                TargetHealth {
-                    target: p.next().unwrap_or("").into(),
-                    state: p.next().unwrap_or("").into(),
-                    reason: p.next().map(str::to_string),
-                }
+                TargetHealth { target: p.next().unwrap_or("").into(), state: p.next().unwrap_or("").into(), reason: p.next().map(str::to_string) }
             })
             .collect())
     }
@@ -795,50 +593,29 @@ impl Service for ScriptedCloud {
             .filter(|l| l.starts_with(prefix))
             .map(|l| {
                 let (name, reason) = l.split_once(' ').unwrap_or((l, ""));
-                Alarm {
-                    name: name.into(),
-                    state: "ALARM".into(),
-                    reason: reason.into(),
-                }
+                Alarm { name: name.into(), state: "ALARM".into(), reason: reason.into() }
             })
             .collect())
     }
 
     async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<()> {
         self.call("UpdateService", false)?;
-        self.log.borrow_mut().push(format!(
-            "UpdateService {cluster}/{service} force_new_deployment"
-        ));
-        let op = self
-            .script
-            .operations
-            .get("force_new_deployment")
-            .cloned()
-            .unwrap_or_default();
+        self.log.borrow_mut().push(format!("UpdateService {cluster}/{service} force_new_deployment"));
+        let op = self.script.operations.get("force_new_deployment").cloned().unwrap_or_default();
         self.start("force_new_deployment", op);
         Ok(())
     }
 
     async fn metric(&self, query: &MetricQuery) -> CloudResult<Option<f64>> {
         self.call("GetMetricData", true)?;
-        Ok(self
-            .script
-            .metrics
-            .get(&format!(
-                "{} {} {}",
-                query.namespace, query.metric, query.stat
-            ))
-            .copied())
+        Ok(self.script.metrics.get(&format!("{} {} {}", query.namespace, query.metric, query.stat)).copied())
     }
 }
 
 impl Account for ScriptedCloud {
     async fn identity(&self) -> CloudResult<Identity> {
         self.call("GetCallerIdentity", false)?;
-        Ok(Identity {
-            account: ACCOUNT.into(),
-            arn: format!("arn:aws:iam::{ACCOUNT}:user/ci"),
-        })
+        Ok(Identity { account: ACCOUNT.into(), arn: format!("arn:aws:iam::{ACCOUNT}:user/ci") })
     }
 
     async fn subnets(&self, ids: &[String]) -> CloudResult<Vec<Subnet>> {
@@ -850,12 +627,7 @@ impl Account for ScriptedCloud {
             .iter()
             .map(|l| {
                 let p: Vec<&str> = l.split_whitespace().collect();
-                Subnet {
-                    id: p[0].into(),
-                    vpc_id: p[1].into(),
-                    availability_zone: p[2].into(),
-                    map_public_ip_on_launch: p.get(3) == Some(&"public"),
-                }
+                Subnet { id: p[0].into(), vpc_id: p[1].into(), availability_zone: p[2].into(), map_public_ip_on_launch: p.get(3) == Some(&"public") }
             })
             .filter(|s| ids.contains(&s.id))
             .collect())
@@ -875,30 +647,15 @@ impl Account for ScriptedCloud {
     async fn hosted_zone(&self, id: &str) -> CloudResult<Option<HostedZone>> {
         self.call("GetHostedZone", false)?;
         let a = &self.script.account;
-        Ok((id == a.zone_id).then(|| HostedZone {
-            id: id.into(),
-            name: a.zone_name.clone(),
-            private: false,
-        }))
+        Ok((id == a.zone_id).then(|| HostedZone { id: id.into(), name: a.zone_name.clone(), private: false }))
     }
 
     async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>> {
         self.call("DescribeInstanceTypes", false)?;
-        Ok(self
-            .script
-            .account
-            .instance_types
-            .iter()
-            .any(|t| t == name)
-            .then(|| {
-                let known =
-                    pypictl_stacks::catalogue::lookup(name).expect("scripted types are catalogued");
-                InstanceTypeInfo {
-                    name: name.into(),
-                    vcpus: known.vcpus,
-                    memory_mib: known.memory_mib,
-                }
-            }))
+        Ok(self.script.account.instance_types.iter().any(|t| t == name).then(|| {
+            let known = pypictl_stacks::catalogue::lookup(name).expect("scripted types are catalogued");
+            InstanceTypeInfo { name: name.into(), vcpus: known.vcpus, memory_mib: known.memory_mib }
+        }))
     }
 }
 
@@ -923,9 +680,7 @@ impl Data for ScriptedCloud {
 
     async fn delete_backup_vault(&self, name: &str) -> CloudResult<usize> {
         self.call("DeleteBackupVault", false)?;
-        self.log
-            .borrow_mut()
-            .push(format!("DeleteBackupVault {name}"));
+        self.log.borrow_mut().push(format!("DeleteBackupVault {name}"));
         Ok(2)
     }
 
@@ -937,9 +692,7 @@ impl Data for ScriptedCloud {
 
     async fn schedule_key_deletion(&self, key_id: &str) -> CloudResult<()> {
         self.call("ScheduleKeyDeletion", false)?;
-        self.log
-            .borrow_mut()
-            .push(format!("ScheduleKeyDeletion {key_id}"));
+        self.log.borrow_mut().push(format!("ScheduleKeyDeletion {key_id}"));
         Ok(())
     }
 }
@@ -954,28 +707,12 @@ impl ScriptedCloud {
     }
 
     fn since_forced_deployment(&self) -> Option<i64> {
-        self.state
-            .borrow()
-            .running
-            .iter()
-            .rev()
-            .find(|r| r.name == "force_new_deployment")
-            .map(|r| r.started.elapsed().as_millis() as i64)
+        self.state.borrow().running.iter().rev().find(|r| r.name == "force_new_deployment").map(|r| r.started.elapsed().as_millis() as i64)
     }
 
     /// Whether the latest forced deployment has replaced every old task.
     fn rollout_complete(&self) -> bool {
-        let Some(run) = self
-            .state
-            .borrow()
-            .running
-            .iter()
-            .rev()
-            .find(|r| r.name == "force_new_deployment")
-            .map(|r| r.started)
-        else {
-            return true;
-        };
+        let Some(run) = self.state.borrow().running.iter().rev().find(|r| r.name == "force_new_deployment").map(|r| r.started) else { return true };
         let elapsed = run.elapsed().as_millis() as i64;
         self.script
             .ecs
@@ -988,28 +725,14 @@ impl ScriptedCloud {
 impl Secrets for ScriptedCloud {
     async fn secret_value(&self, id: &str) -> CloudResult<String> {
         self.call("GetSecretValue", true)?;
-        self.state
-            .borrow()
-            .secret
-            .as_ref()
-            .map(|v| v.to_string())
-            .ok_or_else(|| {
-                CloudError::new(
-                    ErrorKind::NotFound,
-                    "ResourceNotFoundException",
-                    format!("Secrets Manager can't find the specified secret {id}"),
-                )
-            })
+        self.state.borrow().secret.as_ref().map(|v| v.to_string()).ok_or_else(|| CloudError::new(ErrorKind::NotFound, "ResourceNotFoundException", format!("Secrets Manager can't find the specified secret {id}")))
     }
 
     async fn put_secret_value(&self, id: &str, value: &str) -> CloudResult<()> {
         self.call("PutSecretValue", false)?;
         self.log.borrow_mut().push(format!("PutSecretValue {id}"));
         let mut st = self.state.borrow_mut();
-        st.previous_password = st
-            .secret
-            .as_ref()
-            .and_then(|s| s["password"].as_str().map(str::to_string));
+        st.previous_password = st.secret.as_ref().and_then(|s| s["password"].as_str().map(str::to_string));
         st.secret = Some(serde_json::from_str(value).expect("the secret is JSON"));
         Ok(())
     }
@@ -1019,52 +742,28 @@ impl Secrets for ScriptedCloud {
         let mut st = self.state.borrow_mut();
         st.passwords_generated += 1;
         let base = format!("Rotated{}:p@ss/w%rd+", st.passwords_generated);
-        let password: String = base
-            .chars()
-            .cycle()
-            .filter(|c| !exclude_characters.contains(*c))
-            .take(length as usize)
-            .collect();
+        let password: String = base.chars().cycle().filter(|c| !exclude_characters.contains(*c)).take(length as usize).collect();
         Ok(password)
     }
 }
 
 impl Probe for ScriptedCloud {
-    async fn http_status(
-        &self,
-        url: &str,
-        basic_auth: Option<(&str, &str)>,
-    ) -> Result<u16, String> {
+    async fn http_status(&self, url: &str, basic_auth: Option<(&str, &str)>) -> Result<u16, String> {
         *self.calls.borrow_mut().entry("HTTP GET").or_default() += 1;
         let who = basic_auth.map(|(u, _)| u).unwrap_or("-");
         if let Some(answer) = self.script.http.get(&format!("{url} {who}")) {
             return match answer {
                 serde_json::Value::Number(n) => Ok(n.as_u64().unwrap_or(0) as u16),
-                other => Err(other
-                    .as_str()
-                    .unwrap_or("error")
-                    .trim_start_matches("error: ")
-                    .to_string()),
+                other => Err(other.as_str().unwrap_or("error").trim_start_matches("error: ").to_string()),
             };
         }
-        let Some((user, password)) = basic_auth else {
-            return Ok(401);
-        };
+        let Some((user, password)) = basic_auth else { return Ok(401) };
         let st = self.state.borrow();
-        let current = st.secret.as_ref().map(|s| {
-            (
-                s["username"].as_str().unwrap_or("").to_string(),
-                s["password"].as_str().unwrap_or("").to_string(),
-            )
-        });
+        let current = st.secret.as_ref().map(|s| (s["username"].as_str().unwrap_or("").to_string(), s["password"].as_str().unwrap_or("").to_string()));
         let previous = st.previous_password.clone();
         drop(st);
-        let ok = current
-            .as_ref()
-            .is_some_and(|(u, p)| u == user && p == password)
-            || (self.old_password_served()
-                && previous.as_deref() == Some(password)
-                && current.as_ref().is_some_and(|(u, _)| u == user));
+        let ok = current.as_ref().is_some_and(|(u, p)| u == user && p == password)
+            || (self.old_password_served() && previous.as_deref() == Some(password) && current.as_ref().is_some_and(|(u, _)| u == user));
         Ok(if ok { 200 } else { 401 })
     }
 }

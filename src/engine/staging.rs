@@ -14,17 +14,10 @@ use super::model::{status, CreateStack};
 use super::progress::{Progress, Sink};
 
 /// The staging bucket's name, creating its stack on first use.
-pub async fn ensure_bucket<C: Stacks, S: Sink>(
-    cloud: &C,
-    sink: &mut S,
-    template_body: &str,
-    poll: Duration,
-) -> Result<String> {
+pub async fn ensure_bucket<C: Stacks, S: Sink>(cloud: &C, sink: &mut S, template_body: &str, poll: Duration) -> Result<String> {
     let mut stack = cloud.describe_stack(STACK_NAME).await?;
     if stack.is_none() {
-        sink.emit(Progress::Step(format!(
-            "Creating the staging bucket (stack {STACK_NAME}, once per account and region)"
-        )));
+        sink.emit(Progress::Step(format!("Creating the staging bucket (stack {STACK_NAME}, once per account and region)")));
         cloud
             .create_stack(&CreateStack {
                 name: STACK_NAME.to_string(),
@@ -72,14 +65,8 @@ pub struct Uploaded {
 
 /// Uploads the root and nested templates that are not in the bucket yet.
 pub async fn upload<C: Stacks>(cloud: &C, bucket: &str, assembly: &Assembly) -> Result<Uploaded> {
-    let mut files: Vec<(String, &str)> =
-        vec![(assembly.root_asset_key(), assembly.root_body.as_str())];
-    files.extend(
-        assembly
-            .nested
-            .iter()
-            .map(|n| (n.asset_key.clone(), n.body.as_str())),
-    );
+    let mut files: Vec<(String, &str)> = vec![(assembly.root_asset_key(), assembly.root_body.as_str())];
+    files.extend(assembly.nested.iter().map(|n| (n.asset_key.clone(), n.body.as_str())));
     let mut report = Uploaded::default();
     for (key, body) in files {
         if cloud.object_exists(bucket, &key).await? {
@@ -94,10 +81,6 @@ pub async fn upload<C: Stacks>(cloud: &C, bucket: &str, assembly: &Assembly) -> 
 
 /// The URL CloudFormation reads a staged template from.
 pub fn template_url(bucket: &str, region: &str, key: &str) -> String {
-    let suffix = if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
+    let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
     format!("https://{bucket}.s3.{region}.{suffix}/{key}")
 }

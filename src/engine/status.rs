@@ -27,34 +27,22 @@ pub struct Report {
 }
 
 /// None when the stack does not exist.
-pub async fn gather<C: Stacks + Service>(
-    cloud: &C,
-    stack_name: &str,
-    alarm_prefix: &str,
-) -> Result<Option<Report>> {
+pub async fn gather<C: Stacks + Service>(cloud: &C, stack_name: &str, alarm_prefix: &str) -> Result<Option<Report>> {
     let cloud = &Patient(cloud);
-    let Some(stack) = cloud.describe_stack(stack_name).await? else {
-        return Ok(None);
-    };
+    let Some(stack) = cloud.describe_stack(stack_name).await? else { return Ok(None) };
     let mut notes = Vec::new();
     let nested = match cloud.stack_resources(&stack.id).await {
         Ok(resources) => resources
             .into_iter()
             .filter(|r| r.resource_type == "AWS::CloudFormation::Stack")
-            .map(|r| NestedState {
-                label: r.logical_id,
-                status: r.status,
-            })
+            .map(|r| NestedState { label: r.logical_id, status: r.status })
             .collect(),
         Err(e) => {
             notes.push(format!("nested stacks: {e}"));
             Vec::new()
         }
     };
-    let service = match (
-        stack.output("EcsClusterName"),
-        stack.output("EcsServiceName"),
-    ) {
+    let service = match (stack.output("EcsClusterName"), stack.output("EcsServiceName")) {
         (Some(cluster), Some(name)) => match cloud.service(cluster, name).await {
             Ok(s) => s,
             Err(e) => {
@@ -81,12 +69,5 @@ pub async fn gather<C: Stacks + Service>(
             None
         }
     };
-    Ok(Some(Report {
-        stack,
-        nested,
-        service,
-        targets,
-        alarms,
-        notes,
-    }))
+    Ok(Some(Report { stack, nested, service, targets, alarms, notes }))
 }

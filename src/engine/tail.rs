@@ -37,14 +37,7 @@ impl EventTail {
     /// Follows a stack whose events of interest start at `since` (server
     /// time): a nested stack touched by the operation being watched.
     pub fn since(stack_id: &str, since: Millis) -> EventTail {
-        EventTail {
-            stack_id: stack_id.to_string(),
-            last_seen: None,
-            since: Some(since),
-            calls: 0,
-            partial: Vec::new(),
-            resume_token: None,
-        }
+        EventTail { stack_id: stack_id.to_string(), last_seen: None, since: Some(since), calls: 0, partial: Vec::new(), resume_token: None }
     }
 
     pub fn stack_id(&self) -> &str {

@@ -81,9 +81,7 @@ pub fn parse_service_arn(arn: &str) -> Option<(String, String)> {
     let resource = arn.split(':').nth(5)?;
     let mut parts = resource.split('/');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some("service"), Some(cluster), Some(service)) => {
-            Some((cluster.to_string(), service.to_string()))
-        }
+        (Some("service"), Some(cluster), Some(service)) => Some((cluster.to_string(), service.to_string())),
         _ => None,
     }
 }
@@ -109,31 +107,15 @@ pub struct Watcher<'a, C, S> {
 impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
     /// Watches the root stack `root_id` (labelled `root_label`) from the
     /// position of `root_tail` on.
-    pub fn new(
-        cloud: &'a C,
-        sink: &'a mut S,
-        root_id: &str,
-        root_label: &str,
-        root_tail: EventTail,
-        opts: WatchOptions,
-    ) -> Self {
+    pub fn new(cloud: &'a C, sink: &'a mut S, root_id: &str, root_label: &str, root_tail: EventTail, opts: WatchOptions) -> Self {
         let total = opts.totals.get(root_label).copied();
-        sink.emit(Progress::Stack(WatchedStack {
-            label: root_label.to_string(),
-            depth: 0,
-            total,
-        }));
+        sink.emit(Progress::Stack(WatchedStack { label: root_label.to_string(), depth: 0, total }));
         Watcher {
             cloud,
             sink,
             opts,
             root_id: root_id.to_string(),
-            stacks: vec![Watched {
-                label: root_label.to_string(),
-                depth: 0,
-                tail: root_tail,
-                settled: false,
-            }],
+            stacks: vec![Watched { label: root_label.to_string(), depth: 0, tail: root_tail, settled: false }],
             known: HashSet::from([root_id.to_string()]),
             events: Vec::new(),
             stopped: Vec::new(),
@@ -165,17 +147,8 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
             return;
         }
         let total = self.opts.totals.get(label).copied();
-        self.sink.emit(Progress::Stack(WatchedStack {
-            label: label.to_string(),
-            depth: 1,
-            total,
-        }));
-        self.stacks.push(Watched {
-            label: label.to_string(),
-            depth: 1,
-            tail,
-            settled: false,
-        });
+        self.sink.emit(Progress::Stack(WatchedStack { label: label.to_string(), depth: 1, total }));
+        self.stacks.push(Watched { label: label.to_string(), depth: 1, tail, settled: false });
     }
 
     fn now_millis(&self, started: Instant, base: Millis) -> Millis {
@@ -212,11 +185,7 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
                 Err((what, err)) => {
                     backoff = (backoff * 2).min(self.opts.max_backoff);
                     delay = backoff;
-                    self.sink.emit(Progress::Retrying {
-                        what,
-                        reason: err.to_string(),
-                        delay_ms: delay.as_millis() as u64,
-                    });
+                    self.sink.emit(Progress::Retrying { what, reason: err.to_string(), delay_ms: delay.as_millis() as u64 });
                     continue;
                 }
             }
@@ -235,13 +204,7 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
         }
         self.sink.finish();
         let event_calls = self.stacks.iter().map(|s| s.tail.calls).sum();
-        WatchReport {
-            end,
-            events: self.events,
-            stopped_tasks: self.stopped,
-            event_calls,
-            polls: self.polls,
-        }
+        WatchReport { end, events: self.events, stopped_tasks: self.stopped, event_calls, polls: self.polls }
     }
 
     /// The root stack's status once settled, from DescribeStacks.
@@ -252,11 +215,7 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
             Ok(Some(_)) => None,
             Ok(None) => Some("DELETE_COMPLETE".into()),
             Err(e) => {
-                self.sink.emit(Progress::Retrying {
-                    what: "DescribeStacks".into(),
-                    reason: e.to_string(),
-                    delay_ms: self.opts.poll.as_millis() as u64,
-                });
+                self.sink.emit(Progress::Retrying { what: "DescribeStacks".into(), reason: e.to_string(), delay_ms: self.opts.poll.as_millis() as u64 });
                 None
             }
         }
@@ -276,13 +235,9 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
             let result = if i < n {
                 self.poll_stack(i).await
             } else if i == n {
-                self.poll_ecs_service()
-                    .await
-                    .map_err(|e| ("reading the ECS service".to_string(), e))
+                self.poll_ecs_service().await.map_err(|e| ("reading the ECS service".to_string(), e))
             } else {
-                self.poll_ecs_stopped()
-                    .await
-                    .map_err(|e| ("reading stopped ECS tasks".to_string(), e))
+                self.poll_ecs_stopped().await.map_err(|e| ("reading stopped ECS tasks".to_string(), e))
             };
             if let Err(e) = result {
                 self.resume_at = i;
@@ -297,11 +252,7 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
         if self.stacks[i].settled && i > 0 {
             return Ok(());
         }
-        let fresh = self.stacks[i]
-            .tail
-            .poll(self.cloud)
-            .await
-            .map_err(|e| (format!("reading {} events", self.stacks[i].label), e))?;
+        let fresh = self.stacks[i].tail.poll(self.cloud).await.map_err(|e| (format!("reading {} events", self.stacks[i].label), e))?;
         for event in fresh {
             self.observe(i, event);
         }
@@ -313,10 +264,7 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
         if i == 0 && self.op_start.is_none() {
             self.op_start = Some(event.timestamp);
         }
-        if event.is_about_stack()
-            && status::terminal(&event.status)
-            && !event.status.ends_with("_FAILED")
-        {
+        if event.is_about_stack() && status::terminal(&event.status) && !event.status.ends_with("_FAILED") {
             self.stacks[i].settled = true;
         }
         if event.is_about_stack() && event.status.ends_with("_FAILED") && i == 0 {
@@ -335,33 +283,15 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
         if event.resource_type == "AWS::ECS::Service" {
             self.track_ecs(&label, &event);
         }
-        self.sink.emit(Progress::Event {
-            stack: label.clone(),
-            event: event.clone(),
-        });
-        self.events.push(SeenEvent {
-            stack: label,
-            depth,
-            event,
-        });
+        self.sink.emit(Progress::Event { stack: label.clone(), event: event.clone() });
+        self.events.push(SeenEvent { stack: label, depth, event });
     }
 
     fn track_ecs(&mut self, label: &str, event: &StackEvent) {
         if status::in_progress(&event.status) && !event.status.starts_with("DELETE") {
             if let Some((cluster, service)) = parse_service_arn(&event.physical_id) {
-                if self
-                    .ecs
-                    .as_ref()
-                    .is_none_or(|t| t.done || t.service != service)
-                {
-                    self.ecs = Some(EcsTarget {
-                        cluster,
-                        service,
-                        label: label.to_string(),
-                        last: None,
-                        seen_stopped: HashSet::new(),
-                        done: false,
-                    });
+                if self.ecs.as_ref().is_none_or(|t| t.done || t.service != service) {
+                    self.ecs = Some(EcsTarget { cluster, service, label: label.to_string(), last: None, seen_stopped: HashSet::new(), done: false });
                 }
             }
         } else if let Some(t) = self.ecs.as_mut() {
@@ -372,46 +302,32 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
     /// The ECS target still worth reading: (cluster, service, label).
     fn ecs_target(&self) -> Option<(String, String, String)> {
         let t = self.ecs.as_ref()?;
-        (!(t.done && t.last.is_some()))
-            .then(|| (t.cluster.clone(), t.service.clone(), t.label.clone()))
+        (!(t.done && t.last.is_some())).then(|| (t.cluster.clone(), t.service.clone(), t.label.clone()))
     }
 
     async fn poll_ecs_service(&mut self) -> CloudResult<()> {
-        let Some((cluster, service, label)) = self.ecs_target() else {
-            return Ok(());
-        };
+        let Some((cluster, service, label)) = self.ecs_target() else { return Ok(()) };
         let snapshot = self.cloud.service(&cluster, &service).await?;
         let t = self.ecs.as_mut().expect("a target");
         if let Some(snapshot) = snapshot {
             if t.last.as_ref() != Some(&snapshot) {
                 t.last = Some(snapshot.clone());
-                self.sink.emit(Progress::Tasks {
-                    service: format!("{label}/{service}"),
-                    snapshot,
-                });
+                self.sink.emit(Progress::Tasks { service: format!("{label}/{service}"), snapshot });
             }
         }
         Ok(())
     }
 
     async fn poll_ecs_stopped(&mut self) -> CloudResult<()> {
-        let Some((cluster, service, label)) = self.ecs_target() else {
-            return Ok(());
-        };
+        let Some((cluster, service, label)) = self.ecs_target() else { return Ok(()) };
         let stopped = self.cloud.stopped_tasks(&cluster, &service).await?;
         let op_start = self.op_start.unwrap_or(Millis::MIN);
         let t = self.ecs.as_mut().expect("a target");
-        let mut new: Vec<StoppedTask> = stopped
-            .into_iter()
-            .filter(|s| s.stopped_at >= op_start && !t.seen_stopped.contains(&s.task_id))
-            .collect();
+        let mut new: Vec<StoppedTask> = stopped.into_iter().filter(|s| s.stopped_at >= op_start && !t.seen_stopped.contains(&s.task_id)).collect();
         new.sort_by_key(|s| s.stopped_at);
         for task in new {
             t.seen_stopped.insert(task.task_id.clone());
-            self.sink.emit(Progress::TaskStopped {
-                service: format!("{label}/{service}"),
-                task: task.clone(),
-            });
+            self.sink.emit(Progress::TaskStopped { service: format!("{label}/{service}"), task: task.clone() });
             self.stopped.push(task);
         }
         Ok(())
@@ -420,10 +336,7 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
 
 /// Wall-clock time, used only to label ticks (event times are CloudFormation's).
 fn wall_clock_millis() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -436,10 +349,7 @@ mod tests {
             parse_service_arn("arn:aws:ecs:us-east-1:123456789012:service/pypi/pypi"),
             Some(("pypi".into(), "pypi".into()))
         );
-        assert_eq!(
-            parse_service_arn("arn:aws:ecs:us-east-1:123456789012:service/pypi"),
-            None
-        );
+        assert_eq!(parse_service_arn("arn:aws:ecs:us-east-1:123456789012:service/pypi"), None);
         assert_eq!(parse_service_arn("pypi"), None);
     }
 }

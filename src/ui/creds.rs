@@ -74,11 +74,7 @@ impl std::fmt::Debug for Credentials<'_> {
 
 /// RFC 3986 `unreserved`: ALPHA / DIGIT / "-" / "." / "_" / "~". Everything
 /// else is percent-encoded in the userinfo.
-const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The base URL, with the trailing '/' it should have.
 fn base_url<'a>(c: &Credentials<'a>) -> Cow<'a, str> {
@@ -103,11 +99,7 @@ pub fn upload_url(c: &Credentials) -> String {
 /// The index URL (`<url>simple/`) with the credentials in it, percent-encoded
 /// (RFC 3986 userinfo: every byte but unreserved characters is encoded).
 pub fn index_url_with_credentials(c: &Credentials) -> String {
-    let userinfo = format!(
-        "{}:{}",
-        utf8_percent_encode(c.username, USERINFO),
-        utf8_percent_encode(c.password, USERINFO)
-    );
+    let userinfo = format!("{}:{}", utf8_percent_encode(c.username, USERINFO), utf8_percent_encode(c.password, USERINFO));
     let url = index_url(c);
     match url.split_once("://") {
         Some((scheme, rest)) => format!("{scheme}://{userinfo}@{rest}"),
@@ -121,17 +113,7 @@ pub fn index_url_with_credentials(c: &Credentials) -> String {
 /// appended to `pypi` and `testpypi` (any case): Poetry refuses a URL for a
 /// source named `pypi`, and twine's `pypi`/`testpypi` are the public indexes.
 pub fn index_name(c: &Credentials) -> String {
-    let mut name: String = c
-        .name
-        .chars()
-        .map(|ch| {
-            if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' {
-                ch
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let mut name: String = c.name.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' { ch } else { '-' }).collect();
     if name.is_empty() {
         name.push_str("private");
     } else if name.eq_ignore_ascii_case("pypi") || name.eq_ignore_ascii_case("testpypi") {
@@ -145,16 +127,7 @@ pub fn index_name(c: &Credentials) -> String {
 /// Poetry upper-cases and maps `-` to `_`, the same on [`index_name`]'s
 /// alphabet).
 fn env_name(index_name: &str) -> String {
-    index_name
-        .chars()
-        .map(|ch| {
-            if ch.is_ascii_alphanumeric() {
-                ch.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    index_name.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_uppercase() } else { '_' }).collect()
 }
 
 /// A POSIX shell word: always single-quoted, a `'` inside as `'\''`.
@@ -164,9 +137,7 @@ fn sh_quote(s: &str) -> String {
 
 /// A POSIX shell word, quoted only when it has to be (for readable commands).
 fn sh_word(s: &str) -> Cow<'_, str> {
-    let plain = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@%+,=".contains(&b));
+    let plain = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:@%+,=".contains(&b));
     if plain {
         Cow::Borrowed(s)
     } else {
@@ -242,22 +213,12 @@ fn pip(c: &Credentials) -> String {
     let mut out = String::new();
     out.push_str("# --- pip.conf (Linux, macOS: ~/.config/pip/pip.conf; Windows: %APPDATA%\\pip\\pip.ini; `pip config debug` lists them) ---\n");
     out.push_str("[global]\n");
-    out.push_str(
-        "# Only the private index: pip never asks the public PyPI, so no public package can\n",
-    );
-    out.push_str(
-        "# stand in for a private one (dependency confusion); every dependency must be on it.\n",
-    );
+    out.push_str("# Only the private index: pip never asks the public PyPI, so no public package can\n");
+    out.push_str("# stand in for a private one (dependency confusion); every dependency must be on it.\n");
     let _ = writeln!(out, "index-url = {url}");
-    out.push_str(
-        "# Alternative: the public PyPI plus the private index (replace the index-url line).\n",
-    );
-    out.push_str(
-        "# WARNING: with extra-index-url pip takes the highest version from either index, so\n",
-    );
-    out.push_str(
-        "# anyone can publish a same-named package on PyPI and pip will install it instead.\n",
-    );
+    out.push_str("# Alternative: the public PyPI plus the private index (replace the index-url line).\n");
+    out.push_str("# WARNING: with extra-index-url pip takes the highest version from either index, so\n");
+    out.push_str("# anyone can publish a same-named package on PyPI and pip will install it instead.\n");
     let _ = writeln!(out, "# extra-index-url = {url}");
     out.push('\n');
     out.push_str("# --- or instead, in a POSIX shell (overrides pip.conf) ---\n");
@@ -269,29 +230,18 @@ fn pypirc(c: &Credentials) -> String {
     let name = index_name(c);
     let mut out = String::new();
     let _ = writeln!(out, "# ~/.pypirc for twine: twine upload -r {name} dist/*");
-    out.push_str(
-        "# (keep it private: chmod 600 ~/.pypirc; to merge into an existing one, add the\n",
-    );
-    let _ = writeln!(
-        out,
-        "# name to its index-servers and append the [{name}] section)"
-    );
+    out.push_str("# (keep it private: chmod 600 ~/.pypirc; to merge into an existing one, add the\n");
+    let _ = writeln!(out, "# name to its index-servers and append the [{name}] section)");
     out.push_str("[distutils]\n");
     let _ = writeln!(out, "index-servers = {name}");
     out.push('\n');
     let _ = writeln!(out, "[{name}]");
     let _ = writeln!(out, "repository = {}", upload_url(c));
-    for (key, value, var) in [
-        ("username", c.username, "TWINE_USERNAME"),
-        ("password", c.password, "TWINE_PASSWORD"),
-    ] {
+    for (key, value, var) in [("username", c.username, "TWINE_USERNAME"), ("password", c.password, "TWINE_PASSWORD")] {
         if ini_value_ok(value) {
             let _ = writeln!(out, "{key} = {value}");
         } else {
-            let _ = writeln!(
-                out,
-                "# The {key} cannot be written in .pypirc (a line break, or whitespace at an end):"
-            );
+            let _ = writeln!(out, "# The {key} cannot be written in .pypirc (a line break, or whitespace at an end):");
             let _ = writeln!(out, "# set {var} instead (pypictl creds --format env).");
         }
     }
@@ -302,52 +252,20 @@ fn env(c: &Credentials) -> String {
     let name = index_name(c);
     let var = env_name(&name);
     let mut out = String::new();
-    out.push_str(
-        "# POSIX shell (sh, bash, zsh): paste into a shell, or save to a file only you can\n",
-    );
+    out.push_str("# POSIX shell (sh, bash, zsh): paste into a shell, or save to a file only you can\n");
     out.push_str("# read and load it with `. ./file`.\n");
     out.push_str("# pip: only the private index (no dependency confusion)\n");
-    let _ = writeln!(
-        out,
-        "export PIP_INDEX_URL={}",
-        sh_quote(&index_url_with_credentials(c))
-    );
+    let _ = writeln!(out, "export PIP_INDEX_URL={}", sh_quote(&index_url_with_credentials(c)));
     out.push_str("# twine upload dist/* (uploads go to the private index)\n");
-    let _ = writeln!(
-        out,
-        "export TWINE_REPOSITORY_URL={}",
-        sh_quote(&upload_url(c))
-    );
+    let _ = writeln!(out, "export TWINE_REPOSITORY_URL={}", sh_quote(&upload_url(c)));
     let _ = writeln!(out, "export TWINE_USERNAME={}", sh_quote(c.username));
     let _ = writeln!(out, "export TWINE_PASSWORD={}", sh_quote(c.password));
-    let _ = writeln!(
-        out,
-        "# uv: the credentials of the index named \"{name}\" (pypictl creds --format uv)"
-    );
-    let _ = writeln!(
-        out,
-        "export UV_INDEX_{var}_USERNAME={}",
-        sh_quote(c.username)
-    );
-    let _ = writeln!(
-        out,
-        "export UV_INDEX_{var}_PASSWORD={}",
-        sh_quote(c.password)
-    );
-    let _ = writeln!(
-        out,
-        "# Poetry: the credentials of the source named \"{name}\" (pypictl creds --format poetry)"
-    );
-    let _ = writeln!(
-        out,
-        "export POETRY_HTTP_BASIC_{var}_USERNAME={}",
-        sh_quote(c.username)
-    );
-    let _ = writeln!(
-        out,
-        "export POETRY_HTTP_BASIC_{var}_PASSWORD={}",
-        sh_quote(c.password)
-    );
+    let _ = writeln!(out, "# uv: the credentials of the index named \"{name}\" (pypictl creds --format uv)");
+    let _ = writeln!(out, "export UV_INDEX_{var}_USERNAME={}", sh_quote(c.username));
+    let _ = writeln!(out, "export UV_INDEX_{var}_PASSWORD={}", sh_quote(c.password));
+    let _ = writeln!(out, "# Poetry: the credentials of the source named \"{name}\" (pypictl creds --format poetry)");
+    let _ = writeln!(out, "export POETRY_HTTP_BASIC_{var}_USERNAME={}", sh_quote(c.username));
+    let _ = writeln!(out, "export POETRY_HTTP_BASIC_{var}_PASSWORD={}", sh_quote(c.password));
     out
 }
 
@@ -355,33 +273,19 @@ fn uv(c: &Credentials) -> String {
     let name = index_name(c);
     let var = env_name(&name);
     let mut out = String::new();
-    out.push_str(
-        "# --- pyproject.toml (in uv.toml, write [[index]] instead of [[tool.uv.index]]) ---\n",
-    );
+    out.push_str("# --- pyproject.toml (in uv.toml, write [[index]] instead of [[tool.uv.index]]) ---\n");
     out.push_str("[[tool.uv.index]]\n");
     let _ = writeln!(out, "name = {}", toml_string(&name));
     let _ = writeln!(out, "url = {}", toml_string(&index_url(c)));
     let _ = writeln!(out, "publish-url = {}", toml_string(&upload_url(c)));
-    out.push_str(
-        "# The default index replaces PyPI: uv resolves every package from the private index\n",
-    );
-    out.push_str(
-        "# only (no dependency confusion). Without this line uv also asks PyPI, but only for\n",
-    );
+    out.push_str("# The default index replaces PyPI: uv resolves every package from the private index\n");
+    out.push_str("# only (no dependency confusion). Without this line uv also asks PyPI, but only for\n");
     out.push_str("# packages the private index does not have (uv's first-index strategy).\n");
     out.push_str("default = true\n");
     out.push('\n');
     out.push_str("# --- the credentials, in a POSIX shell (keep them out of pyproject.toml) ---\n");
-    let _ = writeln!(
-        out,
-        "export UV_INDEX_{var}_USERNAME={}",
-        sh_quote(c.username)
-    );
-    let _ = writeln!(
-        out,
-        "export UV_INDEX_{var}_PASSWORD={}",
-        sh_quote(c.password)
-    );
+    let _ = writeln!(out, "export UV_INDEX_{var}_USERNAME={}", sh_quote(c.username));
+    let _ = writeln!(out, "export UV_INDEX_{var}_PASSWORD={}", sh_quote(c.password));
     out.push_str("# To publish (uv publish does not read the UV_INDEX_ credentials):\n");
     let _ = writeln!(
         out,
@@ -395,34 +299,15 @@ fn poetry(c: &Credentials) -> String {
     let name = index_name(c);
     let name_word = sh_word(&name);
     let mut out = String::new();
-    out.push_str(
-        "# Poetry, in the project's directory. A primary source replaces PyPI: Poetry resolves\n",
-    );
+    out.push_str("# Poetry, in the project's directory. A primary source replaces PyPI: Poetry resolves\n");
     out.push_str("# every package from the private index only (no dependency confusion).\n");
-    let _ = writeln!(
-        out,
-        "poetry source add --priority=primary {name_word} {}",
-        sh_word(&index_url(c))
-    );
+    let _ = writeln!(out, "poetry source add --priority=primary {name_word} {}", sh_word(&index_url(c)));
     out.push_str("# The credentials (Poetry keeps the password in the system keyring, or in its\n");
-    out.push_str(
-        "# auth.toml without one). `--` keeps a password starting with '-' from being read as\n",
-    );
+    out.push_str("# auth.toml without one). `--` keeps a password starting with '-' from being read as\n");
     out.push_str("# an option; a leading space keeps the line out of most shells' history.\n");
-    let _ = writeln!(
-        out,
-        " poetry config -- {} {} {}",
-        sh_word(&format!("http-basic.{name}")),
-        sh_word(c.username),
-        sh_quote(c.password)
-    );
+    let _ = writeln!(out, " poetry config -- {} {} {}", sh_word(&format!("http-basic.{name}")), sh_word(c.username), sh_quote(c.password));
     out.push_str("# To publish (the same credentials are used):\n");
-    let _ = writeln!(
-        out,
-        "#   poetry config {} {}",
-        sh_word(&format!("repositories.{name}")),
-        sh_word(&upload_url(c))
-    );
+    let _ = writeln!(out, "#   poetry config {} {}", sh_word(&format!("repositories.{name}")), sh_word(&upload_url(c)));
     let _ = writeln!(out, "#   poetry publish --build -r {name_word}");
     out
 }
@@ -436,8 +321,7 @@ fn json(c: &Credentials) -> String {
         "index_url_with_credentials": index_url_with_credentials(c),
         "upload_url": upload_url(c),
     });
-    let mut out =
-        serde_json::to_string_pretty(&value).expect("a JSON object of strings serializes");
+    let mut out = serde_json::to_string_pretty(&value).expect("a JSON object of strings serializes");
     out.push('\n');
     out
 }
@@ -447,34 +331,20 @@ mod tests {
     use super::*;
 
     fn creds<'a>(password: &'a str, name: &'a str) -> Credentials<'a> {
-        Credentials {
-            username: "pypi-1a2b3c4d",
-            password,
-            url: "https://pypi.example.com/",
-            name,
-        }
+        Credentials { username: "pypi-1a2b3c4d", password, url: "https://pypi.example.com/", name }
     }
 
     #[test]
     fn userinfo_encodes_all_but_unreserved() {
         let c = creds("p@ss:w/rd%41 #?+~-._", "pypi");
-        assert_eq!(
-            index_url_with_credentials(&c),
-            "https://pypi-1a2b3c4d:p%40ss%3Aw%2Frd%2541%20%23%3F%2B~-._@pypi.example.com/simple/"
-        );
+        assert_eq!(index_url_with_credentials(&c), "https://pypi-1a2b3c4d:p%40ss%3Aw%2Frd%2541%20%23%3F%2B~-._@pypi.example.com/simple/");
         let c = creds("pässwörd", "pypi");
-        assert_eq!(
-            index_url_with_credentials(&c),
-            "https://pypi-1a2b3c4d:p%C3%A4ssw%C3%B6rd@pypi.example.com/simple/"
-        );
+        assert_eq!(index_url_with_credentials(&c), "https://pypi-1a2b3c4d:p%C3%A4ssw%C3%B6rd@pypi.example.com/simple/");
     }
 
     #[test]
     fn url_without_trailing_slash_gets_one() {
-        let c = Credentials {
-            url: "https://pypi.example.com",
-            ..creds("x", "pypi")
-        };
+        let c = Credentials { url: "https://pypi.example.com", ..creds("x", "pypi") };
         assert_eq!(index_url(&c), "https://pypi.example.com/simple/");
         assert_eq!(upload_url(&c), "https://pypi.example.com/");
     }
@@ -496,10 +366,7 @@ mod tests {
         assert_eq!(sh_word("https://x/simple/"), "https://x/simple/");
         assert_eq!(sh_word("a b"), "'a b'");
         assert_eq!(sh_word(""), "''");
-        assert_eq!(
-            toml_string("a\"b\\c\u{1}\t\u{7f}é"),
-            r#""a\"b\\c\u0001\u0009\u007Fé""#
-        );
+        assert_eq!(toml_string("a\"b\\c\u{1}\t\u{7f}é"), r#""a\"b\\c\u0001\u0009\u007Fé""#);
     }
 
     #[test]
@@ -514,20 +381,9 @@ mod tests {
     #[test]
     fn every_format_ends_with_a_newline() {
         let c = creds("p@ss:w/rd%41 #?+", "pypi");
-        for format in [
-            Format::Text,
-            Format::Pip,
-            Format::Pypirc,
-            Format::Env,
-            Format::Uv,
-            Format::Poetry,
-            Format::Json,
-        ] {
+        for format in [Format::Text, Format::Pip, Format::Pypirc, Format::Env, Format::Uv, Format::Poetry, Format::Json] {
             let out = render(&c, format);
-            assert!(
-                out.ends_with('\n') && !out.ends_with("\n\n"),
-                "{format:?}: {out}"
-            );
+            assert!(out.ends_with('\n') && !out.ends_with("\n\n"), "{format:?}: {out}");
         }
     }
 }

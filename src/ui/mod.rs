@@ -32,17 +32,28 @@ pub enum ProgressMode {
 /// The renderer for `mode`. `Auto` avoids the live view in CI even when a
 /// runner allocates a terminal: redrawn lines make unreadable logs.
 pub fn sink(mode: ProgressMode) -> Box<dyn Sink + Send> {
-    let live = match mode {
-        ProgressMode::Auto => {
-            std::io::stderr().is_terminal() && std::env::var_os("CI").is_none_or(|v| v.is_empty())
-        }
-        ProgressMode::Bar => true,
-        ProgressMode::Events => false,
-    };
-    if live {
+    if live(mode) {
         Box::new(tty::TtyRenderer::stderr())
     } else {
         Box::new(plain::PlainRenderer::new(std::io::stdout()))
+    }
+}
+
+/// A sink for commands whose stdout is data (`creds --rotate` prints the
+/// new credentials there): the plain lines go to stderr.
+pub fn sink_beside_data(mode: ProgressMode) -> Box<dyn Sink + Send> {
+    if live(mode) {
+        Box::new(tty::TtyRenderer::stderr())
+    } else {
+        Box::new(plain::PlainRenderer::new(std::io::stderr()))
+    }
+}
+
+fn live(mode: ProgressMode) -> bool {
+    match mode {
+        ProgressMode::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+        ProgressMode::Bar => true,
+        ProgressMode::Events => false,
     }
 }
 

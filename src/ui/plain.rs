@@ -32,13 +32,7 @@ pub struct PlainRenderer<W: Write> {
 
 impl<W: Write> PlainRenderer<W> {
     pub fn new(out: W) -> Self {
-        PlainRenderer {
-            out,
-            label_width: 0,
-            last_tick: None,
-            last_event: None,
-            tasks: HashMap::new(),
-        }
+        PlainRenderer { out, label_width: 0, last_tick: None, last_event: None, tasks: HashMap::new() }
     }
 
     /// The writer back, e.g. the `Vec<u8>` a test rendered into.
@@ -62,10 +56,7 @@ impl<W: Write> PlainRenderer<W> {
 
 /// `running 1/2, pending 1, failed 0, rollout IN_PROGRESS`
 fn tasks_text(s: &ServiceSnapshot) -> String {
-    let mut text = format!(
-        "running {}/{}, pending {}, failed {}",
-        s.running, s.desired, s.pending, s.failed
-    );
+    let mut text = format!("running {}/{}, pending {}, failed {}", s.running, s.desired, s.pending, s.failed);
     if let Some(state) = &s.rollout_state {
         text.push_str(&format!(", rollout {}", one_line(state)));
     }
@@ -77,9 +68,7 @@ impl<W: Write> Sink for PlainRenderer<W> {
         match progress {
             Progress::Step(text) => self.line(&format!("==> {}", one_line(&text))),
             Progress::Warning(text) => self.line(&format!("warning: {}", one_line(&text))),
-            Progress::Stack(stack) => {
-                self.label_width = self.label_width.max(stack.label.chars().count())
-            }
+            Progress::Stack(stack) => self.label_width = self.label_width.max(stack.label.chars().count()),
             Progress::Event { stack, event } => {
                 self.last_event = Some(event.timestamp);
                 let mut text = format!(
@@ -91,12 +80,7 @@ impl<W: Write> Sink for PlainRenderer<W> {
                     one_line(&event.status),
                     lw = self.label_width,
                 );
-                if let Some(reason) = event
-                    .reason
-                    .as_deref()
-                    .map(one_line)
-                    .filter(|r| !r.is_empty())
-                {
+                if let Some(reason) = event.reason.as_deref().map(one_line).filter(|r| !r.is_empty()) {
                     text.push_str("  ");
                     text.push_str(&reason);
                 }
@@ -105,11 +89,7 @@ impl<W: Write> Sink for PlainRenderer<W> {
             Progress::Tasks { service, snapshot } => {
                 let text = tasks_text(&snapshot);
                 if self.tasks.get(&service) != Some(&text) {
-                    self.line(&format!(
-                        "{}  {}  tasks  {text}",
-                        clock(self.now()),
-                        one_line(&service)
-                    ));
+                    self.line(&format!("{}  {}  tasks  {text}", clock(self.now()), one_line(&service)));
                     self.tasks.insert(service, text);
                 }
             }
@@ -120,11 +100,7 @@ impl<W: Write> Sink for PlainRenderer<W> {
                 one_line(&task.task_id),
                 one_line(&task.reason)
             )),
-            Progress::Retrying {
-                what,
-                reason,
-                delay_ms,
-            } => self.line(&format!(
+            Progress::Retrying { what, reason, delay_ms } => self.line(&format!(
                 "note: {} failed ({}); retrying in {}",
                 one_line(&what),
                 one_line(&reason),

@@ -25,10 +25,7 @@ pub fn render(stack: &str, changes: &[Change], color: bool) -> String {
         s.add, s.modify, s.replace, s.remove
     );
     if s.security > 0 {
-        out.push_str(&format!(
-            "; {} security-relevant (IAM, security groups, policies, keys)",
-            s.security
-        ));
+        out.push_str(&format!("; {} security-relevant (IAM, security groups, policies, keys)", s.security));
     }
     out.push('\n');
     if changes.is_empty() {
@@ -63,13 +60,7 @@ pub fn render(stack: &str, changes: &[Change], color: bool) -> String {
                 note_cell = note_cell.fg(Color::Magenta);
             }
         }
-        t.add_row(vec![
-            act_cell,
-            Cell::new(&c.stack),
-            Cell::new(&c.change.logical_id),
-            Cell::new(&c.change.resource_type),
-            note_cell,
-        ]);
+        t.add_row(vec![act_cell, Cell::new(&c.stack), Cell::new(&c.change.logical_id), Cell::new(&c.change.resource_type), note_cell]);
     }
     out.push_str(&t.to_string());
     out.push('\n');
@@ -101,20 +92,8 @@ mod tests {
         let text = render(
             "pypi",
             &[
-                change(
-                    "Compute",
-                    "Modify",
-                    "LaunchTemplate",
-                    "AWS::EC2::LaunchTemplate",
-                    Some("False"),
-                ),
-                change(
-                    "Storage",
-                    "Modify",
-                    "FileSystem",
-                    "AWS::EFS::FileSystem",
-                    Some("True"),
-                ),
+                change("Compute", "Modify", "LaunchTemplate", "AWS::EC2::LaunchTemplate", Some("False")),
+                change("Storage", "Modify", "FileSystem", "AWS::EFS::FileSystem", Some("True")),
                 change("Service", "Add", "TaskRole", "AWS::IAM::Role", None),
             ],
             false,

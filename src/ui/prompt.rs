@@ -17,10 +17,7 @@ pub struct Terminal {
 impl Terminal {
     pub fn detect() -> Terminal {
         let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        Terminal {
-            interactive,
-            color: std::io::stdout().is_terminal() && console::colors_enabled(),
-        }
+        Terminal { interactive, color: std::io::stdout().is_terminal() && console::colors_enabled() }
     }
 
     /// Asks the user to type `expected` (e.g. the stack name) to go on.
@@ -44,11 +41,7 @@ impl Interaction for Terminal {
 
     fn confirm(&mut self, question: &str) -> bool {
         // Ctrl-C or a closed terminal at the prompt is a "no".
-        Confirm::with_theme(&ColorfulTheme::default())
-            .with_prompt(question)
-            .default(false)
-            .interact()
-            .unwrap_or(false)
+        Confirm::with_theme(&ColorfulTheme::default()).with_prompt(question).default(false).interact().unwrap_or(false)
     }
 
     fn show_changes(&mut self, stack: &str, changes: &[Change]) {

@@ -11,20 +11,14 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
     let mut s = String::new();
     let code = match outcome {
         Outcome::Prerequisites(problems) => {
-            let _ = writeln!(
-                s,
-                "error: the account is not ready for {stack} (nothing was changed):"
-            );
+            let _ = writeln!(s, "error: the account is not ready for {stack} (nothing was changed):");
             for p in problems {
                 let _ = writeln!(s, "  - {}\n    fix: {}", p.what, p.fix);
             }
             2
         }
         Outcome::Stuck { status, advice } => {
-            let _ = writeln!(
-                s,
-                "error: {stack} is {status} (nothing was changed): {advice}"
-            );
+            let _ = writeln!(s, "error: {stack} is {status} (nothing was changed): {advice}");
             2
         }
         Outcome::NoChanges => {
@@ -34,21 +28,10 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
         Outcome::Refused(changes) => {
             let _ = writeln!(s, "error: these changes would replace or remove stateful resources, and lose their data:");
             for c in changes {
-                let what = if c.change.action == "Remove" {
-                    "removed"
-                } else {
-                    "replaced"
-                };
-                let _ = writeln!(
-                    s,
-                    "  - {} {} ({}) would be {what}",
-                    c.stack, c.change.logical_id, c.change.resource_type
-                );
+                let what = if c.change.action == "Remove" { "removed" } else { "replaced" };
+                let _ = writeln!(s, "  - {} {} ({}) would be {what}", c.stack, c.change.logical_id, c.change.resource_type);
             }
-            let _ = writeln!(
-                s,
-                "Nothing was changed. If you mean it, deploy again with --allow-replace-stateful."
-            );
+            let _ = writeln!(s, "Nothing was changed. If you mean it, deploy again with --allow-replace-stateful.");
             2
         }
         Outcome::NeedsConfirmation => {
@@ -69,11 +52,7 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
             let _ = writeln!(s, "Next: `pypictl creds` prints the username, password and pip/twine/uv/poetry configuration.");
             0
         }
-        Outcome::Failed {
-            status,
-            root_cause,
-            advice,
-        } => {
+        Outcome::Failed { status, root_cause, advice } => {
             let _ = writeln!(s, "✘ {stack}: {status}");
             match root_cause {
                 Some(cause) => s.push_str(&root_cause_text(cause)),
@@ -83,31 +62,16 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
             1
         }
         Outcome::Recovered { status } => {
-            let _ = writeln!(
-                s,
-                "✔ {stack} recovered: {status}. Deploy again to apply the configuration."
-            );
+            let _ = writeln!(s, "✔ {stack} recovered: {status}. Deploy again to apply the configuration.");
             0
         }
         Outcome::Previewed(changes) => {
-            let _ = writeln!(
-                s,
-                "{} change{} previewed; nothing was changed.",
-                changes.len(),
-                if changes.len() == 1 { "" } else { "s" }
-            );
+            let _ = writeln!(s, "{} change{} previewed; nothing was changed.", changes.len(), if changes.len() == 1 { "" } else { "s" });
             0
         }
         Outcome::StoppedWatching { interrupted } => {
-            let why = if *interrupted {
-                "Stopped watching"
-            } else {
-                "Stopped watching after --max-wait"
-            };
-            let _ = writeln!(
-                s,
-                "{why}: CloudFormation carries on, nothing was cancelled or rolled back."
-            );
+            let why = if *interrupted { "Stopped watching" } else { "Stopped watching after --max-wait" };
+            let _ = writeln!(s, "{why}: CloudFormation carries on, nothing was cancelled or rolled back.");
             let _ = writeln!(s, "Resume watching with `pypictl status --watch`.");
             if *interrupted {
                 130
@@ -120,22 +84,11 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
 }
 
 pub fn root_cause_text(cause: &RootCause) -> String {
-    let mut s = format!(
-        "  Root cause: {} › {} ({})\n    {}\n",
-        cause.stack,
-        cause.logical_id,
-        cause.resource_type,
-        super::text::one_line(&cause.reason)
-    );
+    let mut s = format!("  Root cause: {} › {} ({})\n    {}\n", cause.stack, cause.logical_id, cause.resource_type, super::text::one_line(&cause.reason));
     if !cause.stopped_tasks.is_empty() {
         s.push_str("  Why the service's tasks stopped:\n");
         for t in &cause.stopped_tasks {
-            let _ = writeln!(
-                s,
-                "    - task {}: {}",
-                t.task_id,
-                super::text::one_line(&t.reason)
-            );
+            let _ = writeln!(s, "    - task {}: {}", t.task_id, super::text::one_line(&t.reason));
         }
     }
     s

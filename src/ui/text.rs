@@ -7,12 +7,7 @@ use crate::engine::model::Millis;
 /// deterministic in tests and identical across CI runners.
 pub fn clock(at: Millis) -> String {
     let day_seconds = at.div_euclid(1000).rem_euclid(86_400);
-    format!(
-        "{:02}:{:02}:{:02}",
-        day_seconds / 3600,
-        day_seconds / 60 % 60,
-        day_seconds % 60
-    )
+    format!("{:02}:{:02}:{:02}", day_seconds / 3600, day_seconds / 60 % 60, day_seconds % 60)
 }
 
 /// A short human duration: `45s`, `3m 05s`, `1h 02m`. Seconds stop

@@ -25,9 +25,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use console::Style;
-use indicatif::{
-    MultiProgress, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle,
-};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle};
 
 use super::text::{duration, one_line, seconds};
 use crate::engine::model::{status, Millis, ServiceSnapshot, StackEvent};
@@ -150,18 +148,11 @@ impl TtyRenderer {
 
     /// The live view on stderr, so that stdout stays for data.
     pub fn stderr() -> Self {
-        TtyRenderer {
-            for_stderr: true,
-            ..TtyRenderer::new(ProgressDrawTarget::stderr())
-        }
+        TtyRenderer { for_stderr: true, ..TtyRenderer::new(ProgressDrawTarget::stderr()) }
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
-        let style = if self.for_stderr {
-            style.for_stderr()
-        } else {
-            style
-        };
+        let style = if self.for_stderr { style.for_stderr() } else { style };
         style.apply_to(text).to_string()
     }
 
@@ -179,12 +170,7 @@ impl TtyRenderer {
     /// Draws every line now, bypassing indicatif's rate limit: otherwise the
     /// last update of a burst could stay undrawn until the next poll.
     fn draw(&self) {
-        if let Some(bar) = self
-            .stacks
-            .first()
-            .map(|s| &s.bar)
-            .or(self.services.first().map(|s| &s.bar))
-        {
+        if let Some(bar) = self.stacks.first().map(|s| &s.bar).or(self.services.first().map(|s| &s.bar)) {
             bar.force_draw();
         }
     }
@@ -195,11 +181,7 @@ impl TtyRenderer {
             None => {
                 // An event from a stack never announced: show it rather than drop it.
                 let depth = usize::from(!self.stacks.is_empty());
-                self.announce(WatchedStack {
-                    label: label.to_string(),
-                    depth,
-                    total: None,
-                });
+                self.announce(WatchedStack { label: label.to_string(), depth, total: None });
                 self.stacks.len() - 1
             }
         }
@@ -217,20 +199,13 @@ impl TtyRenderer {
             }
             None => {
                 // Stacks go above the ECS lines, in the order announced.
-                let bar = ProgressBar::new_spinner()
-                    .with_prefix(watched.label.clone())
-                    .with_finish(ProgressFinish::AndLeave);
+                let bar = ProgressBar::new_spinner().with_prefix(watched.label.clone()).with_finish(ProgressFinish::AndLeave);
                 let bar = self.multi.insert(self.stacks.len(), bar);
                 self.stacks.push(StackLine::new(watched, bar));
                 self.stacks.len() - 1
             }
         };
-        let width = self
-            .stacks
-            .iter()
-            .map(|s| 2 * s.depth + s.label.chars().count())
-            .max()
-            .unwrap_or(0);
+        let width = self.stacks.iter().map(|s| 2 * s.depth + s.label.chars().count()).max().unwrap_or(0);
         if width != self.label_width {
             // Every line's columns move: restyle them all.
             self.label_width = width;
@@ -255,32 +230,20 @@ impl TtyRenderer {
 
     fn print_failure(&mut self, label: &str, event: &StackEvent) {
         let key = if event.id.is_empty() {
-            format!(
-                "{label}\n{}\n{}\n{}",
-                event.logical_id, event.status, event.timestamp
-            )
+            format!("{label}\n{}\n{}\n{}", event.logical_id, event.status, event.timestamp)
         } else {
             event.id.clone()
         };
         if !self.printed.insert(key) {
             return;
         }
-        let reason = event
-            .reason
-            .as_deref()
-            .map(one_line)
-            .filter(|r| !r.is_empty());
+        let reason = event.reason.as_deref().map(one_line).filter(|r| !r.is_empty());
         // The stack's own failure names the stack once: its logical id is only
         // the stack's generated name, and its type is obvious.
         let mut text = if event.is_about_stack() {
             format!("✘ {}", one_line(label))
         } else {
-            format!(
-                "✘ {} {} ({})",
-                one_line(label),
-                one_line(&event.logical_id),
-                one_line(&event.resource_type)
-            )
+            format!("✘ {} {} ({})", one_line(label), one_line(&event.logical_id), one_line(&event.resource_type))
         };
         if let Some(reason) = reason {
             let _ = write!(text, ": {reason}");
@@ -296,12 +259,7 @@ impl TtyRenderer {
                     .with_prefix(format!("ECS {}:", one_line(&service)))
                     .with_finish(ProgressFinish::AndLeave);
                 let bar = self.multi.add(bar);
-                self.services.push(ServiceLine {
-                    service,
-                    snapshot: snapshot.clone(),
-                    bar,
-                    styled: None,
-                });
+                self.services.push(ServiceLine { service, snapshot: snapshot.clone(), bar, styled: None });
                 self.services.len() - 1
             }
         };
@@ -340,27 +298,19 @@ impl StackLine {
     }
 
     fn record(&mut self, event: &StackEvent) {
-        self.first = Some(
-            self.first
-                .map_or(event.timestamp, |t| t.min(event.timestamp)),
-        );
+        self.first = Some(self.first.map_or(event.timestamp, |t| t.min(event.timestamp)));
         self.last = self.last.max(event.timestamp);
         let s = event.status.as_str();
         if event.is_about_stack() {
             if status::unsuccessful(s) || (self.built && s.starts_with("DELETE_")) {
                 self.troubled = true;
             }
-            self.built |=
-                s.starts_with("CREATE_") || s.starts_with("UPDATE_") || s.starts_with("IMPORT_");
+            self.built |= s.starts_with("CREATE_") || s.starts_with("UPDATE_") || s.starts_with("IMPORT_");
             self.status = Some(s.to_string());
             return;
         }
         self.troubled |= status::failed(s);
-        match self
-            .resources
-            .iter_mut()
-            .find(|r| r.logical_id == event.logical_id)
-        {
+        match self.resources.iter_mut().find(|r| r.logical_id == event.logical_id) {
             Some(r) => {
                 if status::in_progress(s) && !status::in_progress(&r.status) {
                     r.since = event.timestamp;
@@ -400,18 +350,12 @@ impl StackLine {
         ProgressStyle::with_template(&template)
             .expect("the stack line template is valid")
             .tick_strings(ticks)
-            .with_key(
-                "counts",
-                move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = w.write_str(&counts.lock().unwrap().counts);
-                },
-            )
-            .with_key(
-                "elapsed",
-                move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = w.write_str(&elapsed.lock().unwrap().elapsed);
-                },
-            )
+            .with_key("counts", move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&counts.lock().unwrap().counts);
+            })
+            .with_key("elapsed", move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&elapsed.lock().unwrap().elapsed);
+            })
     }
 
     /// What the end of the line says: the ids in progress while working, the
@@ -422,16 +366,10 @@ impl StackLine {
             Look::Waiting => "waiting".to_string(),
             Look::Done | Look::Failed => status.to_string(),
             Look::Running | Look::Troubled => {
-                let mut working: Vec<&Resource> = self
-                    .resources
-                    .iter()
-                    .filter(|r| status::in_progress(&r.status))
-                    .collect();
+                let mut working: Vec<&Resource> =
+                    self.resources.iter().filter(|r| status::in_progress(&r.status)).collect();
                 working.sort_by_key(|r| r.since);
-                let ids = budgeted(
-                    working.iter().map(|r| r.logical_id.as_str()),
-                    IN_PROGRESS_BUDGET,
-                );
+                let ids = budgeted(working.iter().map(|r| r.logical_id.as_str()), IN_PROGRESS_BUDGET);
                 // The ordinary statuses go without saying; a rollback or a
                 // cleanup is worth reading.
                 if matches!(status, "" | "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS") {
@@ -451,24 +389,13 @@ impl StackLine {
             self.bar.set_style(self.style(look, label_width));
             self.styled = Some((look, label_width));
         }
-        let done = self
-            .resources
-            .iter()
-            .filter(|r| status::complete(&r.status) || status::failed(&r.status))
-            .count();
+        let done = self.resources.iter().filter(|r| status::complete(&r.status) || status::failed(&r.status)).count();
         let total = self.total.unwrap_or(0).max(self.resources.len());
-        let end = if look.animated() {
-            now.max(self.last)
-        } else {
-            self.last
-        };
+        let end = if look.animated() { now.max(self.last) } else { self.last };
         {
             let mut columns = self.columns.lock().unwrap();
             columns.counts = format!("{done}/{total}");
-            columns.elapsed = self
-                .first
-                .map(|first| duration(end - first))
-                .unwrap_or_default();
+            columns.elapsed = self.first.map(|first| duration(end - first)).unwrap_or_default();
         }
         if advance && look.animated() {
             self.bar.tick();
@@ -493,8 +420,7 @@ impl ServiceLine {
             let (color, ticks) = look.color_and_ticks();
             // Indented like a nested stack: the tasks belong to the Service stack.
             let template = format!("  {{spinner:.{color}}} {{prefix:.bold}} {{wide_msg}}");
-            let style =
-                ProgressStyle::with_template(&template).expect("the tasks line template is valid");
+            let style = ProgressStyle::with_template(&template).expect("the tasks line template is valid");
             self.bar.set_style(style.tick_strings(ticks));
             self.styled = Some(look);
         }
@@ -502,10 +428,7 @@ impl ServiceLine {
         if advance && look.animated() {
             self.bar.tick();
         }
-        self.bar.set_message(format!(
-            "running {}/{}, pending {}, failed {}",
-            s.running, s.desired, s.pending, s.failed
-        ));
+        self.bar.set_message(format!("running {}/{}, pending {}, failed {}", s.running, s.desired, s.pending, s.failed));
     }
 }
 
@@ -534,43 +457,22 @@ impl Sink for TtyRenderer {
         }
         match progress {
             Progress::Step(text) => {
-                let line = format!(
-                    "{} {}",
-                    self.paint(Style::new().cyan().bold(), "==>"),
-                    self.paint(Style::new().bold(), &one_line(&text))
-                );
+                let line = format!("{} {}", self.paint(Style::new().cyan().bold(), "==>"), self.paint(Style::new().bold(), &one_line(&text)));
                 self.print(line);
             }
             Progress::Warning(text) => {
-                let line = format!(
-                    "{} {}",
-                    self.paint(Style::new().yellow().bold(), "warning:"),
-                    one_line(&text)
-                );
+                let line = format!("{} {}", self.paint(Style::new().yellow().bold(), "warning:"), one_line(&text));
                 self.print(line);
             }
             Progress::Stack(watched) => self.announce(watched),
             Progress::Event { stack, event } => self.event(stack, event),
             Progress::Tasks { service, snapshot } => self.tasks(service, snapshot),
             Progress::TaskStopped { task, .. } => {
-                let text = format!(
-                    "task {} stopped: {}",
-                    one_line(&task.task_id),
-                    one_line(&task.reason)
-                );
+                let text = format!("task {} stopped: {}", one_line(&task.task_id), one_line(&task.reason));
                 self.print(self.paint(Style::new().yellow(), &text));
             }
-            Progress::Retrying {
-                what,
-                reason,
-                delay_ms,
-            } => {
-                let text = format!(
-                    "note: {} failed ({}); retrying in {}",
-                    one_line(&what),
-                    one_line(&reason),
-                    seconds(delay_ms)
-                );
+            Progress::Retrying { what, reason, delay_ms } => {
+                let text = format!("note: {} failed ({}); retrying in {}", one_line(&what), one_line(&reason), seconds(delay_ms));
                 self.print(self.paint(Style::new().dim(), &text));
             }
             Progress::Tick { now } => self.tick(now),
@@ -601,21 +503,11 @@ mod tests {
 
     #[test]
     fn in_progress_ids_fit_their_budget() {
-        let ids = [
-            "LoadBalancerSecurityGroup",
-            "InstanceSecurityGroup",
-            "FileSystemSecurityGroup",
-        ];
+        let ids = ["LoadBalancerSecurityGroup", "InstanceSecurityGroup", "FileSystemSecurityGroup"];
         assert_eq!(budgeted(ids.iter().copied(), 100), ids.join(", "));
-        assert_eq!(
-            budgeted(ids.iter().copied(), 50),
-            "LoadBalancerSecurityGroup, InstanceSecurityGroup +1"
-        );
+        assert_eq!(budgeted(ids.iter().copied(), 50), "LoadBalancerSecurityGroup, InstanceSecurityGroup +1");
         // The first id is always shown, however long.
-        assert_eq!(
-            budgeted(ids.iter().copied(), 10),
-            "LoadBalancerSecurityGroup +2"
-        );
+        assert_eq!(budgeted(ids.iter().copied(), 10), "LoadBalancerSecurityGroup +2");
         assert_eq!(budgeted([].iter().copied(), 10), "");
     }
 }

@@ -74,26 +74,17 @@ impl Assembly {
 }
 
 fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn out(stack: &str, output: &str) -> StackOutput {
-    StackOutput {
-        stack: stack.to_string(),
-        output: output.to_string(),
-    }
+    StackOutput { stack: stack.to_string(), output: output.to_string() }
 }
 
 /// Builds every template of the deployment.
 pub fn synthesize(d: &Deployment) -> Result<Assembly, String> {
     let cfg = &d.config;
-    let ctx = Ctx {
-        cfg,
-        cap: &d.capacity,
-    };
+    let ctx = Ctx { cfg, cap: &d.capacity };
 
     let mut components: Vec<(&'static str, Template)> = Vec::new();
     let (t, enc) = c::encryption::build(ctx);
@@ -110,13 +101,7 @@ pub fn synthesize(d: &Deployment) -> Result<Assembly, String> {
     components.push(("compute", t));
     let (t, service) = c::service::build(
         ctx,
-        c::service::Inputs {
-            enc: &enc,
-            storage: &storage,
-            creds: &creds,
-            lb: &lb,
-            compute: &compute,
-        },
+        c::service::Inputs { enc: &enc, storage: &storage, creds: &creds, lb: &lb, compute: &compute },
     );
     components.push(("service", t));
     if cfg.backup.enabled {
@@ -125,13 +110,7 @@ pub fn synthesize(d: &Deployment) -> Result<Assembly, String> {
     }
     let (t, monitoring) = c::monitoring::build(
         ctx,
-        c::monitoring::Inputs {
-            enc: &enc,
-            storage: &storage,
-            lb: &lb,
-            service: &service,
-            cluster_name: &compute.cluster_name,
-        },
+        c::monitoring::Inputs { enc: &enc, storage: &storage, lb: &lb, service: &service, cluster_name: &compute.cluster_name },
     );
     components.push(("monitoring", t));
     if cfg.cloudfront.enabled {
@@ -157,14 +136,7 @@ pub fn synthesize(d: &Deployment) -> Result<Assembly, String> {
     let root_body = render(&root.to_json()?);
     let manifest = manifest(d, &root_body, &nested);
     let staging_body = render(&crate::staging::template().to_json()?);
-    Ok(Assembly {
-        stack_name: cfg.stack_name().to_string(),
-        root,
-        root_body,
-        nested,
-        staging_body,
-        manifest,
-    })
+    Ok(Assembly { stack_name: cfg.stack_name().to_string(), root, root_body, nested, staging_body, manifest })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -179,13 +151,7 @@ fn root_template(
 ) -> Result<Template, String> {
     let cfg = &d.config;
     let cap = &d.capacity;
-    let mut root = Template::new(
-        "",
-        format!(
-            "pypictl {} ({}): private Python package index",
-            cfg.service_name, cfg.environment
-        ),
-    );
+    let mut root = Template::new("", format!("pypictl {} ({}): private Python package index", cfg.service_name, cfg.environment));
     root.parameter(
         STAGING_BUCKET_PARAM,
         Parameter {
@@ -197,26 +163,14 @@ fn root_template(
     );
 
     for n in nested {
-        let params: Vec<(String, Expr)> = n
-            .template
-            .bindings()
-            .iter()
-            .map(|(p, src)| (p.clone(), src.in_root()))
-            .collect();
-        let url = Expr::sub(format!(
-            "https://${{{STAGING_BUCKET_PARAM}}}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}/{}",
-            n.asset_key
-        ));
+        let params: Vec<(String, Expr)> = n.template.bindings().iter().map(|(p, src)| (p.clone(), src.in_root())).collect();
+        let url = Expr::sub(format!("https://${{{STAGING_BUCKET_PARAM}}}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}/{}", n.asset_key));
         // Nested stacks hold no data themselves; the stateful resources
         // inside them carry their own Retain policies.
         let mut entry = root
             .add(
                 &n.logical_id,
-                Stack {
-                    template_url: url,
-                    parameters: (!params.is_empty()).then_some(Expr::Object(params)),
-                    timeout_in_minutes: None,
-                },
+                Stack { template_url: url, parameters: (!params.is_empty()).then_some(Expr::Object(params)), timeout_in_minutes: None },
             )
             .deletion_policy(crate::cfn::Policy::Delete);
         // The CDN's origin name is created by the load balancer stack.
@@ -244,124 +198,38 @@ fn root_template(
     }))
     .expect("JSON");
     let mut outputs: Vec<(&str, &str, Expr)> = vec![
-        (
-            "PypiServerUrls",
-            "URLs of the package index, comma-separated",
-            Expr::str(urls),
-        ),
-        (
-            "PypiUserSecret",
-            "Name of the Secrets Manager secret with the username and password",
-            creds.secret_name.in_root(),
-        ),
-        (
-            "PypiUserSecretArn",
-            "ARN of the secret with the username and password",
-            creds.secret_arn.in_root(),
-        ),
-        (
-            "PypiLoadBalancerArn",
-            "ARN of the load balancer",
-            lb.load_balancer_arn.in_root(),
-        ),
-        (
-            "LoadBalancerDnsName",
-            "DNS name of the load balancer",
-            out("LoadBalancer", "LoadBalancerDnsName").in_root(),
-        ),
-        (
-            "TargetGroupArn",
-            "ARN of the target group",
-            lb.target_group_arn.in_root(),
-        ),
-        (
-            "AccessLogBucketName",
-            "Bucket of the load balancer's access logs",
-            lb.access_log_bucket.in_root(),
-        ),
-        (
-            "EcsClusterName",
-            "ECS cluster running pypiserver",
-            compute.cluster_name.in_root(),
-        ),
-        (
-            "EcsServiceName",
-            "ECS service running pypiserver",
-            service.service_name.in_root(),
-        ),
-        (
-            "EcsServiceArn",
-            "ARN of the ECS service",
-            service.service_arn.in_root(),
-        ),
-        (
-            "LogGroupName",
-            "CloudWatch Logs group of the containers",
-            service.log_group.in_root(),
-        ),
-        (
-            "AsgName",
-            "Auto Scaling group of the container instances",
-            compute.asg_name.in_root(),
-        ),
-        (
-            "FileSystemId",
-            "EFS file system holding the packages",
-            out("Storage", "FileSystemId").in_root(),
-        ),
-        (
-            "CloudwatchAlarmSnsTopicArn",
-            "SNS topic of the alarm notifications",
-            monitoring.topic_arn.in_root(),
-        ),
-        (
-            "CloudwatchAlarmArns",
-            "ARNs of the CloudWatch alarms, comma-separated",
-            out("Monitoring", "AlarmArns").in_root(),
-        ),
-        (
-            "TaskMinCount",
-            "task_min_count in use (auto-calculated unless set)",
-            Expr::str(cap.task_min_count.to_string()),
-        ),
-        (
-            "CapacityInfo",
-            "Instance capacity and task packing (JSON)",
-            Expr::str(capacity_info),
-        ),
+        ("PypiServerUrls", "URLs of the package index, comma-separated", Expr::str(urls)),
+        ("PypiUserSecret", "Name of the Secrets Manager secret with the username and password", creds.secret_name.in_root()),
+        ("PypiUserSecretArn", "ARN of the secret with the username and password", creds.secret_arn.in_root()),
+        ("PypiLoadBalancerArn", "ARN of the load balancer", lb.load_balancer_arn.in_root()),
+        ("LoadBalancerDnsName", "DNS name of the load balancer", out("LoadBalancer", "LoadBalancerDnsName").in_root()),
+        ("TargetGroupArn", "ARN of the target group", lb.target_group_arn.in_root()),
+        ("AccessLogBucketName", "Bucket of the load balancer's access logs", lb.access_log_bucket.in_root()),
+        ("EcsClusterName", "ECS cluster running pypiserver", compute.cluster_name.in_root()),
+        ("EcsServiceName", "ECS service running pypiserver", service.service_name.in_root()),
+        ("EcsServiceArn", "ARN of the ECS service", service.service_arn.in_root()),
+        ("LogGroupName", "CloudWatch Logs group of the containers", service.log_group.in_root()),
+        ("AsgName", "Auto Scaling group of the container instances", compute.asg_name.in_root()),
+        ("FileSystemId", "EFS file system holding the packages", out("Storage", "FileSystemId").in_root()),
+        ("CloudwatchAlarmSnsTopicArn", "SNS topic of the alarm notifications", monitoring.topic_arn.in_root()),
+        ("CloudwatchAlarmArns", "ARNs of the CloudWatch alarms, comma-separated", out("Monitoring", "AlarmArns").in_root()),
+        ("TaskMinCount", "task_min_count in use (auto-calculated unless set)", Expr::str(cap.task_min_count.to_string())),
+        ("CapacityInfo", "Instance capacity and task packing (JSON)", Expr::str(capacity_info)),
     ];
     if cfg.monitoring.dashboard {
-        outputs.push((
-            "CloudwatchDashboardUrl",
-            "CloudWatch dashboard",
-            out("Monitoring", "DashboardUrl").in_root(),
-        ));
+        outputs.push(("CloudwatchDashboardUrl", "CloudWatch dashboard", out("Monitoring", "DashboardUrl").in_root()));
     }
     if cfg.backup.enabled {
-        outputs.push((
-            "BackupVaultName",
-            "AWS Backup vault of the file system",
-            out("Backup", "BackupVaultName").in_root(),
-        ));
+        outputs.push(("BackupVaultName", "AWS Backup vault of the file system", out("Backup", "BackupVaultName").in_root()));
     }
     if cfg.cloudfront.enabled {
-        outputs.push((
-            "CdnDomainName",
-            "CloudFront domain in front of the load balancer",
-            out("Cdn", "DistributionDomainName").in_root(),
-        ));
-        outputs.push((
-            "CdnLogBucketName",
-            "Bucket of the CloudFront access logs",
-            out("Cdn", "LogBucketName").in_root(),
-        ));
+        outputs.push(("CdnDomainName", "CloudFront domain in front of the load balancer", out("Cdn", "DistributionDomainName").in_root()));
+        outputs.push(("CdnLogBucketName", "Bucket of the CloudFront access logs", out("Cdn", "LogBucketName").in_root()));
     }
     for (name, description, value) in outputs {
         if let Expr::GetAtt(stack, attr) = &value {
             let output = attr.trim_start_matches("Outputs.");
-            let known = nested
-                .iter()
-                .any(|n| &n.logical_id == stack && n.template.output_names().any(|o| o == output));
+            let known = nested.iter().any(|n| &n.logical_id == stack && n.template.output_names().any(|o| o == output));
             if !known {
                 return Err(format!("root output {name} refers to {stack}.{output}, which that stack does not output"));
             }
@@ -380,12 +248,7 @@ fn manifest(d: &Deployment, root_body: &str, nested: &[NestedStack]) -> Value {
                 .template
                 .bindings()
                 .iter()
-                .map(|(p, src)| {
-                    (
-                        p.as_str(),
-                        serde_json::to_value(src.in_root()).expect("JSON"),
-                    )
-                })
+                .map(|(p, src)| (p.as_str(), serde_json::to_value(src.in_root()).expect("JSON")))
                 .collect();
             json!({
                 "name": n.name,
@@ -410,12 +273,7 @@ fn manifest(d: &Deployment, root_body: &str, nested: &[NestedStack]) -> Value {
         .collect();
     let retained: Vec<Value> = nested
         .iter()
-        .flat_map(|n| {
-            n.template
-                .retained()
-                .map(|(id, ty)| json!({"stack": n.logical_id, "logicalId": id, "type": ty}))
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|n| n.template.retained().map(|(id, ty)| json!({"stack": n.logical_id, "logicalId": id, "type": ty})).collect::<Vec<_>>())
         .collect();
     json!({
         "version": 1,

@@ -75,9 +75,8 @@ const M7G: [InstanceType; 4] = family!(Arm64, "m7g":
 const R6I: [InstanceType; 4] = family!(X86_64, "r6i":
     "large" => (2, 16.0, 0.126), "xlarge" => (4, 32.0, 0.252), "2xlarge" => (8, 64.0, 0.504), "4xlarge" => (16, 128.0, 1.008));
 
-const FAMILIES: [&[InstanceType]; 14] = [
-    &T3, &T3A, &T4G, &C6A, &C6I, &C6G, &C7A, &C7I, &C7G, &M6A, &M6I, &M7I, &M7G, &R6I,
-];
+const FAMILIES: [&[InstanceType]; 14] =
+    [&T3, &T3A, &T4G, &C6A, &C6I, &C6G, &C7A, &C7I, &C7G, &M6A, &M6I, &M7I, &M7G, &R6I];
 
 /// Every catalogued type, family by family.
 pub fn all() -> impl Iterator<Item = &'static InstanceType> {
@@ -92,19 +91,12 @@ pub fn lookup(name: &str) -> Option<&'static InstanceType> {
 /// "did you mean" hints.
 pub fn suggestions(name: &str) -> Vec<&'static str> {
     let family = name.split('.').next().unwrap_or("");
-    let same: Vec<_> = all()
-        .filter(|t| t.family() == family)
-        .map(|t| t.name)
-        .collect();
+    let same: Vec<_> = all().filter(|t| t.family() == family).map(|t| t.name).collect();
     if !same.is_empty() {
         return same;
     }
     let size = name.split('.').nth(1).unwrap_or("");
-    all()
-        .filter(|t| t.name.ends_with(&format!(".{size}")))
-        .map(|t| t.name)
-        .take(6)
-        .collect()
+    all().filter(|t| t.name.ends_with(&format!(".{size}"))).map(|t| t.name).take(6).collect()
 }
 
 #[cfg(test)]
@@ -118,9 +110,7 @@ mod tests {
                 assert!(lookup(&format!("{fam}.{size}")).is_some(), "{fam}.{size}");
             }
         }
-        for fam in [
-            "c6a", "c6i", "c7a", "c7i", "c7g", "m6a", "m6i", "m7i", "m7g", "r6i",
-        ] {
+        for fam in ["c6a", "c6i", "c7a", "c7i", "c7g", "m6a", "m6i", "m7i", "m7g", "r6i"] {
             for size in ["large", "xlarge", "2xlarge", "4xlarge"] {
                 assert!(lookup(&format!("{fam}.{size}")).is_some(), "{fam}.{size}");
             }
@@ -130,10 +120,7 @@ mod tests {
     #[test]
     fn sizing_guide_figures() {
         let small = lookup("t3.small").unwrap();
-        assert_eq!(
-            (small.vcpus, small.memory_mib, small.usd_per_hour),
-            (2, 2048, 0.0208)
-        );
+        assert_eq!((small.vcpus, small.memory_mib, small.usd_per_hour), (2, 2048, 0.0208));
         let xl = lookup("c6a.xlarge").unwrap();
         assert_eq!((xl.vcpus, xl.memory_mib, xl.usd_per_hour), (4, 8192, 0.153));
         assert_eq!(lookup("c6a.2xlarge").unwrap().usd_per_hour, 0.306);

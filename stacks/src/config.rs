@@ -108,11 +108,7 @@ impl LoadBalancer {
     pub fn effective_allowed_cidrs(&self) -> Vec<String> {
         match &self.allowed_cidrs {
             Some(c) => c.clone(),
-            None if self.internal => vec![
-                "10.0.0.0/8".into(),
-                "172.16.0.0/12".into(),
-                "192.168.0.0/16".into(),
-            ],
+            None if self.internal => vec!["10.0.0.0/8".into(), "172.16.0.0/12".into(), "192.168.0.0/16".into()],
             None => vec!["0.0.0.0/0".into()],
         }
     }
@@ -354,12 +350,7 @@ pub struct Backup {
 
 impl Default for Backup {
     fn default() -> Self {
-        Backup {
-            enabled: true,
-            retention_days: 7,
-            schedule: "cron(0 2 * * ? *)".into(),
-            force_destroy: false,
-        }
+        Backup { enabled: true, retention_days: 7, schedule: "cron(0 2 * * ? *)".into(), force_destroy: false }
     }
 }
 
@@ -393,11 +384,7 @@ pub struct CloudFront {
 
 impl Default for CloudFront {
     fn default() -> Self {
-        CloudFront {
-            enabled: false,
-            certificate_arn: None,
-            price_class: "PriceClass_100".into(),
-        }
+        CloudFront { enabled: false, certificate_arn: None, price_class: "PriceClass_100".into() }
     }
 }
 
@@ -445,28 +432,17 @@ impl Config {
     /// Fully qualified host names, in `dns.names` order.
     pub fn hostnames(&self) -> Vec<String> {
         let zone = self.dns.zone_name.trim_end_matches('.');
-        self.dns
-            .names
-            .iter()
-            .map(|n| format!("{n}.{zone}"))
-            .collect()
+        self.dns.names.iter().map(|n| format!("{n}.{zone}")).collect()
     }
 
     /// The name CloudFront reaches the load balancer by (covered by the
     /// ALB's certificate), when CloudFront is enabled.
     pub fn origin_hostname(&self) -> String {
-        format!(
-            "origin-{}.{}",
-            self.dns.names[0],
-            self.dns.zone_name.trim_end_matches('.')
-        )
+        format!("origin-{}.{}", self.dns.names[0], self.dns.zone_name.trim_end_matches('.'))
     }
 
     pub fn service_urls(&self) -> Vec<String> {
-        self.hostnames()
-            .into_iter()
-            .map(|h| format!("https://{h}/"))
-            .collect()
+        self.hostnames().into_iter().map(|h| format!("https://{h}/")).collect()
     }
 
     /// The username the secret is created with.

@@ -78,16 +78,12 @@ impl Upgrade {
 
     /// The TOML text with the changes written in, everything else untouched.
     pub fn write_into(&self, text: &str) -> Result<String, String> {
-        let mut doc: DocumentMut = text
-            .parse()
-            .map_err(|e: toml_edit::TomlError| e.to_string())?;
+        let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
         let mut set = |table: &str, key: &str, item: Item| {
             if !doc.contains_key(table) {
                 doc.insert(table, Item::Table(Table::new()));
             }
-            let t = doc[table]
-                .as_table_like_mut()
-                .ok_or_else(|| format!("`{table}` is not a table"))?;
+            let t = doc[table].as_table_like_mut().ok_or_else(|| format!("`{table}` is not a table"))?;
             match t.get_mut(key) {
                 // Keep the key's decoration (comments after the value).
                 Some(existing) if existing.is_value() => {
@@ -155,25 +151,12 @@ alarm_emails = ["ops@example.com"]
 
     #[test]
     fn only_the_changed_keys_change_and_comments_stay() {
-        let up = Upgrade {
-            instance_type: Some("c6a.2xlarge".into()),
-            container_memory: Some(1024),
-            ..Default::default()
-        };
+        let up = Upgrade { instance_type: Some("c6a.2xlarge".into()), container_memory: Some(1024), ..Default::default() };
         let out = up.write_into(TEXT).unwrap();
-        assert!(
-            out.contains("instance_type = \"c6a.2xlarge\"   # keep in sync with the capacity plan"),
-            "{out}"
-        );
+        assert!(out.contains("instance_type = \"c6a.2xlarge\"   # keep in sync with the capacity plan"), "{out}");
         assert!(out.contains("# Compute-optimized: the stress-tested baseline."));
-        assert!(
-            out.contains("[service]\ncontainer_memory = 1024"),
-            "a missing table is added: {out}"
-        );
-        let before: Vec<&str> = TEXT
-            .lines()
-            .filter(|l| !l.contains("instance_type"))
-            .collect();
+        assert!(out.contains("[service]\ncontainer_memory = 1024"), "a missing table is added: {out}");
+        let before: Vec<&str> = TEXT.lines().filter(|l| !l.contains("instance_type")).collect();
         for line in before {
             assert!(out.contains(line), "line {line:?} kept");
         }
@@ -183,18 +166,8 @@ alarm_emails = ["ops@example.com"]
 
     #[test]
     fn keys_name_their_flags() {
-        let up = Upgrade {
-            task_min: Some(4),
-            asg_max: Some(6),
-            ..Default::default()
-        };
-        assert_eq!(
-            up.keys(),
-            [
-                ("service", "task_min_count", "--task-min"),
-                ("compute", "max_size", "--asg-max")
-            ]
-        );
+        let up = Upgrade { task_min: Some(4), asg_max: Some(6), ..Default::default() };
+        assert_eq!(up.keys(), [("service", "task_min_count", "--task-min"), ("compute", "max_size", "--asg-max")]);
         assert!(Upgrade::default().is_empty());
     }
 }

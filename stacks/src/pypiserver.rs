@@ -64,11 +64,7 @@ pub fn server_args(cfg: &Config) -> Vec<String> {
     if !cfg.service.allow_public_fallback {
         args.push("--disable-fallback".into());
     }
-    args.extend([
-        "--host".into(),
-        "${PYPISERVER_HOST}".into(),
-        "${PACKAGES_DIR}".into(),
-    ]);
+    args.extend(["--host".into(), "${PYPISERVER_HOST}".into(), "${PACKAGES_DIR}".into()]);
     args
 }
 
@@ -81,11 +77,7 @@ pub fn server_args(cfg: &Config) -> Vec<String> {
 /// cost 12 alone caps a 2-core server under 5 req/s). See the README,
 /// "Credentials".
 pub fn start_script(cfg: &Config) -> String {
-    let args = server_args(cfg)
-        .iter()
-        .map(|a| format!("\"{a}\""))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let args = server_args(cfg).iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(" ");
     format!(
         "set -eu\n\
          umask 077\n\

@@ -137,10 +137,7 @@ pub struct CapacityPlan {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum SizingError {
     #[error("unknown instance type `{name}` (not in pypictl's catalogue; known in this family: {})", suggestions.join(", "))]
-    UnknownInstanceType {
-        name: String,
-        suggestions: Vec<&'static str>,
-    },
+    UnknownInstanceType { name: String, suggestions: Vec<&'static str> },
     #[error("{reason}")]
     DoesNotFit { reason: String },
 }
@@ -163,23 +160,15 @@ fn round_cents(x: f64) -> f64 {
 }
 
 pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
-    let it = catalogue::lookup(&input.instance_type).ok_or_else(|| {
-        SizingError::UnknownInstanceType {
-            name: input.instance_type.clone(),
-            suggestions: catalogue::suggestions(&input.instance_type),
-        }
+    let it = catalogue::lookup(&input.instance_type).ok_or_else(|| SizingError::UnknownInstanceType {
+        name: input.instance_type.clone(),
+        suggestions: catalogue::suggestions(&input.instance_type),
     })?;
 
     let m = input.container_memory;
-    let workers = input
-        .gunicorn_workers
-        .unwrap_or_else(|| gunicorn_workers(m));
-    let cpu = input
-        .container_cpu
-        .unwrap_or_else(|| container_cpu(workers));
-    let reservation = input
-        .container_memory_reservation
-        .unwrap_or_else(|| memory_reservation(m));
+    let workers = input.gunicorn_workers.unwrap_or_else(|| gunicorn_workers(m));
+    let cpu = input.container_cpu.unwrap_or_else(|| container_cpu(workers));
+    let reservation = input.container_memory_reservation.unwrap_or_else(|| memory_reservation(m));
     // A reservation of 0 disables the soft limit: ECS then reserves the hard limit.
     let reserved_per_task = if reservation == 0 { m } else { reservation };
 
@@ -199,20 +188,14 @@ pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
                 it.name, it.vcpus
             )
         };
-        return Err(SizingError::DoesNotFit {
-            reason: format!("no task fits on one {}: {what}", it.name),
-        });
+        return Err(SizingError::DoesNotFit { reason: format!("no task fits on one {}: {what}", it.name) });
     }
     let tasks_per_instance = by_ram.max(1).min(by_cpu.max(1)) as u32;
 
     let instances = input.asg_min_size.unwrap_or(input.asg_subnet_count.max(1));
-    let task_min = input
-        .task_min_count
-        .unwrap_or(tasks_per_instance * instances);
+    let task_min = input.task_min_count.unwrap_or(tasks_per_instance * instances);
     let task_max = input.task_max_count.unwrap_or(2 * task_min);
-    let asg_max = input
-        .asg_max_size
-        .unwrap_or_else(|| task_max.div_ceil(tasks_per_instance).max(instances));
+    let asg_max = input.asg_max_size.unwrap_or_else(|| task_max.div_ceil(tasks_per_instance).max(instances));
 
     let tier = CostTier::of(it);
     let (efs, alb_base, lcu) = tier.guide_figures();
@@ -238,14 +221,7 @@ pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
         asg_min_size: instances,
         asg_max_size: asg_max,
         monthly_cost_usd: total,
-        cost: CostEstimate {
-            tier,
-            ec2_usd: ec2,
-            efs_usd: efs,
-            alb_usd: alb,
-            total_usd: total,
-            basis: COST_BASIS,
-        },
+        cost: CostEstimate { tier, ec2_usd: ec2, efs_usd: efs, alb_usd: alb, total_usd: total, basis: COST_BASIS },
     })
 }
 
@@ -274,10 +250,7 @@ impl CapacityPlan {
             ));
         }
         if self.asg_min_size < 2 {
-            w.push(
-                "one instance has no high availability: the sizing guide recommends at least 2"
-                    .into(),
-            );
+            w.push("one instance has no high availability: the sizing guide recommends at least 2".into());
         }
         w
     }
@@ -298,46 +271,10 @@ pub struct Profile {
 }
 
 pub const PROFILES: [Profile; 4] = [
-    Profile {
-        key: "light",
-        title: "Light",
-        packages: "< 50",
-        users: "< 5",
-        instance_type: "t3.small",
-        instances: 2,
-        asg_max_size: None,
-        container_memory: 512,
-    },
-    Profile {
-        key: "medium",
-        title: "Medium",
-        packages: "50-200",
-        users: "5-20",
-        instance_type: "c6a.large",
-        instances: 2,
-        asg_max_size: Some(4),
-        container_memory: 512,
-    },
-    Profile {
-        key: "heavy",
-        title: "Heavy",
-        packages: "200-500",
-        users: "20-50",
-        instance_type: "c6a.xlarge",
-        instances: 2,
-        asg_max_size: Some(4),
-        container_memory: 512,
-    },
-    Profile {
-        key: "very-heavy",
-        title: "Very Heavy",
-        packages: "500+",
-        users: "50+",
-        instance_type: "c6a.2xlarge",
-        instances: 2,
-        asg_max_size: Some(4),
-        container_memory: 1024,
-    },
+    Profile { key: "light", title: "Light", packages: "< 50", users: "< 5", instance_type: "t3.small", instances: 2, asg_max_size: None, container_memory: 512 },
+    Profile { key: "medium", title: "Medium", packages: "50-200", users: "5-20", instance_type: "c6a.large", instances: 2, asg_max_size: Some(4), container_memory: 512 },
+    Profile { key: "heavy", title: "Heavy", packages: "200-500", users: "20-50", instance_type: "c6a.xlarge", instances: 2, asg_max_size: Some(4), container_memory: 512 },
+    Profile { key: "very-heavy", title: "Very Heavy", packages: "500+", users: "50+", instance_type: "c6a.2xlarge", instances: 2, asg_max_size: Some(4), container_memory: 1024 },
 ];
 
 impl Profile {
@@ -356,11 +293,7 @@ mod tests {
     use super::*;
 
     fn on(instance_type: &str, memory: u32) -> CapacityPlan {
-        plan(&SizingInput {
-            container_memory: memory,
-            ..SizingInput::defaults_for(instance_type)
-        })
-        .unwrap()
+        plan(&SizingInput { container_memory: memory, ..SizingInput::defaults_for(instance_type) }).unwrap()
     }
 
     #[test]
@@ -371,32 +304,15 @@ mod tests {
         assert_eq!(p.container_memory_reservation, 384);
         assert_eq!(p.available_ram_mb, 1248);
         assert_eq!(p.available_cpu_units, 1920);
-        assert_eq!(
-            (
-                p.tasks_per_instance_ram,
-                p.tasks_per_instance_cpu,
-                p.tasks_per_instance
-            ),
-            (3, 3, 3)
-        );
-        assert_eq!(
-            (p.asg_min_size, p.task_min_count, p.task_max_count),
-            (2, 6, 12)
-        );
+        assert_eq!((p.tasks_per_instance_ram, p.tasks_per_instance_cpu, p.tasks_per_instance), (3, 3, 3));
+        assert_eq!((p.asg_min_size, p.task_min_count, p.task_max_count), (2, 6, 12));
         assert_eq!(p.asg_max_size, 4);
     }
 
     #[test]
     fn worked_example_c6a_xlarge_512() {
         let p = on("c6a.xlarge", 512);
-        assert_eq!(
-            (
-                p.tasks_per_instance_ram,
-                p.tasks_per_instance_cpu,
-                p.tasks_per_instance
-            ),
-            (19, 6, 6)
-        );
+        assert_eq!((p.tasks_per_instance_ram, p.tasks_per_instance_cpu, p.tasks_per_instance), (19, 6, 6));
         assert_eq!((p.task_min_count, p.task_max_count), (12, 24));
     }
 
@@ -414,10 +330,7 @@ mod tests {
         // The guide's Medium example says 24; 2 x (2 x 3) is 12 and the formula stands.
         let medium = PROFILES.iter().find(|p| p.key == "medium").unwrap();
         let p = plan(&medium.sizing_input()).unwrap();
-        assert_eq!(
-            (p.tasks_per_instance, p.task_min_count, p.task_max_count),
-            (3, 6, 12)
-        );
+        assert_eq!((p.tasks_per_instance, p.task_min_count, p.task_max_count), (3, 6, 12));
         assert_eq!(p.asg_max_size, 4);
     }
 
@@ -447,83 +360,38 @@ mod tests {
             ..SizingInput::defaults_for("c6a.xlarge")
         })
         .unwrap();
-        assert_eq!(
-            (
-                p.gunicorn_workers,
-                p.container_cpu,
-                p.container_memory_reservation
-            ),
-            (2, 256, 256)
-        );
-        assert_eq!(
-            (
-                p.asg_min_size,
-                p.asg_max_size,
-                p.task_min_count,
-                p.task_max_count
-            ),
-            (3, 5, 8, 16)
-        );
+        assert_eq!((p.gunicorn_workers, p.container_cpu, p.container_memory_reservation), (2, 256, 256));
+        assert_eq!((p.asg_min_size, p.asg_max_size, p.task_min_count, p.task_max_count), (3, 5, 8, 16));
         assert_eq!(p.tasks_per_instance_ram, 7392 / 256);
         assert_eq!(p.tasks_per_instance_cpu, 3968 / 256);
     }
 
     #[test]
     fn zero_reservation_reserves_the_hard_limit() {
-        let p = plan(&SizingInput {
-            container_memory_reservation: Some(0),
-            ..SizingInput::defaults_for("t3.small")
-        })
-        .unwrap();
+        let p = plan(&SizingInput { container_memory_reservation: Some(0), ..SizingInput::defaults_for("t3.small") }).unwrap();
         assert_eq!(p.tasks_per_instance_ram, 1248 / 512);
     }
 
     #[test]
     fn instances_default_to_the_subnet_count() {
-        let p = plan(&SizingInput {
-            asg_subnet_count: 3,
-            ..SizingInput::defaults_for("t3.small")
-        })
-        .unwrap();
+        let p = plan(&SizingInput { asg_subnet_count: 3, ..SizingInput::defaults_for("t3.small") }).unwrap();
         assert_eq!((p.asg_min_size, p.task_min_count), (3, 9));
     }
 
     #[test]
     fn a_size_that_fits_no_task_is_an_error() {
-        let err = plan(&SizingInput {
-            container_memory: 512,
-            ..SizingInput::defaults_for("t3.micro")
-        })
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("no task fits on one t3.micro"),
-            "{err}"
-        );
-        let err = plan(&SizingInput {
-            container_cpu: Some(4096),
-            ..SizingInput::defaults_for("c6a.large")
-        })
-        .unwrap_err();
+        let err = plan(&SizingInput { container_memory: 512, ..SizingInput::defaults_for("t3.micro") }).unwrap_err();
+        assert!(err.to_string().contains("no task fits on one t3.micro"), "{err}");
+        let err = plan(&SizingInput { container_cpu: Some(4096), ..SizingInput::defaults_for("c6a.large") }).unwrap_err();
         assert!(err.to_string().contains("CPU units"), "{err}");
         // The reference's light recommendation does fit: 256 MB on t3.micro.
-        assert_eq!(
-            plan(&SizingInput {
-                container_memory: 256,
-                ..SizingInput::defaults_for("t3.micro")
-            })
-            .unwrap()
-            .tasks_per_instance,
-            1
-        );
+        assert_eq!(plan(&SizingInput { container_memory: 256, ..SizingInput::defaults_for("t3.micro") }).unwrap().tasks_per_instance, 1);
     }
 
     #[test]
     fn unknown_type_names_the_family() {
         let err = plan(&SizingInput::defaults_for("c6a.huge")).unwrap_err();
-        assert!(
-            err.to_string().contains("`c6a.huge`") && err.to_string().contains("c6a.xlarge"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("`c6a.huge`") && err.to_string().contains("c6a.xlarge"), "{err}");
     }
 
     #[test]
@@ -544,20 +412,9 @@ mod tests {
 
     #[test]
     fn warnings_follow_the_sizing_guide() {
-        let p = plan(&SizingInput {
-            asg_max_size: Some(2),
-            ..SizingInput::defaults_for("t3.small")
-        })
-        .unwrap();
-        assert!(p
-            .warnings()
-            .iter()
-            .any(|w| w.contains("cannot all be placed")));
-        let many = plan(&SizingInput {
-            asg_min_size: Some(8),
-            ..SizingInput::defaults_for("t3.small")
-        })
-        .unwrap();
+        let p = plan(&SizingInput { asg_max_size: Some(2), ..SizingInput::defaults_for("t3.small") }).unwrap();
+        assert!(p.warnings().iter().any(|w| w.contains("cannot all be placed")));
+        let many = plan(&SizingInput { asg_min_size: Some(8), ..SizingInput::defaults_for("t3.small") }).unwrap();
         assert!(many.warnings().iter().any(|w| w.contains("fewer, beefier")));
         assert!(on("c6a.xlarge", 512).warnings().is_empty());
     }

@@ -2,9 +2,8 @@
 //! account and region: nested templates are uploaded there, content-addressed.
 
 use crate::cfn::resources::s3::{
-    Bucket, BucketEncryption, BucketPolicy, EncryptionByDefault, EncryptionRule,
-    LifecycleConfiguration, LifecycleRule, NoncurrentVersionExpiration, OwnershipControls,
-    OwnershipRule, PublicAccessBlock, Versioning,
+    Bucket, BucketEncryption, BucketPolicy, EncryptionByDefault, EncryptionRule, LifecycleConfiguration, LifecycleRule,
+    NoncurrentVersionExpiration, OwnershipControls, OwnershipRule, PublicAccessBlock, Versioning,
 };
 use crate::cfn::{Expr, PolicyDocument, Statement, Template};
 use crate::components::insecure_transport;
@@ -51,18 +50,9 @@ pub fn template() -> Template {
     let policy = PolicyDocument::new(vec![Statement::deny(&["s3:*"])
         .sid("RefuseUnencryptedTransport")
         .aws(vec!["*".into()])
-        .on(vec![
-            bucket.att("Arn"),
-            Expr::sub_with("${Bucket}/*", vec![("Bucket", bucket.att("Arn"))]),
-        ])
+        .on(vec![bucket.att("Arn"), Expr::sub_with("${Bucket}/*", vec![("Bucket", bucket.att("Arn"))])])
         .when(insecure_transport())]);
-    t.add(
-        "StagingBucketPolicy",
-        BucketPolicy {
-            bucket: bucket.r(),
-            policy_document: policy.to_expr(),
-        },
-    );
+    t.add("StagingBucketPolicy", BucketPolicy { bucket: bucket.r(), policy_document: policy.to_expr() });
     t.output(BUCKET_OUTPUT, "Bucket of the staged templates", bucket.r());
     t
 }

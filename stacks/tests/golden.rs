@@ -34,19 +34,14 @@ fn every_example_matches_its_golden_files() {
                     let diff = similar::TextDiff::from_lines(&golden, &body);
                     failures.push(format!(
                         "{name}/{file} differs from its golden file:\n{}",
-                        diff.unified_diff()
-                            .context_radius(3)
-                            .header("golden", "synthesized")
+                        diff.unified_diff().context_radius(3).header("golden", "synthesized")
                     ));
                 }
                 Err(e) => failures.push(format!("{name}/{file}: no golden file ({e})")),
             }
         }
         let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
-            .map(|d| {
-                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
+            .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
         for stale in on_disk.difference(&expected_files) {
             failures.push(format!("{name}/{stale}: golden file no longer synthesized"));

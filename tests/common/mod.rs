@@ -11,23 +11,14 @@ pub fn repo_root() -> PathBuf {
 pub fn pypictl() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("pypictl").expect("the pypictl binary is built");
     // Tests never reach AWS: no credentials, no endpoints from the environment.
-    for var in [
-        "AWS_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "CI",
-    ] {
+    for var in ["AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "CI"] {
         cmd.env_remove(var);
     }
     cmd
 }
 
 pub fn example(name: &str) -> PathBuf {
-    repo_root()
-        .join("fixtures/examples")
-        .join(format!("{name}.toml"))
+    repo_root().join("fixtures/examples").join(format!("{name}.toml"))
 }
 
 pub fn example_names() -> Vec<String> {
@@ -44,9 +35,7 @@ pub fn example_names() -> Vec<String> {
 /// The pinned Python tools (scripts/tools.sh). Missing tools fail the test
 /// loudly: a skipped check is not a passing one.
 pub fn tools() -> PathBuf {
-    let dir = std::env::var_os("PYPICTL_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".tools"));
+    let dir = std::env::var_os("PYPICTL_TOOLS").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".tools"));
     assert!(
         dir.join("lint/bin/cfn-lint").exists() && dir.join("pypi/bin/pypi-server").exists(),
         "the pinned test tools are not installed in {}: run `bash scripts/test.sh` (or `bash scripts/tools.sh` first)",
@@ -57,30 +46,17 @@ pub fn tools() -> PathBuf {
 
 pub fn tool(set: &str, name: &str) -> PathBuf {
     let path = tools().join(set).join("bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `bash scripts/tools.sh`",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run `bash scripts/tools.sh`", path.display());
     path
 }
 
 /// Synthesizes an example into `dir`.
 pub fn synth(example_name: &str, dir: &Path) {
-    pypictl()
-        .args(["synth", "-c"])
-        .arg(example(example_name))
-        .arg("-o")
-        .arg(dir)
-        .assert()
-        .success();
+    pypictl().args(["synth", "-c"]).arg(example(example_name)).arg("-o").arg(dir).assert().success();
 }
 
 pub fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
 /// moto's server with pypictl's harness extensions (scripts/moto/), on
@@ -96,11 +72,7 @@ impl Moto {
     #[allow(clippy::zombie_processes)]
     pub fn start() -> Moto {
         let python = tools().join("moto/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: run `bash scripts/tools.sh`",
-            python.display()
-        );
+        assert!(python.exists(), "{} is missing: run `bash scripts/tools.sh`", python.display());
         let dir = tempfile::tempdir().unwrap();
         let url_file = dir.path().join("url");
         let log = std::fs::File::create(dir.path().join("moto.log")).unwrap();
@@ -117,20 +89,14 @@ impl Moto {
             if let Ok(url) = std::fs::read_to_string(&url_file) {
                 if !url.trim().is_empty() {
                     let url = url.trim().to_string();
-                    assert!(
-                        url.starts_with("http://127.0.0.1:"),
-                        "moto must listen on loopback: {url}"
-                    );
+                    assert!(url.starts_with("http://127.0.0.1:"), "moto must listen on loopback: {url}");
                     return Moto { child, url, dir };
                 }
             }
             if std::time::Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!(
-                    "moto did not start:\n{}",
-                    std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default()
-                );
+                panic!("moto did not start:\n{}", std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default());
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
@@ -147,11 +113,7 @@ impl Moto {
             .arg(&self.url)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "seed failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "seed failed: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -177,10 +139,7 @@ impl Moto {
             let line = if line.starts_with("vpc_id = ") {
                 format!("vpc_id = {}", seed["vpc_id"])
             } else if line.starts_with("load_balancer_subnets = ") {
-                format!(
-                    "load_balancer_subnets = {}",
-                    list(&seed["load_balancer_subnets"])
-                )
+                format!("load_balancer_subnets = {}", list(&seed["load_balancer_subnets"]))
             } else if line.starts_with("asg_subnets = ") {
                 format!("asg_subnets = {}", list(&seed["asg_subnets"]))
             } else if line.starts_with("zone_id = ") {

@@ -44,10 +44,7 @@ impl Expr {
     }
 
     pub fn sub_with(s: impl Into<String>, vars: Vec<(&str, Expr)>) -> Expr {
-        Expr::SubWith(
-            s.into(),
-            vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        )
+        Expr::SubWith(s.into(), vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }
 
     pub fn join(sep: &str, parts: Vec<Expr>) -> Expr {
@@ -112,10 +109,7 @@ pub mod aws {
     /// per stack instance, for names that outlive a deleted stack (retained
     /// resources) and must not collide with the next deployment's.
     pub fn stack_id_suffix() -> Expr {
-        Expr::select(
-            0,
-            Expr::split("-", Expr::select(2, Expr::split("/", stack_id()))),
-        )
+        Expr::select(0, Expr::split("-", Expr::select(2, Expr::split("/", stack_id()))))
     }
 }
 
@@ -194,9 +188,7 @@ impl<A: Serialize, B: Serialize> Serialize for Tuple2<'_, A, B> {
 impl Serialize for Expr {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Expr::Missing => Err(S::Error::custom(
-                "a required CloudFormation property was not set",
-            )),
+            Expr::Missing => Err(S::Error::custom("a required CloudFormation property was not set")),
             Expr::Str(v) => s.serialize_str(v),
             Expr::Int(v) => s.serialize_i64(*v),
             Expr::Bool(v) => s.serialize_bool(*v),
@@ -207,9 +199,7 @@ impl Serialize for Expr {
             Expr::Sub(t) => One("Fn::Sub", t).serialize(s),
             Expr::SubWith(t, vars) => One("Fn::Sub", &Tuple2(t, &Pairs(vars))).serialize(s),
             Expr::Join(sep, parts) => One("Fn::Join", &Tuple2(sep, parts)).serialize(s),
-            Expr::Select(i, list) => {
-                One("Fn::Select", &Tuple2(&i.to_string(), list.as_ref())).serialize(s)
-            }
+            Expr::Select(i, list) => One("Fn::Select", &Tuple2(&i.to_string(), list.as_ref())).serialize(s),
             Expr::Split(sep, v) => One("Fn::Split", &Tuple2(sep, v.as_ref())).serialize(s),
             Expr::Base64(v) => One("Fn::Base64", v.as_ref()).serialize(s),
             Expr::GetAzs => One("Fn::GetAZs", "").serialize(s),
@@ -230,25 +220,13 @@ mod tests {
     #[test]
     fn intrinsics_serialize_in_cloudformation_form() {
         assert_eq!(j(&Expr::Ref("A".into())), json!({"Ref": "A"}));
+        assert_eq!(j(&Expr::GetAtt("Fs".into(), "Arn".into())), json!({"Fn::GetAtt": ["Fs", "Arn"]}));
         assert_eq!(
-            j(&Expr::GetAtt("Fs".into(), "Arn".into())),
-            json!({"Fn::GetAtt": ["Fs", "Arn"]})
-        );
-        assert_eq!(
-            j(&Expr::sub_with(
-                "${X}-a",
-                vec![("X", Expr::Ref("Y".into()))]
-            )),
+            j(&Expr::sub_with("${X}-a", vec![("X", Expr::Ref("Y".into()))])),
             json!({"Fn::Sub": ["${X}-a", {"X": {"Ref": "Y"}}]})
         );
-        assert_eq!(
-            j(&Expr::join(",", vec!["a".into(), aws::region()])),
-            json!({"Fn::Join": [",", ["a", {"Ref": "AWS::Region"}]]})
-        );
-        assert_eq!(
-            j(&Expr::az(1)),
-            json!({"Fn::Select": ["1", {"Fn::GetAZs": ""}]})
-        );
+        assert_eq!(j(&Expr::join(",", vec!["a".into(), aws::region()])), json!({"Fn::Join": [",", ["a", {"Ref": "AWS::Region"}]]}));
+        assert_eq!(j(&Expr::az(1)), json!({"Fn::Select": ["1", {"Fn::GetAZs": ""}]}));
     }
 
     #[test]

@@ -14,10 +14,7 @@ pub struct PolicyDocument {
 
 impl PolicyDocument {
     pub fn new(statement: Vec<Statement>) -> PolicyDocument {
-        PolicyDocument {
-            version: "2012-10-17",
-            statement,
-        }
+        PolicyDocument { version: "2012-10-17", statement }
     }
 
     pub fn to_expr(&self) -> Expr {
@@ -27,10 +24,7 @@ impl PolicyDocument {
 
     /// Every action granted by an Allow statement.
     pub fn allowed_actions(&self) -> impl Iterator<Item = &str> {
-        self.statement
-            .iter()
-            .filter(|s| s.effect == "Allow")
-            .flat_map(|s| s.action.iter().map(String::as_str))
+        self.statement.iter().filter(|s| s.effect == "Allow").flat_map(|s| s.action.iter().map(String::as_str))
     }
 }
 
@@ -60,10 +54,7 @@ impl Statement {
         // an Allow never grants one.
         if effect == "Allow" {
             for a in actions {
-                assert!(
-                    *a != "*" && !a.ends_with(":*"),
-                    "wildcard action {a}: list the actions needed"
-                );
+                assert!(*a != "*" && !a.ends_with(":*"), "wildcard action {a}: list the actions needed");
             }
         }
         Statement {
@@ -99,9 +90,7 @@ impl Statement {
     }
 
     pub fn service(mut self, services: &[&str]) -> Statement {
-        self.principal = Some(Principal::Service(
-            services.iter().map(|s| s.to_string()).collect(),
-        ));
+        self.principal = Some(Principal::Service(services.iter().map(|s| s.to_string()).collect()));
         self
     }
 
@@ -128,14 +117,9 @@ mod tests {
 
     #[test]
     fn serializes_like_iam() {
-        let d = PolicyDocument::new(vec![Statement::allow(&["s3:GetObject"])
-            .on(vec!["arn:aws:s3:::b/*".into()])
-            .service(&["ec2.amazonaws.com"])]);
+        let d = PolicyDocument::new(vec![Statement::allow(&["s3:GetObject"]).on(vec!["arn:aws:s3:::b/*".into()]).service(&["ec2.amazonaws.com"])]);
         let v = serde_json::to_value(&d).unwrap();
-        assert_eq!(
-            v["Statement"][0]["Principal"]["Service"][0],
-            "ec2.amazonaws.com"
-        );
+        assert_eq!(v["Statement"][0]["Principal"]["Service"][0], "ec2.amazonaws.com");
         assert_eq!(v["Statement"][0]["Action"][0], "s3:GetObject");
         assert!(v["Statement"][0].get("Condition").is_none());
     }

@@ -43,9 +43,6 @@ props!(
 
 impl Tag {
     pub fn new(key: &str, value: impl Into<Expr>) -> Tag {
-        Tag {
-            key: key.to_string(),
-            value: value.into(),
-        }
+        Tag { key: key.to_string(), value: value.into() }
     }
 }

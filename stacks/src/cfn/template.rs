@@ -30,10 +30,7 @@ pub struct Res<T> {
 
 impl<T> Clone for Res<T> {
     fn clone(&self) -> Self {
-        Res {
-            id: self.id.clone(),
-            _t: PhantomData,
-        }
+        Res { id: self.id.clone(), _t: PhantomData }
     }
 }
 
@@ -41,10 +38,7 @@ impl<T> Res<T> {
     /// A handle to a resource added elsewhere (e.g. a sibling nested stack
     /// in the root template).
     pub fn named(id: &str) -> Res<T> {
-        Res {
-            id: id.to_string(),
-            _t: PhantomData,
-        }
+        Res { id: id.to_string(), _t: PhantomData }
     }
     pub fn id(&self) -> &str {
         &self.id
@@ -193,10 +187,7 @@ impl Template {
             "duplicate logical id {id} in {}",
             self.stack_id
         );
-        assert!(
-            id.bytes().all(|b| b.is_ascii_alphanumeric()),
-            "logical id {id} must be alphanumeric"
-        );
+        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()), "logical id {id} must be alphanumeric");
         let properties = serde_json::to_value(&props).map_err(|e| e.to_string());
         let entry = self.resources.entry(id.to_string()).or_insert(Entry {
             type_: T::TYPE,
@@ -209,13 +200,7 @@ impl Template {
             checkov_skips: Vec::new(),
             cfn_lint_ignores: Vec::new(),
         });
-        EntryMut {
-            entry,
-            res: Res {
-                id: id.to_string(),
-                _t: PhantomData,
-            },
-        }
+        EntryMut { entry, res: Res { id: id.to_string(), _t: PhantomData } }
     }
 
     /// Declares a parameter of this template (not fed by a sibling).
@@ -229,12 +214,7 @@ impl Template {
         let name = from.output.clone();
         self.parameters.insert(
             name.clone(),
-            Parameter {
-                type_: "String".into(),
-                description: description.to_string(),
-                default: None,
-                no_echo: None,
-            },
+            Parameter { type_: "String".into(), description: description.to_string(), default: None, no_echo: None },
         );
         self.bindings.insert(name.clone(), from.clone());
         Expr::Ref(name)
@@ -243,20 +223,11 @@ impl Template {
     /// Declares an output and returns the handle siblings import it by.
     pub fn export(&mut self, name: &str, description: &str, value: Expr) -> StackOutput {
         self.output(name, description, value);
-        StackOutput {
-            stack: self.stack_id.clone(),
-            output: name.to_string(),
-        }
+        StackOutput { stack: self.stack_id.clone(), output: name.to_string() }
     }
 
     pub fn output(&mut self, name: &str, description: &str, value: Expr) {
-        self.outputs.insert(
-            name.to_string(),
-            Output {
-                description: description.to_string(),
-                value,
-            },
-        );
+        self.outputs.insert(name.to_string(), Output { description: description.to_string(), value });
     }
 
     pub fn bindings(&self) -> &IndexMap<String, StackOutput> {
@@ -288,10 +259,7 @@ impl Template {
     pub fn to_json(&self) -> Result<Value, String> {
         let mut resources = Map::new();
         for (id, e) in &self.resources {
-            let props = e
-                .properties
-                .clone()
-                .map_err(|err| format!("{}: resource {id} ({}): {err}", self.stack_id, e.type_))?;
+            let props = e.properties.clone().map_err(|err| format!("{}: resource {id} ({}): {err}", self.stack_id, e.type_))?;
             let mut r = Map::new();
             r.insert("Type".into(), json!(e.type_));
             if !e.depends_on.is_empty() {
@@ -311,24 +279,13 @@ impl Template {
             }
             let mut metadata = Map::new();
             if !e.checkov_skips.is_empty() {
-                let skips: Vec<Value> = e
-                    .checkov_skips
-                    .iter()
-                    .map(|(id, why)| json!({"id": id, "comment": why}))
-                    .collect();
+                let skips: Vec<Value> = e.checkov_skips.iter().map(|(id, why)| json!({"id": id, "comment": why})).collect();
                 metadata.insert("checkov".into(), json!({ "skip": skips }));
             }
             if !e.cfn_lint_ignores.is_empty() {
                 let rules: Vec<&str> = e.cfn_lint_ignores.iter().map(|(r, _)| *r).collect();
-                let why: Map<String, Value> = e
-                    .cfn_lint_ignores
-                    .iter()
-                    .map(|(r, w)| (r.to_string(), json!(w)))
-                    .collect();
-                metadata.insert(
-                    "cfn-lint".into(),
-                    json!({ "config": { "ignore_checks": rules }, "justification": why }),
-                );
+                let why: Map<String, Value> = e.cfn_lint_ignores.iter().map(|(r, w)| (r.to_string(), json!(w))).collect();
+                metadata.insert("cfn-lint".into(), json!({ "config": { "ignore_checks": rules }, "justification": why }));
             }
             if !metadata.is_empty() {
                 r.insert("Metadata".into(), Value::Object(metadata));
@@ -342,15 +299,11 @@ impl Template {
         t.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
         t.insert("Description".into(), json!(self.description));
         if !self.parameters.is_empty() {
-            t.insert(
-                "Parameters".into(),
-                serde_json::to_value(&self.parameters).map_err(|e| e.to_string())?,
-            );
+            t.insert("Parameters".into(), serde_json::to_value(&self.parameters).map_err(|e| e.to_string())?);
         }
         t.insert("Resources".into(), Value::Object(resources));
         if !self.outputs.is_empty() {
-            let outputs = serde_json::to_value(&self.outputs)
-                .map_err(|e| format!("{}: outputs: {e}", self.stack_id))?;
+            let outputs = serde_json::to_value(&self.outputs).map_err(|e| format!("{}: outputs: {e}", self.stack_id))?;
             t.insert("Outputs".into(), outputs);
         }
         Ok(Value::Object(t))

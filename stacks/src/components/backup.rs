@@ -1,10 +1,7 @@
 //! AWS Backup for the package file system: vault (encrypted with the data
 //! key), plan (schedule, retention) and selection. Only when enabled.
 
-use crate::cfn::resources::backup::{
-    BackupLifecycle, BackupPlan, BackupPlanBody, BackupRule, BackupSelection, BackupVault,
-    SelectionBody,
-};
+use crate::cfn::resources::backup::{BackupLifecycle, BackupPlan, BackupPlanBody, BackupRule, BackupSelection, BackupVault, SelectionBody};
 use crate::cfn::resources::iam::Role;
 use crate::cfn::{aws, Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
 
@@ -14,45 +11,18 @@ pub struct Outputs {
     pub vault_name: StackOutput,
 }
 
-pub fn build(
-    ctx: Ctx,
-    enc: &encryption::Outputs,
-    storage: &storage::Outputs,
-) -> (Template, Outputs) {
+pub fn build(ctx: Ctx, enc: &encryption::Outputs, storage: &storage::Outputs) -> (Template, Outputs) {
     let cfg = ctx.cfg;
     let b = &cfg.backup;
-    let mut t = Template::new(
-        "Backup",
-        format!(
-            "pypictl {}: AWS Backup of the package file system",
-            cfg.service_name
-        ),
-    );
+    let mut t = Template::new("Backup", format!("pypictl {}: AWS Backup of the package file system", cfg.service_name));
     let key_arn = t.import(&enc.key_arn, "KMS key that encrypts the recovery points");
-    let fs_arn = t.import(
-        &storage.file_system_arn,
-        "ARN of the file system to back up",
-    );
+    let fs_arn = t.import(&storage.file_system_arn, "ARN of the file system to back up");
 
     // Unique per stack instance: a retained vault must not block the next deployment.
-    let vault_name = Expr::sub_with(
-        format!("{}-${{Suffix}}", ctx.name("backups")),
-        vec![("Suffix", aws::stack_id_suffix())],
-    );
-    let retention = if b.force_destroy {
-        Policy::Delete
-    } else {
-        Policy::Retain
-    };
+    let vault_name = Expr::sub_with(format!("{}-${{Suffix}}", ctx.name("backups")), vec![("Suffix", aws::stack_id_suffix())]);
+    let retention = if b.force_destroy { Policy::Delete } else { Policy::Retain };
     let vault = t
-        .add(
-            "BackupVault",
-            BackupVault {
-                backup_vault_name: vault_name,
-                encryption_key_arn: Some(key_arn),
-                backup_vault_tags: None,
-            },
-        )
+        .add("BackupVault", BackupVault { backup_vault_name: vault_name, encryption_key_arn: Some(key_arn), backup_vault_tags: None })
         .deletion_policy(retention)
         .handle();
 
@@ -60,15 +30,8 @@ pub fn build(
         .add(
             "BackupRole",
             crate::cfn::resources::iam::Role {
-                description: Some(Expr::str(format!(
-                    "{}: AWS Backup of the package file system",
-                    cfg.service_name
-                ))),
-                assume_role_policy_document: PolicyDocument::new(vec![Statement::allow(&[
-                    "sts:AssumeRole",
-                ])
-                .service(&["backup.amazonaws.com"])])
-                .to_expr(),
+                description: Some(Expr::str(format!("{}: AWS Backup of the package file system", cfg.service_name))),
+                assume_role_policy_document: PolicyDocument::new(vec![Statement::allow(&["sts:AssumeRole"]).service(&["backup.amazonaws.com"])]).to_expr(),
                 managed_policy_arns: Some(vec![
                     managed_policy("service-role/AWSBackupServiceRolePolicyForBackup"),
                     managed_policy("service-role/AWSBackupServiceRolePolicyForRestores"),
@@ -90,9 +53,7 @@ pub fn build(
                         schedule_expression: Some((&b.schedule).into()),
                         start_window_minutes: Some(60u32.into()),
                         completion_window_minutes: Some(180u32.into()),
-                        lifecycle: Some(BackupLifecycle {
-                            delete_after_days: Some(b.retention_days.into()),
-                        }),
+                        lifecycle: Some(BackupLifecycle { delete_after_days: Some(b.retention_days.into()) }),
                     }],
                 },
                 backup_plan_tags: None,
@@ -104,24 +65,12 @@ pub fn build(
         "BackupSelection",
         BackupSelection {
             backup_plan_id: plan.r(),
-            backup_selection: SelectionBody {
-                selection_name: Expr::str(ctx.name("packages")),
-                iam_role_arn: role.att("Arn"),
-                resources: Some(vec![fs_arn]),
-            },
+            backup_selection: SelectionBody { selection_name: Expr::str(ctx.name("packages")), iam_role_arn: role.att("Arn"), resources: Some(vec![fs_arn]) },
         },
     );
 
-    let vault_name = t.export(
-        "BackupVaultName",
-        "AWS Backup vault of the file system's recovery points",
-        vault.r(),
-    );
-    t.output(
-        "BackupVaultArn",
-        "ARN of the backup vault",
-        vault.att("BackupVaultArn"),
-    );
+    let vault_name = t.export("BackupVaultName", "AWS Backup vault of the file system's recovery points", vault.r());
+    t.output("BackupVaultArn", "ARN of the backup vault", vault.att("BackupVaultArn"));
     t.output("BackupPlanId", "AWS Backup plan", plan.att("BackupPlanId"));
     (t, Outputs { vault_name })
 }

@@ -4,9 +4,8 @@
 //! share a cached copy; index pages are never cached.
 
 use crate::cfn::resources::cloudfront::{
-    BehaviorConfig, CacheBehavior, CacheKeyParameters, CachePolicy, CachePolicyConfig,
-    CustomOriginConfig, Distribution, DistributionConfig, HeadersConfig, Logging, Origin,
-    QueryStringsConfig, ViewerCertificate,
+    BehaviorConfig, CacheBehavior, CacheKeyParameters, CachePolicy, CachePolicyConfig, CustomOriginConfig, Distribution,
+    DistributionConfig, HeadersConfig, Logging, Origin, QueryStringsConfig, ViewerCertificate,
 };
 use crate::cfn::resources::route53::{AliasTarget, RecordSet};
 use crate::cfn::{Expr, Policy, Template};
@@ -29,16 +28,9 @@ fn cache_policy(name: String, comment: &str, default_ttl: u32, max_ttl: u32) -> 
             parameters_in_cache_key_and_forwarded_to_origin: CacheKeyParameters {
                 enable_accept_encoding_gzip: true,
                 enable_accept_encoding_brotli: Some(true),
-                cookies_config: BehaviorConfig {
-                    cookie_behavior: "none".into(),
-                },
-                headers_config: HeadersConfig {
-                    header_behavior: "whitelist".into(),
-                    headers: Some(vec!["Authorization".into()]),
-                },
-                query_strings_config: QueryStringsConfig {
-                    query_string_behavior: "all".into(),
-                },
+                cookies_config: BehaviorConfig { cookie_behavior: "none".into() },
+                headers_config: HeadersConfig { header_behavior: "whitelist".into(), headers: Some(vec!["Authorization".into()]) },
+                query_strings_config: QueryStringsConfig { query_string_behavior: "all".into() },
             },
         },
     }
@@ -47,57 +39,27 @@ fn cache_policy(name: String, comment: &str, default_ttl: u32, max_ttl: u32) -> 
 pub fn build(ctx: Ctx) -> Template {
     let cfg = ctx.cfg;
     let cf = &cfg.cloudfront;
-    let mut t = Template::new(
-        "Cdn",
-        format!(
-            "pypictl {}: CloudFront in front of the load balancer",
-            cfg.service_name
-        ),
-    );
+    let mut t = Template::new("Cdn", format!("pypictl {}: CloudFront in front of the load balancer", cfg.service_name));
 
     let logs = t
         .add(
             "CdnLogBucket",
             // CloudFront's standard logging writes through an object ACL.
-            super::log_bucket(
-                "expire-cdn-logs",
-                cfg.load_balancer.access_log_retention_days,
-                "BucketOwnerPreferred",
-            ),
+            super::log_bucket("expire-cdn-logs", cfg.load_balancer.access_log_retention_days, "BucketOwnerPreferred"),
         )
         // Like the access-log bucket: kept unless access_log_force_destroy,
         // in which case `pypictl destroy` empties it first.
-        .deletion_policy(if cfg.load_balancer.access_log_force_destroy {
-            Policy::Delete
-        } else {
-            Policy::Retain
-        })
-        .checkov_skip(
-            "CKV_AWS_18",
-            "This is the CloudFront log bucket; logging its own access would log into itself.",
-        )
+        .deletion_policy(if cfg.load_balancer.access_log_force_destroy { Policy::Delete } else { Policy::Retain })
+        .checkov_skip("CKV_AWS_18", "This is the CloudFront log bucket; logging its own access would log into itself.")
         .handle();
 
     let index = t
-        .add(
-            "IndexCachePolicy",
-            cache_policy(
-                ctx.name("index"),
-                "Index pages: not cached (TTL 0), Authorization forwarded",
-                0,
-                1,
-            ),
-        )
+        .add("IndexCachePolicy", cache_policy(ctx.name("index"), "Index pages: not cached (TTL 0), Authorization forwarded", 0, 1))
         .handle();
     let files = t
         .add(
             "PackageCachePolicy",
-            cache_policy(
-                ctx.name("packages"),
-                "Package files are immutable: cached a day, keyed by Authorization",
-                86_400,
-                31_536_000,
-            ),
+            cache_policy(ctx.name("packages"), "Package files are immutable: cached a day, keyed by Authorization", 86_400, 31_536_000),
         )
         .handle();
 
@@ -106,12 +68,7 @@ pub fn build(ctx: Ctx) -> Template {
         path_pattern: path.map(Expr::from),
         target_origin_id: origin_id.into(),
         viewer_protocol_policy: "redirect-to-https".into(),
-        allowed_methods: Some(
-            ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
-                .iter()
-                .map(|m| Expr::from(*m))
-                .collect(),
-        ),
+        allowed_methods: Some(["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"].iter().map(|m| Expr::from(*m)).collect()),
         cached_methods: Some(vec!["GET".into(), "HEAD".into()]),
         cache_policy_id: Some(policy),
         origin_request_policy_id: Some(ALL_VIEWER_EXCEPT_HOST.into()),
@@ -166,25 +123,13 @@ pub fn build(ctx: Ctx) -> Template {
                 hosted_zone_id: Some((&cfg.dns.zone_id).into()),
                 name: host.into(),
                 type_: "A".into(),
-                alias_target: Some(AliasTarget {
-                    dns_name: dist.att("DomainName"),
-                    hosted_zone_id: CLOUDFRONT_ZONE_ID.into(),
-                    evaluate_target_health: Some(false),
-                }),
+                alias_target: Some(AliasTarget { dns_name: dist.att("DomainName"), hosted_zone_id: CLOUDFRONT_ZONE_ID.into(), evaluate_target_health: Some(false) }),
                 ..Default::default()
             },
         );
     }
-    t.output(
-        "DistributionDomainName",
-        "CloudFront domain of the distribution",
-        dist.att("DomainName"),
-    );
+    t.output("DistributionDomainName", "CloudFront domain of the distribution", dist.att("DomainName"));
     t.output("DistributionId", "CloudFront distribution", dist.r());
-    t.output(
-        "LogBucketName",
-        "Bucket of the CloudFront access logs",
-        logs.r(),
-    );
+    t.output("LogBucketName", "Bucket of the CloudFront access logs", logs.r());
     t
 }

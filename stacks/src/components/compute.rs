@@ -5,18 +5,17 @@
 use base64::Engine as _;
 use serde_json::json;
 
-use crate::catalogue::{self, Arch};
 use crate::cfn::resources::autoscaling::{AutoScalingGroup, LaunchTemplateSpec, MetricsCollection};
 use crate::cfn::resources::ec2::{
-    BlockDeviceMapping, Ebs, IamInstanceProfile, LaunchTemplate, LaunchTemplateData,
-    MetadataOptions, TagSpecification,
+    BlockDeviceMapping, Ebs, IamInstanceProfile, LaunchTemplate, LaunchTemplateData, MetadataOptions, TagSpecification,
 };
 use crate::cfn::resources::ecs::{
-    AutoScalingGroupProvider, CapacityProvider, CapacityProviderStrategyItem, Cluster,
-    ClusterCapacityProviderAssociations, ManagedScaling, NameValue,
+    AutoScalingGroupProvider, CapacityProvider, CapacityProviderStrategyItem, Cluster, ClusterCapacityProviderAssociations,
+    ManagedScaling, NameValue,
 };
 use crate::cfn::resources::iam::{InlinePolicy, InstanceProfile, Role};
 use crate::cfn::{Expr, Parameter, PolicyDocument, StackOutput, Statement, Tag, Template};
+use crate::catalogue::{self, Arch};
 
 use super::{managed_policy, network, Ctx};
 
@@ -34,9 +33,7 @@ pub struct Outputs {
 fn ami_parameter_path(arch: Arch) -> &'static str {
     match arch {
         Arch::X86_64 => "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
-        Arch::Arm64 => {
-            "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
-        }
+        Arch::Arm64 => "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id",
     }
 }
 
@@ -53,9 +50,7 @@ pub fn cloud_config(ctx: Ctx) -> serde_json::Value {
         "ECS_CLUSTER={}\nECS_ENABLE_TASK_IAM_ROLE=true\nECS_ENABLE_CONTAINER_METADATA=true\nECS_CONTAINER_STOP_TIMEOUT=45s\nECS_IMAGE_PULL_BEHAVIOR=prefer-cached\n",
         cfg.service_name
     );
-    let mut files = vec![
-        json!({"path": "/etc/ecs/ecs.config", "content": ecs_config, "permissions": "0644", "owner": "root:root", "append": true}),
-    ];
+    let mut files = vec![json!({"path": "/etc/ecs/ecs.config", "content": ecs_config, "permissions": "0644", "owner": "root:root", "append": true})];
     for f in &cfg.compute.extra_files {
         files.push(json!({
             "path": f.path,
@@ -72,23 +67,13 @@ pub fn cloud_config(ctx: Ctx) -> serde_json::Value {
         "dnf install -y aws-cfn-bootstrap && systemd-run --no-block --unit=pypictl-ready /bin/sh -c 'for i in $(seq 1 160); do if curl -sf http://localhost:51678/v1/metadata | grep -q ContainerInstanceArn; then exec /opt/aws/bin/cfn-signal --exit-code 0 --stack {STACK_NAME_MARK} --resource {ASG_LOGICAL_ID} --region {region}; fi; sleep 5; done; exec /opt/aws/bin/cfn-signal --exit-code 1 --reason \"ECS agent did not register\" --stack {STACK_NAME_MARK} --resource {ASG_LOGICAL_ID} --region {region}'",
         region = cfg.region
     );
-    let mut runcmd: Vec<serde_json::Value> = cfg
-        .compute
-        .extra_commands
-        .iter()
-        .map(|c| json!(c))
-        .collect();
+    let mut runcmd: Vec<serde_json::Value> = cfg.compute.extra_commands.iter().map(|c| json!(c)).collect();
     runcmd.push(json!(ready));
 
     let mut doc = serde_json::Map::new();
     if !cfg.compute.users.is_empty() {
         let mut users = vec![json!("default")];
-        users.extend(
-            cfg.compute
-                .users
-                .iter()
-                .map(|u| serde_json::to_value(u).expect("users serialize")),
-        );
+        users.extend(cfg.compute.users.iter().map(|u| serde_json::to_value(u).expect("users serialize")));
         doc.insert("users".into(), json!(users));
     }
     doc.insert("write_files".into(), json!(files));
@@ -97,43 +82,26 @@ pub fn cloud_config(ctx: Ctx) -> serde_json::Value {
 }
 
 fn user_data(ctx: Ctx) -> Expr {
-    let text = format!(
-        "#cloud-config\n{}\n",
-        serde_json::to_string_pretty(&cloud_config(ctx)).expect("JSON")
-    );
-    let text = text
-        .replace("${", "${!")
-        .replace(STACK_NAME_MARK, "${AWS::StackName}");
+    let text = format!("#cloud-config\n{}\n", serde_json::to_string_pretty(&cloud_config(ctx)).expect("JSON"));
+    let text = text.replace("${", "${!").replace(STACK_NAME_MARK, "${AWS::StackName}");
     Expr::base64(Expr::sub(text))
 }
 
 pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
     let cfg = ctx.cfg;
     let cap = ctx.cap;
-    let mut t = Template::new(
-        "Compute",
-        format!(
-            "pypictl {}: ECS cluster on an Auto Scaling group",
-            cfg.service_name
-        ),
-    );
-    let instance_sg = t.import(
-        &net.instance_sg,
-        "Security group of the container instances",
-    );
+    let mut t = Template::new("Compute", format!("pypictl {}: ECS cluster on an Auto Scaling group", cfg.service_name));
+    let instance_sg = t.import(&net.instance_sg, "Security group of the container instances");
 
     let image_id = match &cfg.compute.ami_id {
         Some(ami) => Expr::from(ami),
         None => {
-            let arch = catalogue::lookup(&cfg.compute.instance_type)
-                .map(|it| it.arch)
-                .unwrap_or(Arch::X86_64);
+            let arch = catalogue::lookup(&cfg.compute.instance_type).map(|it| it.arch).unwrap_or(Arch::X86_64);
             t.parameter(
                 "EcsOptimizedAmi",
                 Parameter {
                     type_: "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>".into(),
-                    description: "ECS-optimized Amazon Linux 2023 AMI (public SSM parameter)"
-                        .into(),
+                    description: "ECS-optimized Amazon Linux 2023 AMI (public SSM parameter)".into(),
                     default: Some(ami_parameter_path(arch).into()),
                     no_echo: None,
                 },
@@ -146,10 +114,7 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
             "Cluster",
             Cluster {
                 cluster_name: Some((&cfg.service_name).into()),
-                cluster_settings: Some(vec![NameValue {
-                    name: "containerInsights".into(),
-                    value: "enabled".into(),
-                }]),
+                cluster_settings: Some(vec![NameValue { name: "containerInsights".into(), value: "enabled".into() }]),
                 ..Default::default()
             },
         )
@@ -163,24 +128,14 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
     }];
     if let Some(doc) = &cfg.compute.extra_instance_profile_permissions {
         let doc: serde_json::Value = serde_json::from_str(doc).expect("validated as JSON");
-        policies.push(InlinePolicy {
-            policy_name: "extra-permissions".into(),
-            policy_document: Expr::Json(doc),
-        });
+        policies.push(InlinePolicy { policy_name: "extra-permissions".into(), policy_document: Expr::Json(doc) });
     }
     let role = t
         .add(
             "InstanceRole",
             Role {
-                description: Some(Expr::str(format!(
-                    "{} container instances: ECS agent, SSM Session Manager",
-                    cfg.service_name
-                ))),
-                assume_role_policy_document: PolicyDocument::new(vec![Statement::allow(&[
-                    "sts:AssumeRole",
-                ])
-                .service(&["ec2.amazonaws.com"])])
-                .to_expr(),
+                description: Some(Expr::str(format!("{} container instances: ECS agent, SSM Session Manager", cfg.service_name))),
+                assume_role_policy_document: PolicyDocument::new(vec![Statement::allow(&["sts:AssumeRole"]).service(&["ec2.amazonaws.com"])]).to_expr(),
                 managed_policy_arns: Some(vec![
                     managed_policy("service-role/AmazonEC2ContainerServiceforEC2Role"),
                     managed_policy("AmazonSSMManagedInstanceCore"),
@@ -190,20 +145,9 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
             },
         )
         .handle();
-    let profile = t
-        .add(
-            "InstanceProfile",
-            InstanceProfile {
-                roles: vec![role.r()],
-                path: None,
-            },
-        )
-        .handle();
+    let profile = t.add("InstanceProfile", InstanceProfile { roles: vec![role.r()], path: None }).handle();
 
-    let name_tags = |resource: &str| TagSpecification {
-        resource_type: resource.into(),
-        tags: vec![Tag::new("Name", ctx.name("ecs"))],
-    };
+    let name_tags = |resource: &str| TagSpecification { resource_type: resource.into(), tags: vec![Tag::new("Name", ctx.name("ecs"))] };
     let lt = t
         .add(
             "LaunchTemplate",
@@ -211,10 +155,7 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
                 launch_template_data: LaunchTemplateData {
                     image_id: Some(image_id),
                     instance_type: Some((&cfg.compute.instance_type).into()),
-                    iam_instance_profile: Some(IamInstanceProfile {
-                        arn: Some(profile.att("Arn")),
-                        name: None,
-                    }),
+                    iam_instance_profile: Some(IamInstanceProfile { arn: Some(profile.att("Arn")), name: None }),
                     security_group_ids: Some(vec![instance_sg]),
                     user_data: Some(user_data(ctx)),
                     // IMDSv2 only, one hop: containers on the bridge network
@@ -311,32 +252,13 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
         ClusterCapacityProviderAssociations {
             cluster: cluster.r(),
             capacity_providers: vec![cp.r()],
-            default_capacity_provider_strategy: vec![CapacityProviderStrategyItem {
-                capacity_provider: cp.r(),
-                weight: Some(1u32.into()),
-                base: None,
-            }],
+            default_capacity_provider_strategy: vec![CapacityProviderStrategyItem { capacity_provider: cp.r(), weight: Some(1u32.into()), base: None }],
         },
     );
 
     let cluster_name = t.export("ClusterName", "ECS cluster", cluster.r());
     t.output("ClusterArn", "ARN of the ECS cluster", cluster.att("Arn"));
-    let capacity_provider = t.export(
-        "CapacityProviderName",
-        "ECS capacity provider of the Auto Scaling group",
-        cp.r(),
-    );
-    let asg_name = t.export(
-        "AutoScalingGroupName",
-        "Auto Scaling group of the container instances",
-        asg.r(),
-    );
-    (
-        t,
-        Outputs {
-            cluster_name,
-            capacity_provider,
-            asg_name,
-        },
-    )
+    let capacity_provider = t.export("CapacityProviderName", "ECS capacity provider of the Auto Scaling group", cp.r());
+    let asg_name = t.export("AutoScalingGroupName", "Auto Scaling group of the container instances", asg.r());
+    (t, Outputs { cluster_name, capacity_provider, asg_name })
 }

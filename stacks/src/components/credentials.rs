@@ -21,29 +21,17 @@ pub const EXCLUDED_CHARACTERS: &str = "\"'\\`";
 
 pub fn build(ctx: Ctx, enc: &encryption::Outputs) -> (Template, Outputs) {
     let cfg = ctx.cfg;
-    let mut t = Template::new(
-        "Credentials",
-        format!(
-            "pypictl {}: generated service credentials",
-            cfg.service_name
-        ),
-    );
+    let mut t = Template::new("Credentials", format!("pypictl {}: generated service credentials", cfg.service_name));
     let key_arn = t.import(&enc.key_arn, "KMS key that encrypts the secret");
 
-    let name = Expr::sub_with(
-        format!("pypictl/{}/credentials-${{Suffix}}", cfg.service_name),
-        vec![("Suffix", aws::stack_id_suffix())],
-    );
+    let name = Expr::sub_with(format!("pypictl/{}/credentials-${{Suffix}}", cfg.service_name), vec![("Suffix", aws::stack_id_suffix())]);
     let template = serde_json::json!({ "username": cfg.username() }).to_string();
     let secret = t
         .add(
             "Credentials",
             Secret {
                 name: Some(name.clone()),
-                description: Some(Expr::str(format!(
-                    "Username and password of the {} package index",
-                    cfg.service_name
-                ))),
+                description: Some(Expr::str(format!("Username and password of the {} package index", cfg.service_name))),
                 kms_key_id: Some(key_arn),
                 generate_secret_string: Some(GenerateSecretString {
                     secret_string_template: Some(template.into()),
@@ -62,30 +50,14 @@ pub fn build(ctx: Ctx, enc: &encryption::Outputs) -> (Template, Outputs) {
 
     let readers = &cfg.credentials.secret_readers;
     if !readers.is_empty() {
-        let policy = PolicyDocument::new(vec![Statement::allow(&[
-            "secretsmanager:DescribeSecret",
-            "secretsmanager:GetSecretValue",
-        ])
-        .sid("SecretReaders")
-        .aws(readers.iter().map(Expr::from).collect())
-        .on_any()]);
-        t.add(
-            "CredentialsReaders",
-            ResourcePolicy {
-                secret_id: secret.r(),
-                resource_policy: policy.to_expr(),
-                block_public_policy: Some(true),
-            },
-        );
+        let policy = PolicyDocument::new(vec![Statement::allow(&["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"])
+            .sid("SecretReaders")
+            .aws(readers.iter().map(Expr::from).collect())
+            .on_any()]);
+        t.add("CredentialsReaders", ResourcePolicy { secret_id: secret.r(), resource_policy: policy.to_expr(), block_public_policy: Some(true) });
     }
 
     let secret_arn = t.export("SecretArn", "ARN of the credentials secret", secret.r());
     let secret_name = t.export("SecretName", "Name of the credentials secret", name);
-    (
-        t,
-        Outputs {
-            secret_arn,
-            secret_name,
-        },
-    )
+    (t, Outputs { secret_arn, secret_name })
 }

@@ -51,21 +51,12 @@ const USE_ACTIONS: &[&str] = &[
 
 pub fn build(ctx: Ctx) -> (Template, Outputs) {
     let cfg = ctx.cfg;
-    let mut t = Template::new(
-        "Encryption",
-        format!("pypictl {}: KMS key for data at rest", cfg.service_name),
-    );
+    let mut t = Template::new("Encryption", format!("pypictl {}: KMS key for data at rest", cfg.service_name));
 
     let mut statements = vec![
-        Statement::allow(ADMIN_ACTIONS)
-            .sid("AccountAdministers")
-            .aws(vec![account_root()])
-            .on_any(),
+        Statement::allow(ADMIN_ACTIONS).sid("AccountAdministers").aws(vec![account_root()]).on_any(),
         // Principals of this account use the key as their IAM policies allow.
-        Statement::allow(USE_ACTIONS)
-            .sid("AccountUses")
-            .aws(vec![account_root()])
-            .on_any(),
+        Statement::allow(USE_ACTIONS).sid("AccountUses").aws(vec![account_root()]).on_any(),
         Statement::allow(USE_ACTIONS)
             .sid("CloudWatchLogsEncryptsLogGroups")
             .service(&[&format!("logs.{}.amazonaws.com", cfg.region)])
@@ -74,9 +65,7 @@ pub fn build(ctx: Ctx) -> (Template, Outputs) {
                 "ArnLike",
                 Expr::object(vec![(
                     "kms:EncryptionContext:aws:logs:arn",
-                    Expr::sub(
-                        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*",
-                    ),
+                    Expr::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
                 )]),
             )])),
         // Alarms publish to the encrypted topic as cloudwatch.amazonaws.com.
@@ -95,10 +84,7 @@ pub fn build(ctx: Ctx) -> (Template, Outputs) {
                 .on_any()
                 .when(Expr::object(vec![(
                     "StringEquals",
-                    Expr::object(vec![(
-                        "kms:ViaService",
-                        Expr::sub("secretsmanager.${AWS::Region}.amazonaws.com"),
-                    )]),
+                    Expr::object(vec![("kms:ViaService", Expr::sub("secretsmanager.${AWS::Region}.amazonaws.com"))]),
                 )])),
         );
     }
@@ -107,10 +93,7 @@ pub fn build(ctx: Ctx) -> (Template, Outputs) {
         .add(
             "DataKey",
             Key {
-                description: Some(Expr::str(format!(
-                    "pypictl {}: packages, credentials, logs, alarms and backups",
-                    cfg.service_name
-                ))),
+                description: Some(Expr::str(format!("pypictl {}: packages, credentials, logs, alarms and backups", cfg.service_name))),
                 enable_key_rotation: Some(true),
                 key_policy: PolicyDocument::new(statements).to_expr(),
                 pending_window_in_days: Some(30u32.into()),
@@ -122,18 +105,11 @@ pub fn build(ctx: Ctx) -> (Template, Outputs) {
     t.add(
         "DataKeyAlias",
         Alias {
-            alias_name: Expr::sub_with(
-                format!("alias/pypictl/{}-${{Suffix}}", cfg.service_name),
-                vec![("Suffix", aws::stack_id_suffix())],
-            ),
+            alias_name: Expr::sub_with(format!("alias/pypictl/{}-${{Suffix}}", cfg.service_name), vec![("Suffix", aws::stack_id_suffix())]),
             target_key_id: key.r(),
         },
     );
 
-    let key_arn = t.export(
-        "DataKeyArn",
-        "ARN of the KMS key for data at rest",
-        key.att("Arn"),
-    );
+    let key_arn = t.export("DataKeyArn", "ARN of the KMS key for data at rest", key.att("Arn"));
     (t, Outputs { key_arn })
 }

@@ -3,9 +3,7 @@
 //! bucket and the DNS records that point at it.
 
 use crate::cfn::resources::acm::{Certificate, DomainValidationOption};
-use crate::cfn::resources::elbv2::{
-    self, Action, KeyValue, Listener, LoadBalancer, Matcher, RedirectConfig, TargetGroup,
-};
+use crate::cfn::resources::elbv2::{self, Action, KeyValue, Listener, LoadBalancer, Matcher, RedirectConfig, TargetGroup};
 use crate::cfn::resources::route53::{AliasTarget, RecordSet};
 use crate::cfn::resources::s3::BucketPolicy;
 use crate::cfn::{Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
@@ -67,58 +65,34 @@ fn elb_log_account(region: &str) -> Option<&'static str> {
 }
 
 fn kv(key: &str, value: impl Into<Expr>) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: value.into(),
-    }
+    KeyValue { key: key.into(), value: value.into() }
 }
 
 pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
     let cfg = ctx.cfg;
     let lb_cfg = &cfg.load_balancer;
-    let mut t = Template::new(
-        "LoadBalancer",
-        format!(
-            "pypictl {}: HTTPS load balancer, certificate and DNS",
-            cfg.service_name
-        ),
-    );
+    let mut t = Template::new("LoadBalancer", format!("pypictl {}: HTTPS load balancer, certificate and DNS", cfg.service_name));
     let alb_sg = t.import(&net.alb_sg, "Security group of the load balancer");
 
     // Access logs.
-    let bucket_policy = if lb_cfg.access_log_force_destroy {
-        Policy::Delete
-    } else {
-        Policy::Retain
-    };
+    let bucket_policy = if lb_cfg.access_log_force_destroy { Policy::Delete } else { Policy::Retain };
     let bucket = t
         .add(
             "AccessLogBucket",
             // ALB log delivery supports SSE-S3 only; ACLs stay disabled.
-            super::log_bucket(
-                "expire-access-logs",
-                lb_cfg.access_log_retention_days,
-                "BucketOwnerEnforced",
-            ),
+            super::log_bucket("expire-access-logs", lb_cfg.access_log_retention_days, "BucketOwnerEnforced"),
         )
         .deletion_policy(bucket_policy)
-        .checkov_skip(
-            "CKV_AWS_18",
-            "This is the access-log bucket; logging its own access would log into itself.",
-        )
+        .checkov_skip("CKV_AWS_18", "This is the access-log bucket; logging its own access would log into itself.")
         .handle();
 
     let log_objects = Expr::sub_with(
         format!("${{Bucket}}/{ACCESS_LOG_PREFIX}/AWSLogs/${{AWS::AccountId}}/*"),
         vec![("Bucket", bucket.att("Arn"))],
     );
-    let delivery = Statement::allow(&["s3:PutObject"])
-        .sid("LoadBalancerLogDelivery")
-        .on(vec![log_objects]);
+    let delivery = Statement::allow(&["s3:PutObject"]).sid("LoadBalancerLogDelivery").on(vec![log_objects]);
     let delivery = match elb_log_account(&cfg.region) {
-        Some(account) => delivery.aws(vec![Expr::sub(format!(
-            "arn:${{AWS::Partition}}:iam::{account}:root"
-        ))]),
+        Some(account) => delivery.aws(vec![Expr::sub(format!("arn:${{AWS::Partition}}:iam::{account}:root"))]),
         None => delivery.service(&["logdelivery.elasticloadbalancing.amazonaws.com"]),
     };
     let policy = PolicyDocument::new(vec![
@@ -126,44 +100,20 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
         Statement::deny(&["s3:*"])
             .sid("RefuseUnencryptedTransport")
             .aws(vec!["*".into()])
-            .on(vec![
-                bucket.att("Arn"),
-                Expr::sub_with("${Bucket}/*", vec![("Bucket", bucket.att("Arn"))]),
-            ])
+            .on(vec![bucket.att("Arn"), Expr::sub_with("${Bucket}/*", vec![("Bucket", bucket.att("Arn"))])])
             .when(insecure_transport()),
     ]);
-    let bucket_policy = t
-        .add(
-            "AccessLogBucketPolicy",
-            BucketPolicy {
-                bucket: bucket.r(),
-                policy_document: policy.to_expr(),
-            },
-        )
-        .handle();
+    let bucket_policy = t.add("AccessLogBucketPolicy", BucketPolicy { bucket: bucket.r(), policy_document: policy.to_expr() }).handle();
 
     // Load balancer.
     let alb = t
         .add(
             "LoadBalancer",
             LoadBalancer {
-                scheme: Some(
-                    if lb_cfg.internal {
-                        "internal"
-                    } else {
-                        "internet-facing"
-                    }
-                    .into(),
-                ),
+                scheme: Some(if lb_cfg.internal { "internal" } else { "internet-facing" }.into()),
                 type_: Some("application".into()),
                 ip_address_type: Some("ipv4".into()),
-                subnets: Some(
-                    cfg.network
-                        .load_balancer_subnets
-                        .iter()
-                        .map(Expr::from)
-                        .collect(),
-                ),
+                subnets: Some(cfg.network.load_balancer_subnets.iter().map(Expr::from).collect()),
                 security_groups: Some(vec![alb_sg]),
                 load_balancer_attributes: Some(vec![
                     kv("access_logs.s3.enabled", "true"),
@@ -171,10 +121,7 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
                     kv("access_logs.s3.prefix", ACCESS_LOG_PREFIX),
                     kv("routing.http.drop_invalid_header_fields.enabled", "true"),
                     kv("routing.http.desync_mitigation_mode", "strictest"),
-                    kv(
-                        "idle_timeout.timeout_seconds",
-                        lb_cfg.idle_timeout_seconds.to_string(),
-                    ),
+                    kv("idle_timeout.timeout_seconds", lb_cfg.idle_timeout_seconds.to_string()),
                     kv("deletion_protection.enabled", "false"),
                 ]),
                 tags: None,
@@ -200,9 +147,7 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
                 health_check_timeout_seconds: Some(HEALTH_CHECK_TIMEOUT_SECONDS.into()),
                 healthy_threshold_count: Some(2u32.into()),
                 unhealthy_threshold_count: Some(UNHEALTHY_THRESHOLD.into()),
-                matcher: Some(Matcher {
-                    http_code: "200".into(),
-                }),
+                matcher: Some(Matcher { http_code: "200".into() }),
                 target_group_attributes: Some(vec![
                     kv("deregistration_delay.timeout_seconds", "30"),
                     kv("load_balancing.algorithm.type", lb_cfg.algorithm.as_str()),
@@ -222,16 +167,12 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
             "Certificate",
             Certificate {
                 domain_name: hostnames[0].clone().into(),
-                subject_alternative_names: (hostnames.len() > 1)
-                    .then(|| hostnames[1..].iter().map(Expr::from).collect()),
+                subject_alternative_names: (hostnames.len() > 1).then(|| hostnames[1..].iter().map(Expr::from).collect()),
                 validation_method: Some("DNS".into()),
                 domain_validation_options: Some(
                     hostnames
                         .iter()
-                        .map(|h| DomainValidationOption {
-                            domain_name: h.into(),
-                            hosted_zone_id: (&cfg.dns.zone_id).into(),
-                        })
+                        .map(|h| DomainValidationOption { domain_name: h.into(), hosted_zone_id: (&cfg.dns.zone_id).into() })
                         .collect(),
                 ),
                 key_algorithm: Some("RSA_2048".into()),
@@ -247,14 +188,8 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
             port: Some(443u32.into()),
             protocol: Some("HTTPS".into()),
             ssl_policy: Some(TLS_POLICY.into()),
-            certificates: Some(vec![elbv2::Certificate {
-                certificate_arn: cert.r(),
-            }]),
-            default_actions: vec![Action {
-                type_: "forward".into(),
-                target_group_arn: Some(tg.r()),
-                ..Default::default()
-            }],
+            certificates: Some(vec![elbv2::Certificate { certificate_arn: cert.r() }]),
+            default_actions: vec![Action { type_: "forward".into(), target_group_arn: Some(tg.r()), ..Default::default() }],
         },
     );
     t.add(
@@ -280,11 +215,7 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
 
     // DNS: the service names point at the ALB, unless CloudFront fronts it,
     // in which case only the origin name does (the cdn stack owns the rest).
-    let alias_names = if cfg.cloudfront.enabled {
-        vec![cfg.origin_hostname()]
-    } else {
-        cfg.hostnames()
-    };
+    let alias_names = if cfg.cloudfront.enabled { vec![cfg.origin_hostname()] } else { cfg.hostnames() };
     for (i, host) in alias_names.iter().enumerate() {
         t.add(
             &format!("DnsRecord{}", i + 1),
@@ -303,40 +234,11 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
     }
 
     let load_balancer_arn = t.export("LoadBalancerArn", "ARN of the load balancer", alb.r());
-    let load_balancer_full_name = t.export(
-        "LoadBalancerFullName",
-        "CloudWatch dimension of the load balancer",
-        alb.att("LoadBalancerFullName"),
-    );
+    let load_balancer_full_name = t.export("LoadBalancerFullName", "CloudWatch dimension of the load balancer", alb.att("LoadBalancerFullName"));
     let target_group_arn = t.export("TargetGroupArn", "ARN of the target group", tg.r());
-    let target_group_full_name = t.export(
-        "TargetGroupFullName",
-        "CloudWatch dimension of the target group",
-        tg.att("TargetGroupFullName"),
-    );
-    let access_log_bucket = t.export(
-        "AccessLogBucketName",
-        "Bucket of the load balancer's access logs",
-        bucket.r(),
-    );
-    t.output(
-        "LoadBalancerDnsName",
-        "DNS name of the load balancer",
-        alb.att("DNSName"),
-    );
-    t.output(
-        "CertificateArn",
-        "ACM certificate of the service names",
-        cert.r(),
-    );
-    (
-        t,
-        Outputs {
-            load_balancer_arn,
-            load_balancer_full_name,
-            target_group_arn,
-            target_group_full_name,
-            access_log_bucket,
-        },
-    )
+    let target_group_full_name = t.export("TargetGroupFullName", "CloudWatch dimension of the target group", tg.att("TargetGroupFullName"));
+    let access_log_bucket = t.export("AccessLogBucketName", "Bucket of the load balancer's access logs", bucket.r());
+    t.output("LoadBalancerDnsName", "DNS name of the load balancer", alb.att("DNSName"));
+    t.output("CertificateArn", "ACM certificate of the service names", cert.r());
+    (t, Outputs { load_balancer_arn, load_balancer_full_name, target_group_arn, target_group_full_name, access_log_bucket })
 }

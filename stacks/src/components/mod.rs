@@ -27,9 +27,8 @@ pub mod service;
 pub mod storage;
 
 use crate::cfn::resources::s3::{
-    AbortIncompleteMultipartUpload, Bucket, BucketEncryption, EncryptionByDefault, EncryptionRule,
-    LifecycleConfiguration, LifecycleRule, NoncurrentVersionExpiration, OwnershipControls,
-    OwnershipRule, PublicAccessBlock, Versioning,
+    AbortIncompleteMultipartUpload, Bucket, BucketEncryption, EncryptionByDefault, EncryptionRule, LifecycleConfiguration,
+    LifecycleRule, NoncurrentVersionExpiration, OwnershipControls, OwnershipRule, PublicAccessBlock, Versioning,
 };
 use crate::cfn::{aws, Expr};
 use crate::config::Config;
@@ -51,9 +50,7 @@ impl Ctx<'_> {
 
 /// An ARN in this stack's partition, region and account.
 pub fn arn(service: &str, resource: &str) -> Expr {
-    Expr::sub(format!(
-        "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
-    ))
+    Expr::sub(format!("arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"))
 }
 
 /// The account's root principal: delegates a resource policy to IAM.
@@ -63,10 +60,7 @@ pub fn account_root() -> Expr {
 
 /// `{"Bool": {"aws:SecureTransport": "false"}}`.
 pub fn insecure_transport() -> Expr {
-    Expr::object(vec![(
-        "Bool",
-        Expr::object(vec![("aws:SecureTransport", "false".into())]),
-    )])
+    Expr::object(vec![("Bool", Expr::object(vec![("aws:SecureTransport", "false".into())]))])
 }
 
 /// An AWS managed policy ARN.
@@ -77,10 +71,7 @@ pub fn managed_policy(name: &str) -> Expr {
 /// `{"StringEquals": {"aws:SourceAccount": <account>}}`: stops a service from
 /// being used as a confused deputy on behalf of another account.
 pub fn same_account() -> Expr {
-    Expr::object(vec![(
-        "StringEquals",
-        Expr::object(vec![("aws:SourceAccount", aws::account_id())]),
-    )])
+    Expr::object(vec![("StringEquals", Expr::object(vec![("aws:SourceAccount", aws::account_id())]))])
 }
 
 /// A bucket for service logs (ALB, CloudFront): SSE-S3 (the only encryption
@@ -89,35 +80,22 @@ pub fn log_bucket(rule_id: &str, days: u32, object_ownership: &str) -> Bucket {
     Bucket {
         bucket_encryption: Some(BucketEncryption {
             server_side_encryption_configuration: vec![EncryptionRule {
-                server_side_encryption_by_default: EncryptionByDefault {
-                    sse_algorithm: "AES256".into(),
-                    kms_master_key_id: None,
-                },
+                server_side_encryption_by_default: EncryptionByDefault { sse_algorithm: "AES256".into(), kms_master_key_id: None },
                 bucket_key_enabled: None,
             }],
         }),
         public_access_block_configuration: Some(PublicAccessBlock::all()),
-        versioning_configuration: Some(Versioning {
-            status: "Enabled".into(),
-        }),
+        versioning_configuration: Some(Versioning { status: "Enabled".into() }),
         lifecycle_configuration: Some(LifecycleConfiguration {
             rules: vec![LifecycleRule {
                 id: Some(rule_id.into()),
                 status: "Enabled".into(),
                 expiration_in_days: Some(days.into()),
-                noncurrent_version_expiration: Some(NoncurrentVersionExpiration {
-                    noncurrent_days: 1u32.into(),
-                }),
-                abort_incomplete_multipart_upload: Some(AbortIncompleteMultipartUpload {
-                    days_after_initiation: 1u32.into(),
-                }),
+                noncurrent_version_expiration: Some(NoncurrentVersionExpiration { noncurrent_days: 1u32.into() }),
+                abort_incomplete_multipart_upload: Some(AbortIncompleteMultipartUpload { days_after_initiation: 1u32.into() }),
             }],
         }),
-        ownership_controls: Some(OwnershipControls {
-            rules: vec![OwnershipRule {
-                object_ownership: object_ownership.into(),
-            }],
-        }),
+        ownership_controls: Some(OwnershipControls { rules: vec![OwnershipRule { object_ownership: object_ownership.into() }] }),
         tags: None,
     }
 }

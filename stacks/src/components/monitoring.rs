@@ -4,9 +4,7 @@
 
 use serde_json::json;
 
-use crate::cfn::resources::cloudwatch::{
-    Alarm, Dashboard, Dimension, Metric, MetricDataQuery, MetricStat,
-};
+use crate::cfn::resources::cloudwatch::{Alarm, Dashboard, Dimension, Metric, MetricDataQuery, MetricStat};
 use crate::cfn::resources::sns::{Subscription, Topic, TopicPolicy};
 use crate::cfn::{Expr, PolicyDocument, Res, StackOutput, Statement, Template};
 use crate::config::ThroughputMode;
@@ -26,32 +24,17 @@ pub struct Outputs {
 }
 
 fn dim(name: &str, value: &Expr) -> Dimension {
-    Dimension {
-        name: name.into(),
-        value: value.clone(),
-    }
+    Dimension { name: name.into(), value: value.clone() }
 }
 
 pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     let cfg = ctx.cfg;
     let m = &cfg.monitoring;
-    let mut t = Template::new(
-        "Monitoring",
-        format!(
-            "pypictl {}: alarms, notifications and dashboard",
-            cfg.service_name
-        ),
-    );
+    let mut t = Template::new("Monitoring", format!("pypictl {}: alarms, notifications and dashboard", cfg.service_name));
     let key_arn = t.import(&inputs.enc.key_arn, "KMS key that encrypts the alarm topic");
     let fs_id = t.import(&inputs.storage.file_system_id, "EFS file system");
-    let lb_name = t.import(
-        &inputs.lb.load_balancer_full_name,
-        "Load balancer (CloudWatch dimension)",
-    );
-    let tg_name = t.import(
-        &inputs.lb.target_group_full_name,
-        "Target group (CloudWatch dimension)",
-    );
+    let lb_name = t.import(&inputs.lb.load_balancer_full_name, "Load balancer (CloudWatch dimension)");
+    let tg_name = t.import(&inputs.lb.target_group_full_name, "Target group (CloudWatch dimension)");
     let cluster = t.import(inputs.cluster_name, "ECS cluster");
     let service = t.import(&inputs.service.service_name, "ECS service");
 
@@ -61,15 +44,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             Topic {
                 display_name: Some(Expr::str(format!("{} alarms", cfg.service_name))),
                 kms_master_key_id: Some(key_arn),
-                subscription: Some(
-                    m.alarm_emails
-                        .iter()
-                        .map(|e| Subscription {
-                            endpoint: e.into(),
-                            protocol: "email".into(),
-                        })
-                        .collect(),
-                ),
+                subscription: Some(m.alarm_emails.iter().map(|e| Subscription { endpoint: e.into(), protocol: "email".into() }).collect()),
                 tags: None,
             },
         )
@@ -79,16 +54,8 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         TopicPolicy {
             topics: vec![topic.r()],
             policy_document: PolicyDocument::new(vec![
-                Statement::allow(&["sns:Publish"])
-                    .sid("CloudWatchAlarmsPublish")
-                    .service(&["cloudwatch.amazonaws.com"])
-                    .on(vec![topic.r()])
-                    .when(same_account()),
-                Statement::deny(&["sns:Publish"])
-                    .sid("RefuseUnencryptedTransport")
-                    .aws(vec!["*".into()])
-                    .on(vec![topic.r()])
-                    .when(insecure_transport()),
+                Statement::allow(&["sns:Publish"]).sid("CloudWatchAlarmsPublish").service(&["cloudwatch.amazonaws.com"]).on(vec![topic.r()]).when(same_account()),
+                Statement::deny(&["sns:Publish"]).sid("RefuseUnencryptedTransport").aws(vec!["*".into()]).on(vec![topic.r()]).when(insecure_transport()),
             ])
             .to_expr(),
         },
@@ -167,11 +134,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     let count = |id: &str, metric: &str| MetricDataQuery {
         id: id.into(),
         metric_stat: Some(MetricStat {
-            metric: Metric {
-                namespace: "AWS/ApplicationELB".into(),
-                metric_name: metric.into(),
-                dimensions: Some(vec![dim("LoadBalancer", &lb_name)]),
-            },
+            metric: Metric { namespace: "AWS/ApplicationELB".into(), metric_name: metric.into(), dimensions: Some(vec![dim("LoadBalancer", &lb_name)]) },
             period: 3600u32.into(),
             stat: "Sum".into(),
         }),
@@ -209,18 +172,9 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     }).handle());
 
     if m.dashboard {
-        let body = dashboard_body(
-            &cfg.region,
-            cfg.storage.throughput_mode == ThroughputMode::Bursting,
-        );
+        let body = dashboard_body(&cfg.region, cfg.storage.throughput_mode == ThroughputMode::Bursting);
         let dashboard = t
-            .add(
-                "Dashboard",
-                Dashboard {
-                    dashboard_name: Some(Expr::str(ctx.name("dashboard"))),
-                    dashboard_body: Expr::sub(body),
-                },
-            )
+            .add("Dashboard", Dashboard { dashboard_name: Some(Expr::str(ctx.name("dashboard"))), dashboard_body: Expr::sub(body) })
             .handle();
         t.output(
             "DashboardUrl",
@@ -232,16 +186,8 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         );
     }
 
-    let topic_arn = t.export(
-        "AlarmTopicArn",
-        "SNS topic of the alarm notifications",
-        topic.r(),
-    );
-    t.output(
-        "AlarmArns",
-        "ARNs of the CloudWatch alarms, comma-separated",
-        Expr::join(",", alarms.iter().map(|a| a.att("Arn")).collect()),
-    );
+    let topic_arn = t.export("AlarmTopicArn", "SNS topic of the alarm notifications", topic.r());
+    t.output("AlarmArns", "ARNs of the CloudWatch alarms, comma-separated", Expr::join(",", alarms.iter().map(|a| a.att("Arn")).collect()));
     (t, Outputs { topic_arn })
 }
 
@@ -253,12 +199,7 @@ fn dashboard_body(region: &str, bursting: bool) -> String {
             "properties": { "title": title, "region": region, "view": "timeSeries", "stat": stat, "period": 60, "metrics": metrics }
         })
     };
-    let svc = json!([
-        "ClusterName",
-        "${ClusterName}",
-        "ServiceName",
-        "${ServiceName}"
-    ]);
+    let svc = json!(["ClusterName", "${ClusterName}", "ServiceName", "${ServiceName}"]);
     let with = |ns: &str, metric: &str, dims: &serde_json::Value, opts: serde_json::Value| {
         let mut row = vec![json!(ns), json!(metric)];
         row.extend(dims.as_array().unwrap().iter().cloned());
@@ -266,147 +207,49 @@ fn dashboard_body(region: &str, bursting: bool) -> String {
         serde_json::Value::Array(row)
     };
     let lb = json!(["LoadBalancer", "${LoadBalancerFullName}"]);
-    let tg = json!([
-        "TargetGroup",
-        "${TargetGroupFullName}",
-        "LoadBalancer",
-        "${LoadBalancerFullName}"
-    ]);
+    let tg = json!(["TargetGroup", "${TargetGroupFullName}", "LoadBalancer", "${LoadBalancerFullName}"]);
     let fs = json!(["FileSystemId", "${FileSystemId}"]);
     let mut efs_metrics = vec![
         with("AWS/EFS", "PercentIOLimit", &fs, json!({"stat": "Maximum"})),
-        with(
-            "AWS/EFS",
-            "ClientConnections",
-            &fs,
-            json!({"stat": "Sum", "yAxis": "right"}),
-        ),
+        with("AWS/EFS", "ClientConnections", &fs, json!({"stat": "Sum", "yAxis": "right"})),
     ];
     if bursting {
-        efs_metrics.push(with(
-            "AWS/EFS",
-            "BurstCreditBalance",
-            &fs,
-            json!({"stat": "Minimum", "yAxis": "right"}),
-        ));
+        efs_metrics.push(with("AWS/EFS", "BurstCreditBalance", &fs, json!({"stat": "Minimum", "yAxis": "right"})));
     }
     let widgets = vec![
-        widget(
-            0,
-            0,
-            "ECS service CPU and memory (%)",
-            json!([
-                with("AWS/ECS", "CPUUtilization", &svc, json!({})),
-                with("AWS/ECS", "MemoryUtilization", &svc, json!({})),
-            ]),
-            "Average",
-        ),
-        widget(
-            12,
-            0,
-            "Tasks running (Container Insights)",
-            json!([
-                with("ECS/ContainerInsights", "RunningTaskCount", &svc, json!({})),
-                with("ECS/ContainerInsights", "DesiredTaskCount", &svc, json!({})),
-            ]),
-            "Average",
-        ),
-        widget(
-            0,
-            6,
-            "ALB response time (s)",
-            json!([
-                with(
-                    "AWS/ApplicationELB",
-                    "TargetResponseTime",
-                    &lb,
-                    json!({"stat": "p50"})
-                ),
-                with(
-                    "AWS/ApplicationELB",
-                    "TargetResponseTime",
-                    &lb,
-                    json!({"stat": "p95"})
-                ),
-                with(
-                    "AWS/ApplicationELB",
-                    "TargetResponseTime",
-                    &lb,
-                    json!({"stat": "p99"})
-                ),
-            ]),
-            "p95",
-        ),
-        widget(
-            12,
-            6,
-            "ALB requests and errors",
-            json!([
-                with("AWS/ApplicationELB", "RequestCount", &lb, json!({})),
-                with(
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_4XX_Count",
-                    &lb,
-                    json!({})
-                ),
-                with(
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_5XX_Count",
-                    &lb,
-                    json!({})
-                ),
-                with(
-                    "AWS/ApplicationELB",
-                    "HTTPCode_ELB_5XX_Count",
-                    &lb,
-                    json!({})
-                ),
-            ]),
-            "Sum",
-        ),
-        widget(
-            0,
-            12,
-            "Target health",
-            json!([
-                with("AWS/ApplicationELB", "HealthyHostCount", &tg, json!({})),
-                with("AWS/ApplicationELB", "UnHealthyHostCount", &tg, json!({})),
-            ]),
-            "Maximum",
-        ),
-        widget(
-            12,
-            12,
-            "EFS I/O limit (%) and connections",
-            serde_json::Value::Array(efs_metrics),
-            "Maximum",
-        ),
-        widget(
-            0,
-            18,
-            "Container CPU and memory used (Container Insights)",
-            json!([
-                with("ECS/ContainerInsights", "CpuUtilized", &svc, json!({})),
-                with(
-                    "ECS/ContainerInsights",
-                    "MemoryUtilized",
-                    &svc,
-                    json!({"yAxis": "right"})
-                ),
-            ]),
-            "Average",
-        ),
-        widget(
-            12,
-            18,
-            "EFS throughput (bytes)",
-            json!([
-                with("AWS/EFS", "MeteredIOBytes", &fs, json!({})),
-                with("AWS/EFS", "DataReadIOBytes", &fs, json!({})),
-                with("AWS/EFS", "DataWriteIOBytes", &fs, json!({})),
-            ]),
-            "Sum",
-        ),
+        widget(0, 0, "ECS service CPU and memory (%)", json!([
+            with("AWS/ECS", "CPUUtilization", &svc, json!({})),
+            with("AWS/ECS", "MemoryUtilization", &svc, json!({})),
+        ]), "Average"),
+        widget(12, 0, "Tasks running (Container Insights)", json!([
+            with("ECS/ContainerInsights", "RunningTaskCount", &svc, json!({})),
+            with("ECS/ContainerInsights", "DesiredTaskCount", &svc, json!({})),
+        ]), "Average"),
+        widget(0, 6, "ALB response time (s)", json!([
+            with("AWS/ApplicationELB", "TargetResponseTime", &lb, json!({"stat": "p50"})),
+            with("AWS/ApplicationELB", "TargetResponseTime", &lb, json!({"stat": "p95"})),
+            with("AWS/ApplicationELB", "TargetResponseTime", &lb, json!({"stat": "p99"})),
+        ]), "p95"),
+        widget(12, 6, "ALB requests and errors", json!([
+            with("AWS/ApplicationELB", "RequestCount", &lb, json!({})),
+            with("AWS/ApplicationELB", "HTTPCode_Target_4XX_Count", &lb, json!({})),
+            with("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", &lb, json!({})),
+            with("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", &lb, json!({})),
+        ]), "Sum"),
+        widget(0, 12, "Target health", json!([
+            with("AWS/ApplicationELB", "HealthyHostCount", &tg, json!({})),
+            with("AWS/ApplicationELB", "UnHealthyHostCount", &tg, json!({})),
+        ]), "Maximum"),
+        widget(12, 12, "EFS I/O limit (%) and connections", serde_json::Value::Array(efs_metrics), "Maximum"),
+        widget(0, 18, "Container CPU and memory used (Container Insights)", json!([
+            with("ECS/ContainerInsights", "CpuUtilized", &svc, json!({})),
+            with("ECS/ContainerInsights", "MemoryUtilized", &svc, json!({"yAxis": "right"})),
+        ]), "Average"),
+        widget(12, 18, "EFS throughput (bytes)", json!([
+            with("AWS/EFS", "MeteredIOBytes", &fs, json!({})),
+            with("AWS/EFS", "DataReadIOBytes", &fs, json!({})),
+            with("AWS/EFS", "DataWriteIOBytes", &fs, json!({})),
+        ]), "Sum"),
     ];
     serde_json::to_string(&json!({ "widgets": widgets })).expect("JSON")
 }

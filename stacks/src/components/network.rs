@@ -2,9 +2,7 @@
 //! file system. Rules between groups are separate resources so that the
 //! groups can refer to each other without a cycle.
 
-use crate::cfn::resources::ec2::{
-    Egress, Ingress, SecurityGroup, SecurityGroupEgress, SecurityGroupIngress,
-};
+use crate::cfn::resources::ec2::{Egress, Ingress, SecurityGroup, SecurityGroupEgress, SecurityGroupIngress};
 use crate::cfn::{Expr, StackOutput, Template};
 
 use super::Ctx;
@@ -34,10 +32,7 @@ fn no_egress() -> Vec<Egress> {
 
 pub fn build(ctx: Ctx) -> (Template, Outputs) {
     let cfg = ctx.cfg;
-    let mut t = Template::new(
-        "Network",
-        format!("pypictl {}: security groups", cfg.service_name),
-    );
+    let mut t = Template::new("Network", format!("pypictl {}: security groups", cfg.service_name));
     let vpc: Expr = (&cfg.network.vpc_id).into();
 
     let mut alb_ingress = Vec::new();
@@ -92,10 +87,7 @@ pub fn build(ctx: Ctx) -> (Template, Outputs) {
         .add(
             "FileSystemSecurityGroup",
             SecurityGroup {
-                group_description: Expr::str(format!(
-                    "{} file system: NFS from the instances only",
-                    cfg.service_name
-                )),
+                group_description: Expr::str(format!("{} file system: NFS from the instances only", cfg.service_name)),
                 vpc_id: Some(vpc),
                 security_group_egress: Some(no_egress()),
                 ..Default::default()
@@ -124,9 +116,7 @@ pub fn build(ctx: Ctx) -> (Template, Outputs) {
             from_port: Some(lo.into()),
             to_port: Some(hi.into()),
             source_security_group_id: Some(alb_sg.att("GroupId")),
-            description: Some(
-                "From the load balancer to the containers' dynamic host ports".into(),
-            ),
+            description: Some("From the load balancer to the containers' dynamic host ports".into()),
             ..Default::default()
         },
     );
@@ -155,27 +145,8 @@ pub fn build(ctx: Ctx) -> (Template, Outputs) {
         },
     );
 
-    let alb_sg = t.export(
-        "LoadBalancerSecurityGroupId",
-        "Security group of the load balancer",
-        alb_sg.att("GroupId"),
-    );
-    let instance_sg = t.export(
-        "InstanceSecurityGroupId",
-        "Security group of the container instances",
-        instance_sg.att("GroupId"),
-    );
-    let efs_sg = t.export(
-        "FileSystemSecurityGroupId",
-        "Security group of the file system mount targets",
-        efs_sg.att("GroupId"),
-    );
-    (
-        t,
-        Outputs {
-            alb_sg,
-            instance_sg,
-            efs_sg,
-        },
-    )
+    let alb_sg = t.export("LoadBalancerSecurityGroupId", "Security group of the load balancer", alb_sg.att("GroupId"));
+    let instance_sg = t.export("InstanceSecurityGroupId", "Security group of the container instances", instance_sg.att("GroupId"));
+    let efs_sg = t.export("FileSystemSecurityGroupId", "Security group of the file system mount targets", efs_sg.att("GroupId"));
+    (t, Outputs { alb_sg, instance_sg, efs_sg })
 }

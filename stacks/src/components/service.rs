@@ -2,22 +2,16 @@
 //! `crate::pypiserver`), ECS service behind the target group, its logs,
 //! roles and auto scaling between task_min_count and task_max_count.
 
-use crate::cfn::resources::appscaling::{
-    PredefinedMetric, ScalableTarget, ScalingPolicy, TargetTracking,
-};
+use crate::cfn::resources::appscaling::{PredefinedMetric, ScalableTarget, ScalingPolicy, TargetTracking};
 use crate::cfn::resources::ecs::{
-    CapacityProviderStrategyItem, CircuitBreaker, ContainerDefinition, DeploymentConfiguration,
-    EfsAuthorization, EfsVolumeConfiguration, HealthCheck, LinuxParameters, LogConfiguration,
-    MountPoint, NameValue, PlacementStrategy, PortMapping, Secret, Service, ServiceLoadBalancer,
-    TaskDefinition, Tmpfs, Ulimit, Volume,
+    CapacityProviderStrategyItem, CircuitBreaker, ContainerDefinition, DeploymentConfiguration, EfsAuthorization,
+    EfsVolumeConfiguration, HealthCheck, LinuxParameters, LogConfiguration, MountPoint, NameValue, PlacementStrategy,
+    PortMapping, Secret, Service, ServiceLoadBalancer, TaskDefinition, Tmpfs, Ulimit, Volume,
 };
 use crate::cfn::resources::iam::{InlinePolicy, Role};
 use crate::cfn::resources::logs::LogGroup;
 use crate::cfn::{aws, Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
-use crate::pypiserver::{
-    self as pypi, CONTAINER_PORT, PACKAGES_DIR, PASSWORD_VAR, SCRATCH_DIR, SCRATCH_MIB,
-    USERNAME_VAR,
-};
+use crate::pypiserver::{self as pypi, CONTAINER_PORT, PACKAGES_DIR, PASSWORD_VAR, SCRATCH_DIR, SCRATCH_MIB, USERNAME_VAR};
 
 use super::{compute, credentials, encryption, load_balancer, storage, Ctx};
 
@@ -44,10 +38,7 @@ fn ecs_tasks_trust() -> Expr {
         .service(&["ecs-tasks.amazonaws.com"])
         .when(Expr::object(vec![(
             "ArnLike",
-            Expr::object(vec![(
-                "aws:SourceArn",
-                Expr::sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*"),
-            )]),
+            Expr::object(vec![("aws:SourceArn", Expr::sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*"))]),
         )]))])
     .to_expr()
 }
@@ -55,31 +46,16 @@ fn ecs_tasks_trust() -> Expr {
 pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     let cfg = ctx.cfg;
     let cap = ctx.cap;
-    let mut t = Template::new(
-        "Service",
-        format!("pypictl {}: pypiserver ECS service", cfg.service_name),
-    );
+    let mut t = Template::new("Service", format!("pypictl {}: pypiserver ECS service", cfg.service_name));
     let key_arn = t.import(&inputs.enc.key_arn, "KMS key of the secret and logs");
-    let fs_id = t.import(
-        &inputs.storage.file_system_id,
-        "EFS file system of the packages",
-    );
+    let fs_id = t.import(&inputs.storage.file_system_id, "EFS file system of the packages");
     let fs_arn = t.import(&inputs.storage.file_system_arn, "ARN of the file system");
-    let ap_id = t.import(
-        &inputs.storage.access_point_id,
-        "Access point of the package directory",
-    );
+    let ap_id = t.import(&inputs.storage.access_point_id, "Access point of the package directory");
     let ap_arn = t.import(&inputs.storage.access_point_arn, "ARN of the access point");
     let secret_arn = t.import(&inputs.creds.secret_arn, "ARN of the credentials secret");
-    let tg_arn = t.import(
-        &inputs.lb.target_group_arn,
-        "Target group of the load balancer",
-    );
+    let tg_arn = t.import(&inputs.lb.target_group_arn, "Target group of the load balancer");
     let cluster = t.import(&inputs.compute.cluster_name, "ECS cluster");
-    let capacity_provider = t.import(
-        &inputs.compute.capacity_provider,
-        "Capacity provider of the instances",
-    );
+    let capacity_provider = t.import(&inputs.compute.capacity_provider, "Capacity provider of the instances");
 
     let logs = t
         .add(
@@ -100,29 +76,19 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         .add(
             "TaskExecutionRole",
             Role {
-                description: Some(Expr::str(format!(
-                    "{}: starts tasks (logs, credentials from Secrets Manager)",
-                    cfg.service_name
-                ))),
+                description: Some(Expr::str(format!("{}: starts tasks (logs, credentials from Secrets Manager)", cfg.service_name))),
                 assume_role_policy_document: ecs_tasks_trust(),
                 policies: Some(vec![InlinePolicy {
                     policy_name: "start-task".into(),
                     policy_document: PolicyDocument::new(vec![
-                        Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"])
-                            .sid("WriteLogs")
-                            .on(vec![logs.att("Arn")]),
-                        Statement::allow(&["secretsmanager:GetSecretValue"])
-                            .sid("ReadCredentials")
-                            .on(vec![secret_arn.clone()]),
+                        Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"]).sid("WriteLogs").on(vec![logs.att("Arn")]),
+                        Statement::allow(&["secretsmanager:GetSecretValue"]).sid("ReadCredentials").on(vec![secret_arn.clone()]),
                         Statement::allow(&["kms:Decrypt"])
                             .sid("DecryptCredentials")
                             .on(vec![key_arn.clone()])
                             .when(Expr::object(vec![(
                                 "StringEquals",
-                                Expr::object(vec![(
-                                    "kms:ViaService",
-                                    Expr::sub("secretsmanager.${AWS::Region}.amazonaws.com"),
-                                )]),
+                                Expr::object(vec![("kms:ViaService", Expr::sub("secretsmanager.${AWS::Region}.amazonaws.com"))]),
                             )])),
                     ])
                     .to_expr(),
@@ -138,23 +104,14 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         .add(
             "TaskRole",
             Role {
-                description: Some(Expr::str(format!(
-                    "{}: pypiserver containers (EFS through the access point)",
-                    cfg.service_name
-                ))),
+                description: Some(Expr::str(format!("{}: pypiserver containers (EFS through the access point)", cfg.service_name))),
                 assume_role_policy_document: ecs_tasks_trust(),
                 policies: Some(vec![InlinePolicy {
                     policy_name: "packages".into(),
-                    policy_document: PolicyDocument::new(vec![Statement::allow(&[
-                        "elasticfilesystem:ClientMount",
-                        "elasticfilesystem:ClientWrite",
-                    ])
-                    .sid("MountPackagesThroughAccessPoint")
-                    .on(vec![fs_arn])
-                    .when(Expr::object(vec![(
-                        "StringEquals",
-                        Expr::object(vec![("elasticfilesystem:AccessPointArn", ap_arn)]),
-                    )]))])
+                    policy_document: PolicyDocument::new(vec![Statement::allow(&["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"])
+                        .sid("MountPackagesThroughAccessPoint")
+                        .on(vec![fs_arn])
+                        .when(Expr::object(vec![("StringEquals", Expr::object(vec![("elasticfilesystem:AccessPointArn", ap_arn)]))]))])
                     .to_expr(),
                 }]),
                 ..Default::default()
@@ -162,12 +119,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         )
         .handle();
 
-    let secret_key = |key: &str| {
-        Expr::sub_with(
-            format!("${{Arn}}:{key}::"),
-            vec![("Arn", secret_arn.clone())],
-        )
-    };
+    let secret_key = |key: &str| Expr::sub_with(format!("${{Arn}}:{key}::"), vec![("Arn", secret_arn.clone())]);
     let reservation = cap.container_memory_reservation;
     let container = ContainerDefinition {
         name: CONTAINER_NAME.into(),
@@ -178,21 +130,12 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         environment: Some(
             pypi::environment(cap.gunicorn_workers)
                 .into_iter()
-                .map(|(k, v)| NameValue {
-                    name: k.into(),
-                    value: v.into(),
-                })
+                .map(|(k, v)| NameValue { name: k.into(), value: v.into() })
                 .collect(),
         ),
         secrets: Some(vec![
-            Secret {
-                name: USERNAME_VAR.into(),
-                value_from: secret_key("username"),
-            },
-            Secret {
-                name: PASSWORD_VAR.into(),
-                value_from: secret_key("password"),
-            },
+            Secret { name: USERNAME_VAR.into(), value_from: secret_key("username") },
+            Secret { name: PASSWORD_VAR.into(), value_from: secret_key("password") },
         ]),
         port_mappings: Some(vec![PortMapping {
             container_port: CONTAINER_PORT.into(),
@@ -200,11 +143,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             protocol: Some("tcp".into()),
             name: None,
         }]),
-        mount_points: Some(vec![MountPoint {
-            source_volume: "packages".into(),
-            container_path: PACKAGES_DIR.into(),
-            read_only: Some(false),
-        }]),
+        mount_points: Some(vec![MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(false) }]),
         log_configuration: Some(LogConfiguration {
             log_driver: "awslogs".into(),
             options: Some(Expr::object(vec![
@@ -214,10 +153,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             ])),
         }),
         health_check: Some(HealthCheck {
-            command: pypi::health_check_command()
-                .into_iter()
-                .map(Expr::from)
-                .collect(),
+            command: pypi::health_check_command().into_iter().map(Expr::from).collect(),
             interval: Some(30u32.into()),
             timeout: Some(15u32.into()),
             retries: Some(3u32.into()),
@@ -229,11 +165,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         readonly_root_filesystem: Some(true),
         privileged: Some(false),
         user: Some(format!("{}:{}", pypi::PYPISERVER_UID, pypi::PYPISERVER_GID).into()),
-        ulimits: Some(vec![Ulimit {
-            name: "nofile".into(),
-            soft_limit: 65536u32.into(),
-            hard_limit: 65536u32.into(),
-        }]),
+        ulimits: Some(vec![Ulimit { name: "nofile".into(), soft_limit: 65536u32.into(), hard_limit: 65536u32.into() }]),
         linux_parameters: Some(LinuxParameters {
             init_process_enabled: Some(true),
             // The root file system is read-only; the htpasswd file and
@@ -241,12 +173,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             tmpfs: Some(vec![Tmpfs {
                 container_path: SCRATCH_DIR.into(),
                 size: SCRATCH_MIB.into(),
-                mount_options: Some(vec![
-                    "rw".into(),
-                    "nosuid".into(),
-                    "nodev".into(),
-                    "noexec".into(),
-                ]),
+                mount_options: Some(vec!["rw".into(), "nosuid".into(), "nodev".into(), "noexec".into()]),
             }]),
         }),
         stop_timeout: Some(30u32.into()),
@@ -264,19 +191,18 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                 execution_role_arn: Some(execution_role.att("Arn")),
                 task_role_arn: Some(task_role.att("Arn")),
                 container_definitions: vec![container],
-                volumes: Some(vec![Volume {
-                    name: "packages".into(),
-                    efs_volume_configuration: Some(EfsVolumeConfiguration {
-                        filesystem_id: fs_id,
-                        root_directory: None,
-                        transit_encryption: Some("ENABLED".into()),
-                        authorization_config: Some(EfsAuthorization {
-                            access_point_id: Some(ap_id),
-                            iam: Some("ENABLED".into()),
+                volumes: Some(vec![
+                    Volume {
+                        name: "packages".into(),
+                        efs_volume_configuration: Some(EfsVolumeConfiguration {
+                            filesystem_id: fs_id,
+                            root_directory: None,
+                            transit_encryption: Some("ENABLED".into()),
+                            authorization_config: Some(EfsAuthorization { access_point_id: Some(ap_id), iam: Some("ENABLED".into()) }),
                         }),
-                    }),
-                    host: None,
-                }]),
+                        host: None,
+                    },
+                ]),
                 tags: None,
             },
         )
@@ -290,19 +216,12 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                 service_name: Some((&cfg.service_name).into()),
                 task_definition: Some(task.r()),
                 desired_count: Some(cap.task_min_count.into()),
-                capacity_provider_strategy: Some(vec![CapacityProviderStrategyItem {
-                    capacity_provider,
-                    weight: Some(1u32.into()),
-                    base: None,
-                }]),
+                capacity_provider_strategy: Some(vec![CapacityProviderStrategyItem { capacity_provider, weight: Some(1u32.into()), base: None }]),
                 deployment_configuration: Some(DeploymentConfiguration {
                     // Full capacity during a rollout: new tasks start before old ones stop.
                     minimum_healthy_percent: Some(100u32.into()),
                     maximum_percent: Some(200u32.into()),
-                    deployment_circuit_breaker: Some(CircuitBreaker {
-                        enable: true,
-                        rollback: true,
-                    }),
+                    deployment_circuit_breaker: Some(CircuitBreaker { enable: true, rollback: true }),
                 }),
                 load_balancers: Some(vec![ServiceLoadBalancer {
                     container_name: CONTAINER_NAME.into(),
@@ -311,14 +230,8 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                 }]),
                 health_check_grace_period_seconds: Some(120u32.into()),
                 placement_strategies: Some(vec![
-                    PlacementStrategy {
-                        type_: "spread".into(),
-                        field: Some("attribute:ecs.availability-zone".into()),
-                    },
-                    PlacementStrategy {
-                        type_: "spread".into(),
-                        field: Some("instanceId".into()),
-                    },
+                    PlacementStrategy { type_: "spread".into(), field: Some("attribute:ecs.availability-zone".into()) },
+                    PlacementStrategy { type_: "spread".into(), field: Some("instanceId".into()) },
                 ]),
                 enable_ecs_managed_tags: Some(true),
                 propagate_tags: Some("SERVICE".into()),
@@ -360,24 +273,9 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         },
     );
 
-    let service_name = t.export(
-        "ServiceName",
-        "ECS service running pypiserver",
-        service.att("Name"),
-    );
+    let service_name = t.export("ServiceName", "ECS service running pypiserver", service.att("Name"));
     let service_arn = t.export("ServiceArn", "ARN of the ECS service", service.r());
-    let log_group = t.export(
-        "LogGroupName",
-        "CloudWatch Logs group of the containers",
-        logs.r(),
-    );
+    let log_group = t.export("LogGroupName", "CloudWatch Logs group of the containers", logs.r());
     t.output("TaskDefinitionArn", "Task definition in use", task.r());
-    (
-        t,
-        Outputs {
-            service_name,
-            service_arn,
-            log_group,
-        },
-    )
+    (t, Outputs { service_name, service_arn, log_group })
 }

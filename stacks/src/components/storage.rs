@@ -3,8 +3,8 @@
 //! Stateful: retained on delete and on replacement.
 
 use crate::cfn::resources::efs::{
-    AccessPoint, BackupPolicy, CreationInfo, ElasticFileSystemTag, FileSystem, LifecyclePolicy,
-    MountTarget, PosixUser, RootDirectory,
+    AccessPoint, BackupPolicy, CreationInfo, ElasticFileSystemTag, FileSystem, LifecyclePolicy, MountTarget, PosixUser,
+    RootDirectory,
 };
 use crate::cfn::{Expr, PolicyDocument, StackOutput, Statement, Template};
 use crate::config::ThroughputMode;
@@ -25,24 +25,15 @@ pub const PACKAGES_PATH: &str = "/packages";
 pub fn build(ctx: Ctx, net: &network::Outputs, enc: &encryption::Outputs) -> (Template, Outputs) {
     let cfg = ctx.cfg;
     let st = &cfg.storage;
-    let mut t = Template::new(
-        "Storage",
-        format!("pypictl {}: EFS package storage", cfg.service_name),
-    );
+    let mut t = Template::new("Storage", format!("pypictl {}: EFS package storage", cfg.service_name));
     let efs_sg = t.import(&net.efs_sg, "Security group of the mount targets");
     let key_arn = t.import(&enc.key_arn, "KMS key that encrypts the file system");
 
     let mut lifecycle = Vec::new();
     if let Some(days) = st.lifecycle_days() {
-        lifecycle.push(LifecyclePolicy {
-            transition_to_ia: Some(format!("AFTER_{days}_DAYS").into()),
-            ..Default::default()
-        });
+        lifecycle.push(LifecyclePolicy { transition_to_ia: Some(format!("AFTER_{days}_DAYS").into()), ..Default::default() });
         // A file read again (a version back in use) returns to standard storage.
-        lifecycle.push(LifecyclePolicy {
-            transition_to_primary_storage_class: Some("AFTER_1_ACCESS".into()),
-            ..Default::default()
-        });
+        lifecycle.push(LifecyclePolicy { transition_to_primary_storage_class: Some("AFTER_1_ACCESS".into()), ..Default::default() });
     }
 
     let policy = PolicyDocument::new(vec![Statement::deny(&[
@@ -71,18 +62,8 @@ pub fn build(ctx: Ctx, net: &network::Outputs, enc: &encryption::Outputs) -> (Te
                 file_system_policy: Some(policy.to_expr()),
                 // AWS Backup's plan (the backup stack) does the backups; EFS's
                 // own automatic backups would duplicate them.
-                backup_policy: Some(BackupPolicy {
-                    status: if cfg.backup.enabled {
-                        "DISABLED"
-                    } else {
-                        "ENABLED"
-                    }
-                    .into(),
-                }),
-                file_system_tags: Some(vec![ElasticFileSystemTag {
-                    key: "Name".into(),
-                    value: ctx.name("packages").into(),
-                }]),
+                backup_policy: Some(BackupPolicy { status: if cfg.backup.enabled { "DISABLED" } else { "ENABLED" }.into() }),
+                file_system_tags: Some(vec![ElasticFileSystemTag { key: "Name".into(), value: ctx.name("packages").into() }]),
             },
         )
         .retain()
@@ -91,11 +72,7 @@ pub fn build(ctx: Ctx, net: &network::Outputs, enc: &encryption::Outputs) -> (Te
     for (i, subnet) in cfg.network.asg_subnets.iter().enumerate() {
         t.add(
             &format!("MountTarget{}", i + 1),
-            MountTarget {
-                file_system_id: fs.r(),
-                subnet_id: subnet.into(),
-                security_groups: vec![efs_sg.clone()],
-            },
+            MountTarget { file_system_id: fs.r(), subnet_id: subnet.into(), security_groups: vec![efs_sg.clone()] },
         );
     }
 
@@ -104,10 +81,7 @@ pub fn build(ctx: Ctx, net: &network::Outputs, enc: &encryption::Outputs) -> (Te
             "AccessPoint",
             AccessPoint {
                 file_system_id: fs.r(),
-                posix_user: Some(PosixUser {
-                    uid: PYPISERVER_UID.to_string().into(),
-                    gid: PYPISERVER_GID.to_string().into(),
-                }),
+                posix_user: Some(PosixUser { uid: PYPISERVER_UID.to_string().into(), gid: PYPISERVER_GID.to_string().into() }),
                 root_directory: Some(RootDirectory {
                     path: Some(PACKAGES_PATH.into()),
                     creation_info: Some(CreationInfo {
@@ -116,29 +90,14 @@ pub fn build(ctx: Ctx, net: &network::Outputs, enc: &encryption::Outputs) -> (Te
                         permissions: "0755".into(),
                     }),
                 }),
-                access_point_tags: Some(vec![ElasticFileSystemTag {
-                    key: "Name".into(),
-                    value: ctx.name("packages").into(),
-                }]),
+                access_point_tags: Some(vec![ElasticFileSystemTag { key: "Name".into(), value: ctx.name("packages").into() }]),
             },
         )
         .handle();
 
-    let file_system_id = t.export(
-        "FileSystemId",
-        "EFS file system holding the packages",
-        fs.r(),
-    );
+    let file_system_id = t.export("FileSystemId", "EFS file system holding the packages", fs.r());
     let file_system_arn = t.export("FileSystemArn", "ARN of the file system", fs.att("Arn"));
     let access_point_id = t.export("AccessPointId", "Access point the containers mount", ap.r());
     let access_point_arn = t.export("AccessPointArn", "ARN of the access point", ap.att("Arn"));
-    (
-        t,
-        Outputs {
-            file_system_id,
-            file_system_arn,
-            access_point_id,
-            access_point_arn,
-        },
-    )
+    (t, Outputs { file_system_id, file_system_arn, access_point_id, access_point_arn })
 }

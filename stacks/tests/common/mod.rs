@@ -9,10 +9,7 @@ use pypictl_stacks::app::{synthesize, Assembly};
 use pypictl_stacks::{Config, Deployment};
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// (name, TOML text) of every example configuration, sorted by name.
@@ -22,19 +19,10 @@ pub fn examples() -> Vec<(String, String)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| {
-            (
-                p.file_stem().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
+        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
         .collect();
     out.sort();
-    assert!(
-        out.len() >= 6,
-        "expected the six example configurations in {}",
-        dir.display()
-    );
+    assert!(out.len() >= 6, "expected the six example configurations in {}", dir.display());
     out
 }
 
@@ -44,10 +32,7 @@ pub fn deployment(text: &str) -> Deployment {
 }
 
 pub fn example(name: &str) -> Assembly {
-    let (_, text) = examples()
-        .into_iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("no example {name}"));
+    let (_, text) = examples().into_iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no example {name}"));
     synthesize(&deployment(&text)).expect("synthesizes")
 }
 

@@ -10,7 +10,4 @@ resource!("AWS::CertificateManager::Certificate", Certificate {
     tags: Option<Vec<Tag>>,
 });
 
-props!(DomainValidationOption {
-    domain_name: Expr,
-    hosted_zone_id: Expr
-});
+props!(DomainValidationOption { domain_name: Expr, hosted_zone_id: Expr });

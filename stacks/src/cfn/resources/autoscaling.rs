@@ -16,13 +16,6 @@ resource!("AWS::AutoScaling::AutoScalingGroup", AutoScalingGroup {
     tags: Option<Vec<AsgTag>>,
 });
 
-props!(LaunchTemplateSpec {
-    launch_template_id: Expr,
-    version: Expr
-});
+props!(LaunchTemplateSpec { launch_template_id: Expr, version: Expr });
 props!(MetricsCollection { granularity: Expr });
-props!(AsgTag {
-    key: String,
-    value: Expr,
-    propagate_at_launch: bool
-});
+props!(AsgTag { key: String, value: Expr, propagate_at_launch: bool });

@@ -21,13 +21,7 @@ props!(BackupRule {
 
 props!(BackupLifecycle { delete_after_days: Option<Expr> });
 
-resource!(
-    "AWS::Backup::BackupSelection",
-    BackupSelection {
-        backup_plan_id: Expr,
-        backup_selection: SelectionBody
-    }
-);
+resource!("AWS::Backup::BackupSelection", BackupSelection { backup_plan_id: Expr, backup_selection: SelectionBody });
 
 props!(SelectionBody {
     selection_name: Expr,

@@ -43,10 +43,7 @@ props!(CustomOriginConfig {
     origin_keepalive_timeout: Option<Expr>,
 });
 
-props!(OriginCustomHeader {
-    header_name: Expr,
-    header_value: Expr
-});
+props!(OriginCustomHeader { header_name: Expr, header_value: Expr });
 
 props!(CacheBehavior {
     path_pattern: Option<Expr>,
@@ -61,12 +58,7 @@ props!(CacheBehavior {
 
 props!(Logging { bucket: Expr, prefix: Option<Expr>, include_cookies: Option<bool> });
 
-resource!(
-    "AWS::CloudFront::CachePolicy",
-    CachePolicy {
-        cache_policy_config: CachePolicyConfig
-    }
-);
+resource!("AWS::CloudFront::CachePolicy", CachePolicy { cache_policy_config: CachePolicyConfig });
 
 props!(CachePolicyConfig {
     name: Expr,
@@ -90,10 +82,6 @@ props!(CacheKeyParameters {
     query_strings_config: QueryStringsConfig,
 });
 
-props!(BehaviorConfig {
-    cookie_behavior: Expr
-});
+props!(BehaviorConfig { cookie_behavior: Expr });
 props!(HeadersConfig { header_behavior: Expr, headers: Option<Vec<Expr>> });
-props!(QueryStringsConfig {
-    query_string_behavior: Expr
-});
+props!(QueryStringsConfig { query_string_behavior: Expr });

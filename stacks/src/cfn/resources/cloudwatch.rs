@@ -21,10 +21,7 @@ resource!("AWS::CloudWatch::Alarm", Alarm {
     unit: Option<Expr>,
 });
 
-props!(Dimension {
-    name: Expr,
-    value: Expr
-});
+props!(Dimension { name: Expr, value: Expr });
 
 props!(MetricDataQuery {
     id: Expr,
@@ -34,11 +31,7 @@ props!(MetricDataQuery {
     return_data: Option<bool>,
 });
 
-props!(MetricStat {
-    metric: Metric,
-    period: Expr,
-    stat: Expr
-});
+props!(MetricStat { metric: Metric, period: Expr, stat: Expr });
 props!(Metric { namespace: Expr, metric_name: Expr, dimensions: Option<Vec<Dimension>> });
 
 resource!("AWS::CloudWatch::Dashboard", Dashboard { dashboard_name: Option<Expr>, dashboard_body: Expr });

@@ -10,10 +10,7 @@ resource!("AWS::ECS::Cluster", Cluster {
 props!(ClusterConfiguration { execute_command_configuration: Option<ExecuteCommandConfiguration> });
 props!(ExecuteCommandConfiguration { logging: Option<Expr>, kms_key_id: Option<Expr> });
 
-props!(NameValue {
-    name: Expr,
-    value: Expr
-});
+props!(NameValue { name: Expr, value: Expr });
 
 resource!("AWS::ECS::CapacityProvider", CapacityProvider {
     auto_scaling_group_provider: AutoScalingGroupProvider,
@@ -80,10 +77,7 @@ props!(ContainerDefinition {
     working_directory: Option<Expr>,
 });
 
-props!(Secret {
-    name: Expr,
-    value_from: Expr
-});
+props!(Secret { name: Expr, value_from: Expr });
 props!(PortMapping { container_port: Expr, host_port: Option<Expr>, protocol: Option<Expr>, name: Option<Expr> });
 props!(MountPoint { source_volume: Expr, container_path: Expr, read_only: Option<bool> });
 props!(LogConfiguration { log_driver: Expr, options: Option<Expr> });
@@ -94,17 +88,10 @@ props!(HealthCheck {
     retries: Option<Expr>,
     start_period: Option<Expr>,
 });
-props!(Ulimit {
-    name: Expr,
-    soft_limit: Expr,
-    hard_limit: Expr
-});
+props!(Ulimit { name: Expr, soft_limit: Expr, hard_limit: Expr });
 props!(LinuxParameters { init_process_enabled: Option<bool>, tmpfs: Option<Vec<Tmpfs>> });
 props!(Tmpfs { container_path: Expr, size: Expr, mount_options: Option<Vec<Expr>> });
-props!(ContainerDependency {
-    container_name: Expr,
-    condition: Expr
-});
+props!(ContainerDependency { container_name: Expr, condition: Expr });
 
 props!(Volume {
     name: Expr,
@@ -152,13 +139,6 @@ props!(DeploymentConfiguration {
     deployment_circuit_breaker: Option<CircuitBreaker>,
 });
 
-props!(CircuitBreaker {
-    enable: bool,
-    rollback: bool
-});
-props!(ServiceLoadBalancer {
-    container_name: Expr,
-    container_port: Expr,
-    target_group_arn: Expr
-});
+props!(CircuitBreaker { enable: bool, rollback: bool });
+props!(ServiceLoadBalancer { container_name: Expr, container_port: Expr, target_group_arn: Expr });
 props!(PlacementStrategy { #[serde(rename = "Type")] type_: Expr, field: Option<Expr> });

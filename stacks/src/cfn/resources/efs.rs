@@ -19,10 +19,7 @@ props!(LifecyclePolicy {
 });
 
 props!(BackupPolicy { status: Expr });
-props!(ElasticFileSystemTag {
-    key: String,
-    value: Expr
-});
+props!(ElasticFileSystemTag { key: String, value: Expr });
 
 resource!("AWS::EFS::MountTarget", MountTarget { file_system_id: Expr, subnet_id: Expr, security_groups: Vec<Expr> });
 
@@ -33,13 +30,6 @@ resource!("AWS::EFS::AccessPoint", AccessPoint {
     access_point_tags: Option<Vec<ElasticFileSystemTag>>,
 });
 
-props!(PosixUser {
-    uid: Expr,
-    gid: Expr
-});
+props!(PosixUser { uid: Expr, gid: Expr });
 props!(RootDirectory { path: Option<Expr>, creation_info: Option<CreationInfo> });
-props!(CreationInfo {
-    owner_uid: Expr,
-    owner_gid: Expr,
-    permissions: Expr
-});
+props!(CreationInfo { owner_uid: Expr, owner_gid: Expr, permissions: Expr });

@@ -11,10 +11,7 @@ resource!("AWS::ElasticLoadBalancingV2::LoadBalancer", LoadBalancer {
     tags: Option<Vec<Tag>>,
 });
 
-props!(KeyValue {
-    key: Expr,
-    value: Expr
-});
+props!(KeyValue { key: Expr, value: Expr });
 
 resource!("AWS::ElasticLoadBalancingV2::TargetGroup", TargetGroup {
     port: Option<Expr>,
@@ -46,9 +43,7 @@ resource!("AWS::ElasticLoadBalancingV2::Listener", Listener {
     default_actions: Vec<Action>,
 });
 
-props!(Certificate {
-    certificate_arn: Expr
-});
+props!(Certificate { certificate_arn: Expr });
 
 props!(Action {
     #[serde(rename = "Type")]

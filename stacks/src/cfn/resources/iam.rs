@@ -9,9 +9,6 @@ resource!("AWS::IAM::Role", Role {
     tags: Option<Vec<Tag>>,
 });
 
-props!(InlinePolicy {
-    policy_name: Expr,
-    policy_document: Expr
-});
+props!(InlinePolicy { policy_name: Expr, policy_document: Expr });
 
 resource!("AWS::IAM::InstanceProfile", InstanceProfile { roles: Vec<Expr>, path: Option<Expr> });

@@ -8,10 +8,4 @@ resource!("AWS::KMS::Key", Key {
     tags: Option<Vec<Tag>>,
 });
 
-resource!(
-    "AWS::KMS::Alias",
-    Alias {
-        alias_name: Expr,
-        target_key_id: Expr
-    }
-);
+resource!("AWS::KMS::Alias", Alias { alias_name: Expr, target_key_id: Expr });

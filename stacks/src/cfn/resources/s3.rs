@@ -18,21 +18,11 @@ props!(EncryptionByDefault {
     kms_master_key_id: Option<Expr>,
 });
 
-props!(PublicAccessBlock {
-    block_public_acls: bool,
-    block_public_policy: bool,
-    ignore_public_acls: bool,
-    restrict_public_buckets: bool
-});
+props!(PublicAccessBlock { block_public_acls: bool, block_public_policy: bool, ignore_public_acls: bool, restrict_public_buckets: bool });
 
 impl PublicAccessBlock {
     pub fn all() -> PublicAccessBlock {
-        PublicAccessBlock {
-            block_public_acls: true,
-            block_public_policy: true,
-            ignore_public_acls: true,
-            restrict_public_buckets: true,
-        }
+        PublicAccessBlock { block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }
     }
 }
 
@@ -45,21 +35,9 @@ props!(LifecycleRule {
     noncurrent_version_expiration: Option<NoncurrentVersionExpiration>,
     abort_incomplete_multipart_upload: Option<AbortIncompleteMultipartUpload>,
 });
-props!(NoncurrentVersionExpiration {
-    noncurrent_days: Expr
-});
-props!(AbortIncompleteMultipartUpload {
-    days_after_initiation: Expr
-});
+props!(NoncurrentVersionExpiration { noncurrent_days: Expr });
+props!(AbortIncompleteMultipartUpload { days_after_initiation: Expr });
 props!(OwnershipControls { rules: Vec<OwnershipRule> });
-props!(OwnershipRule {
-    object_ownership: Expr
-});
+props!(OwnershipRule { object_ownership: Expr });
 
-resource!(
-    "AWS::S3::BucketPolicy",
-    BucketPolicy {
-        bucket: Expr,
-        policy_document: Expr
-    }
-);
+resource!("AWS::S3::BucketPolicy", BucketPolicy { bucket: Expr, policy_document: Expr });

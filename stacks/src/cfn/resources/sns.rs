@@ -7,9 +7,6 @@ resource!("AWS::SNS::Topic", Topic {
     tags: Option<Vec<Tag>>,
 });
 
-props!(Subscription {
-    endpoint: Expr,
-    protocol: Expr
-});
+props!(Subscription { endpoint: Expr, protocol: Expr });
 
 resource!("AWS::SNS::TopicPolicy", TopicPolicy { topics: Vec<Expr>, policy_document: Expr });
