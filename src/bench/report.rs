@@ -436,10 +436,13 @@ mod tests {
     #[test]
     fn comparison_with_the_stress_tested_baseline() {
         let mut rec = Recorder::default();
-        for _ in 0..99 {
+        for _ in 0..98 {
             rec.record(Op::Download, Outcome::Ok, Duration::from_secs(1));
         }
-        rec.record(Op::Download, Outcome::of_status(502), Duration::from_secs(30));
+        // The slowest 2 %: P99 falls on them.
+        for _ in 0..2 {
+            rec.record(Op::Download, Outcome::of_status(502), Duration::from_secs(30));
+        }
         let p = plan(Profile::Burst, &Flags::default()).unwrap();
         let e = pypictl_stacks::sizing::burst_expectation("c6a.xlarge").unwrap();
         let r = report(&rec, &facts(&p, Duration::from_secs(10), Some(("c6a.xlarge".into(), e))));
@@ -448,7 +451,7 @@ mod tests {
         assert!(c.verdicts[0].starts_with("P95 1000 ms vs 14000 ms: as expected or better"), "{:?}", c.verdicts);
         assert!(c.verdicts[1].ends_with("worse than the guide"), "P99 30 s: {:?}", c.verdicts);
         assert!(c.verdicts[2].starts_with("throughput 10.0 req/s vs 20 req/s: worse"), "{:?}", c.verdicts);
-        assert!(c.verdicts[3].starts_with("errors 1.000 % vs 0.05 %: worse"), "{:?}", c.verdicts);
+        assert!(c.verdicts[3].starts_with("errors 2.000 % vs 0.05 %: worse"), "{:?}", c.verdicts);
         let text = render(&r);
         assert!(text.contains("Sizing guide (heavy profile, 2 x c6a.xlarge, stress-tested result for a 510-request burst)"), "{text}");
     }
