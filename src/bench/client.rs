@@ -150,8 +150,7 @@ impl Http {
         let builder = match builder.with_provider_and_native_roots(provider.clone()) {
             Ok(b) => b,
             // No system certificates: fine for plain HTTP replicas, not for HTTPS.
-            Err(e) if target.scheme == "http" => {
-                let _ = e;
+            Err(_) if target.scheme == "http" => {
                 let tls = rustls::ClientConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()
                     .context("TLS setup")?
@@ -282,6 +281,17 @@ pub async fn discover(http: &Arc<Http>, timeout: Duration) -> Catalogue {
     Catalogue { projects, files, problem: None }
 }
 
+/// One request to send, chosen by `Shared::next`.
+struct Next {
+    op: Op,
+    method: Method,
+    path: String,
+    /// (content type, body) of an upload.
+    body: Option<(String, Vec<u8>)>,
+    /// The uploaded file's name.
+    upload: Option<String>,
+}
+
 /// State shared by the run's tasks (one thread: Rc and RefCell).
 struct Shared {
     plan: Plan,
@@ -300,7 +310,7 @@ struct Shared {
 
 impl Shared {
     /// Takes a request from the budget and chooses it; None: the run is over.
-    fn next(&self) -> Option<(Op, Method, String, Option<(String, Vec<u8>)>, Option<String>)> {
+    fn next(&self) -> Option<Next> {
         let in_time = !self.stop.get() && Instant::now() < self.deadline;
         if !self.budget.borrow_mut().take(in_time) {
             return None;
@@ -308,10 +318,11 @@ impl Shared {
         let mut rng = self.rng.borrow_mut();
         let (projects, files) = (&self.catalogue.projects, &self.catalogue.files);
         let op = pick(self.plan.profile, rng.below(100) as u32, projects.len(), files.len());
+        let get = |path: String| Next { op, method: Method::GET, path, body: None, upload: None };
         Some(match op {
-            Op::Index => (op, Method::GET, self.http.target().index_path(), None, None),
-            Op::Project => (op, Method::GET, projects[rng.below(projects.len())].clone(), None, None),
-            Op::Download => (op, Method::GET, files[rng.below(files.len())].clone(), None, None),
+            Op::Index => get(self.http.target().index_path()),
+            Op::Project => get(projects[rng.below(projects.len())].clone()),
+            Op::Download => get(files[rng.below(files.len())].clone()),
             Op::Upload => {
                 // A fresh version of this run's own project each time: uploads
                 // never collide with each other, other runs or real packages.
@@ -319,8 +330,7 @@ impl Shared {
                 self.upload_seq.set(seq);
                 let w = wheel::build(&format!("pypictl-bench-{}", self.run_id), &format!("0.0.{seq}"));
                 let boundary = format!("pypictl-bench-{}-{seq}", self.run_id);
-                let filename = w.filename.clone();
-                (op, Method::POST, self.http.target().base_path.clone(), Some(wheel::upload_form(&w, &boundary)), Some(filename))
+                Next { op, method: Method::POST, path: self.http.target().base_path.clone(), body: Some(wheel::upload_form(&w, &boundary)), upload: Some(w.filename.clone()) }
             }
         })
     }
@@ -332,7 +342,7 @@ impl Shared {
 
 /// Sends one request if the budget allows; false when the run is over.
 async fn one(s: &Shared) -> bool {
-    let Some((op, method, path, body, upload)) = s.next() else { return false };
+    let Some(Next { op, method, path, body, upload }) = s.next() else { return false };
     let t0 = Instant::now();
     let result = s.http.send_within(s.plan.timeout, method, &path, body, false).await;
     let elapsed = t0.elapsed();
