@@ -62,6 +62,7 @@ pub enum Command {
     /// Find what is wrong with a deployment and say how to fix it
     Doctor(DoctorArgs),
     /// Load-test the service: the reference's burst stress test, steady load or uploads
+    #[command(after_help = "--profile burst|steady|upload selects the workload, as --workload does; any other --profile value is the AWS profile.\nThe password for --url: PYPICTL_BENCH_PASSWORD or the URL's userinfo. It is never printed.")]
     Bench(BenchArgs),
 }
 

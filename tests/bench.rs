@@ -231,3 +231,35 @@ fn bad_flags_exit_2_naming_the_flag_value_and_rule() {
     assert!(stderr(&out).contains("--url ftp://(credentials)@127.0.0.1/: must start with http:// or https://"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("hunter2"));
 }
+
+#[test]
+fn without_url_the_target_is_the_stacks_url_with_the_secrets_credentials() {
+    use pypictl::bench::{self, workload};
+    use pypictl::engine::scripted::ScriptedCloud;
+    let password = "st@ck:p/ss%word";
+    let server = PypiServer::start("pypi-1a2b3c4d", password, &packages());
+    let cloud = ScriptedCloud::new(
+        serde_json::from_value(serde_json::json!({
+            "stack_name": "pypi",
+            "initial": {"status": "UPDATE_COMPLETE", "outputs": {
+                "PypiUserSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pypictl/pypi/credentials-1-AbCdEf",
+                "PypiServerUrls": format!("{},https://pypi.example.com/", server.url())}},
+            "secret": {"username": "pypi-1a2b3c4d", "password": password},
+        }))
+        .unwrap(),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let target = rt.block_on(bench::target_from_stack(&cloud, "pypi", "https://unused.example.com/")).unwrap().unwrap();
+    drop(rt);
+    assert_eq!(target.url(), server.url());
+    assert!(!format!("{target:?}").contains(password));
+    let f = workload::Flags { concurrency: Some(2), requests: Some(10), ..Default::default() };
+    let plan = workload::plan(workload::Profile::Steady, &f).unwrap();
+    let out = bench::run(bench::Bench { target, plan, seed: Some(1), expectation: None }, std::future::pending()).unwrap();
+    assert_eq!(out.discovery_problem, None);
+    assert_eq!((out.report.requests, out.report.ok, out.report.discovered_projects), (10, 10, 3));
+
+    let none = ScriptedCloud::new(serde_json::from_value(serde_json::json!({"stack_name": "pypi"})).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    assert!(rt.block_on(bench::target_from_stack(&none, "pypi", "https://x.example.com/")).unwrap().is_none());
+}

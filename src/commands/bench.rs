@@ -9,7 +9,6 @@ use super::session;
 use crate::bench::{self, client::Target, workload};
 use crate::cli::{BenchArgs, Global, Output};
 use crate::config_file;
-use crate::engine::creds;
 use crate::exit::{bad_input, exit};
 
 /// `--profile` is the global AWS profile flag, yet the stress test's
@@ -51,17 +50,18 @@ pub fn run(global: &Global, args: &BenchArgs) -> Result<()> {
             let stack_name = d.config.stack_name().to_string();
             let global = Global { profile: aws_profile, ..global.clone() };
             let rt = session::runtime()?;
-            let (url, c) = rt.block_on(async {
+            let default_url = d.config.service_urls()[0].clone();
+            let target = rt.block_on(async {
                 let cloud = session::connect(&global, &d.config.region).await?;
-                let Some((stack, c)) = creds::read(&cloud, &stack_name).await? else {
-                    eprintln!("{stack_name} does not exist in {} (deploy it with `pypictl deploy`, or pass --url).", d.config.region);
-                    return Err(exit(1));
-                };
-                let url = stack.output("PypiServerUrls").and_then(|u| u.split(',').next()).map(str::to_string).unwrap_or_else(|| d.config.service_urls()[0].clone());
-                Ok((url, c))
+                match bench::target_from_stack(&cloud, &stack_name, &default_url).await? {
+                    Some(t) => Ok(t),
+                    None => {
+                        eprintln!("{stack_name} does not exist in {} (deploy it with `pypictl deploy`, or pass --url).", d.config.region);
+                        Err(exit(1))
+                    }
+                }
             })?;
             drop(rt);
-            let target = Target::parse(&url, Some(&c.username), Some(&c.password)).map_err(|e| anyhow::anyhow!("the stack's URL: {e}"))?;
             (target, Some(args.instance_type.clone().unwrap_or_else(|| d.config.compute.instance_type.clone())))
         }
     };
