@@ -165,3 +165,101 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// A free TCP port on 127.0.0.1 (nothing listens on it once this returns).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Signals a process group (a server and its workers).
+pub fn signal_group(pgid: u32, signal: libc::c_int) {
+    let pgid = libc::pid_t::try_from(pgid).expect("pid fits");
+    assert!(pgid > 1, "refusing to signal process group {pgid}");
+    // SAFETY: killpg only sends a signal; the group is the server's own.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+/// pypiserver 2.4.2 from the pinned tools on 127.0.0.1 and a free port,
+/// authenticating every action as the deployed service does, with an
+/// htpasswd for `username`/`password`. Stopped (its process group) when
+/// dropped.
+pub struct PypiServer {
+    child: std::process::Child,
+    pub port: u16,
+    pub packages: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl PypiServer {
+    // The child is reaped by Drop.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(username: &str, password: &str, packages: &[(String, Vec<u8>)]) -> PypiServer {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pk = dir.path().join("packages");
+        std::fs::create_dir_all(&pk).unwrap();
+        for (name, bytes) in packages {
+            std::fs::write(pk.join(name), bytes).unwrap();
+        }
+        let htpasswd = dir.path().join("htpasswd");
+        let made = std::process::Command::new(tool("pypi", "python"))
+            .args(["-c", "import sys; from passlib.apache import HtpasswdFile as H; h = H(sys.argv[1], new=True); h.set_password(sys.argv[2], sys.argv[3]); h.save()"])
+            .arg(&htpasswd)
+            .args([username, password])
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "htpasswd: {}", String::from_utf8_lossy(&made.stderr));
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let child = std::process::Command::new(tool("pypi", "pypi-server"))
+            .args(["run", "-p", &port.to_string(), "-i", "127.0.0.1", "--disable-fallback", "-a", "download,list,update", "-P"])
+            .arg(&htpasswd)
+            .arg(&pk)
+            .env("HOME", dir.path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("pypi-server starts");
+        let server = PypiServer { child, port, packages: pk, dir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            assert!(std::time::Instant::now() < deadline, "pypiserver did not listen within 30 s:\n{}", server.log());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn stored(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.packages).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for PypiServer {
+    fn drop(&mut self) {
+        signal_group(self.child.id(), libc::SIGTERM);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        signal_group(self.child.id(), libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
