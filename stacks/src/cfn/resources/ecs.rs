@@ -74,6 +74,7 @@ props!(ContainerDefinition {
     linux_parameters: Option<LinuxParameters>,
     stop_timeout: Option<Expr>,
     depends_on: Option<Vec<ContainerDependency>>,
+    links: Option<Vec<Expr>>,
     working_directory: Option<Expr>,
 });
 
