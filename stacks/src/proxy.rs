@@ -26,7 +26,7 @@
 //!
 //! Facts about the image (the official nginx image, Debian bookworm based)
 //! the start script relies on: `/bin/sh` (dash), coreutils (`head`,
-//! `sha1sum`, `base64`, `cut`), `curl` (health check); nginx runs as a
+//! `sha1sum`, `base64`, `cut`, `tr`, `id`), `curl` (health check); nginx runs as a
 //! non-root user with the root file system read-only, so its configuration,
 //! htpasswd, pid, temp files and cache live in a tmpfs at [`RUN_DIR`].
 
@@ -91,9 +91,13 @@ digest="$(printf '%s%s' "${pass}" "$salt" | sha1sum | cut -c1-40)"
 ssha="$({{ while [ -n "$digest" ]; do rest="${{digest#??}}"; printf "\\$(printf %03o "0x${{digest%"$rest"}}")"; digest="$rest"; done; printf '%s' "$salt"; }} | base64 | tr -d '\n')"
 printf '%s:{{SSHA}}%s\n' "${user}" "$ssha" > "$RUN_DIR/htpasswd"
 unset {pass} digest ssha
+# The task runs nginx as the package files' owner (never root); started as
+# root elsewhere, the workers keep that user rather than nginx's "nobody".
+workers_user=""
+[ "$(id -u)" -ne 0 ] || workers_user="user root root;"
 cat > "$RUN_DIR/nginx.conf" <<EOF
+$workers_user
 worker_processes auto;
-worker_rlimit_nofile 65536;
 pid $RUN_DIR/nginx.pid;
 events {{ worker_connections 8192; }}
 http {{
