@@ -109,6 +109,10 @@ lbp="$(freeport)"; lb "$lbp" "${px_ports[@]}"
 for p in "${px_ports[@]}" "$lbp"; do wait_ok "http://127.0.0.1:$p/health"; done
 echo "perf.sh: pypictl burst" >&2
 load pypictl "http://127.0.0.1:$lbp"
+# The same burst again: pages cached once (stale copies served while one
+# request per page refreshes them).
+echo "perf.sh: pypictl burst, warm" >&2
+load pypictl-warm "http://127.0.0.1:$lbp"
 
 # Upload through replica A, time until replica B lists it (B's cache primed
 # with the 404 first).

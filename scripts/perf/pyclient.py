@@ -1,6 +1,7 @@
 """A plain Python load client: requests + a thread pool per process.
 Sends a burst (every request queued at once, `concurrency` in flight) of
-the mix index / project page / wheel download over the generated package
+the mix index / project page / wheel download (10/30/60, pypictl bench's
+burst weights), projects picked uniformly, over the generated package
 set, then prints one JSON object shaped like `pypictl bench --output json`
 (requests, duration_s, throughput_rps, latency_ms p50/p95/p99/max, errors by
 class, client_cpu_ms_per_request)."""
@@ -30,7 +31,7 @@ def worker(args, n, seed, q):
             s = local.s = requests.Session()
             s.auth = auth
         roll, p = rnd.random(), rnd.randrange(args.projects)
-        path = "/simple/" if roll < 0.1 else f"/simple/perfproj{p:04d}/" if roll < 0.55 else f"/packages/perfproj{p:04d}-1.0.0-py3-none-any.whl"
+        path = "/simple/" if roll < 0.1 else f"/simple/perfproj{p:04d}/" if roll < 0.4 else f"/packages/perfproj{p:04d}-1.0.0-py3-none-any.whl"
         t = time.monotonic()
         try:
             r = s.get(args.url.rstrip("/") + path, timeout=args.timeout, allow_redirects=False)
