@@ -82,6 +82,19 @@ pub fn start_script() -> String {
     let pass = crate::pypiserver::PASSWORD_VAR;
     let simple = SIMPLE_CACHE_SECONDS;
     let health = HEALTH_CACHE_SECONDS;
+    // pypiserver's /simple/ answers (pages, 404s, redirects), cached briefly.
+    let from_pypiserver = format!(
+        r#"      proxy_pass http://pypiserver;
+      proxy_cache pages;
+      proxy_cache_key \$http_host\$request_uri;
+      proxy_ignore_headers Cache-Control Expires Set-Cookie;
+      proxy_cache_valid 200 301 302 303 404 {simple}s;
+      proxy_cache_lock on;
+      proxy_cache_lock_timeout 10s;
+      proxy_cache_use_stale updating;
+      proxy_cache_background_update on;
+"#
+    );
     format!(
         r#"set -eu
 umask 077
@@ -124,6 +137,8 @@ http {{
   proxy_read_timeout 120s;
   proxy_send_timeout 120s;
   upstream pypiserver {{ server $UPSTREAM; keepalive 16; }}
+  # The current epoch second, for the indexer's lease links.
+  map \$msec \$lease_second {{ "~^(?<second>[0-9]+)[.]" \$second; default none; }}
   server {{
     listen $PROXY_HOST:$PROXY_PORT backlog=4096;
     auth_basic "pypiserver";
@@ -137,17 +152,25 @@ http {{
       proxy_cache_use_stale updating;
       proxy_cache_background_update on;
     }}
-    location /simple/ {{
-      proxy_pass http://pypiserver;
-      proxy_cache pages;
-      proxy_cache_key \$http_host\$request_uri;
-      proxy_ignore_headers Cache-Control Expires Set-Cookie;
-      proxy_cache_valid 200 301 302 303 404 {simple}s;
-      proxy_cache_lock on;
-      proxy_cache_lock_timeout 10s;
-      proxy_cache_use_stale updating;
-      proxy_cache_background_update on;
+    # The indexer's pages while its lease holds (live-<this second>), the
+    # root index and normalized project names only; anything else, or a page
+    # not there, is pypiserver's answer.
+    location = /simple/ {{
+      root $PAGES_DIR;
+      default_type "text/html; charset=UTF-8";
+      add_header X-Pypictl-Page static;
+      try_files /live-\$lease_second/simple/index.html @simple;
     }}
+    location ~ "^/simple/(?<project>[a-z0-9]+(-[a-z0-9]+)*)/\$" {{
+      root $PAGES_DIR;
+      default_type "text/html; charset=UTF-8";
+      add_header X-Pypictl-Page static;
+      try_files /live-\$lease_second/simple/\$project/index.html @simple;
+    }}
+    location /simple/ {{
+{from_pypiserver}    }}
+    location @simple {{
+{from_pypiserver}    }}
     location = /packages/ {{
       proxy_pass http://pypiserver;
     }}
@@ -175,6 +198,7 @@ pub fn environment(cfg: &Config) -> Vec<(String, String)> {
         ("UPSTREAM".into(), upstream()),
         ("PACKAGES_DIR".into(), crate::pypiserver::PACKAGES_DIR.into()),
         ("RUN_DIR".into(), RUN_DIR.into()),
+        ("PAGES_DIR".into(), crate::indexer::PAGES_DIR.into()),
         // Longer than the load balancer's idle timeout, so the ALB, never the
         // target, closes an idle connection (no 502 on a reused connection).
         ("KEEPALIVE_SECONDS".into(), (cfg.load_balancer.idle_timeout_seconds + 5).to_string()),

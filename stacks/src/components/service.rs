@@ -7,11 +7,12 @@ use crate::cfn::resources::appscaling::{PredefinedMetric, ScalableTarget, Scalin
 use crate::cfn::resources::ecs::{
     CapacityProviderStrategyItem, CircuitBreaker, ContainerDefinition, DeploymentConfiguration, EfsAuthorization,
     EfsVolumeConfiguration, HealthCheck, LinuxParameters, LogConfiguration, MountPoint, NameValue, PlacementStrategy,
-    ContainerDependency, PortMapping, Secret, Service, ServiceLoadBalancer, TaskDefinition, Tmpfs, Ulimit, Volume,
+    ContainerDependency, DockerVolumeConfiguration, PortMapping, RestartPolicy, Secret, Service, ServiceLoadBalancer, TaskDefinition, Tmpfs, Ulimit, Volume,
 };
 use crate::cfn::resources::iam::{InlinePolicy, Role};
 use crate::cfn::resources::logs::LogGroup;
 use crate::cfn::{aws, Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
+use crate::indexer;
 use crate::proxy::{self, PROXY_PORT};
 use crate::pypiserver::{self as pypi, CONTAINER_NAME, PACKAGES_DIR, PASSWORD_VAR, SCRATCH_DIR, SCRATCH_MIB, USERNAME_VAR};
 
@@ -141,8 +142,11 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     // The sizing formulas size the task; the proxy's small share of its CPU
     // units and memory reservation is carved out of them (placement is
     // unchanged). Each container keeps its own hard memory limit.
+    // The same for the indexer, out of what is left to pypiserver.
     let (pypi_cpu, proxy_cpu) = proxy::proxy_share(cap.container_cpu, proxy::PROXY_CPU_UNITS);
+    let (pypi_cpu, indexer_cpu) = proxy::proxy_share(pypi_cpu, indexer::CPU_UNITS);
     let (reservation, proxy_reservation) = proxy::proxy_share(cap.container_memory_reservation, proxy::PROXY_MEMORY_RESERVATION_MIB);
+    let (reservation, indexer_reservation) = proxy::proxy_share(reservation, indexer::MEMORY_RESERVATION_MIB);
     let container = ContainerDefinition {
         name: CONTAINER_NAME.into(),
         image: pypi::image(cfg).into(),
@@ -184,6 +188,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         depends_on: None,
         links: None,
         working_directory: None,
+        restart_policy: None,
     };
 
     // The proxy sidecar: the load balancer's target. It reads the packages
@@ -202,7 +207,10 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             protocol: Some("tcp".into()),
             name: None,
         }]),
-        mount_points: Some(vec![MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(true) }]),
+        mount_points: Some(vec![
+            MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(true) },
+            MountPoint { source_volume: indexer::VOLUME_NAME.into(), container_path: indexer::PAGES_DIR.into(), read_only: Some(true) },
+        ]),
         log_configuration: log_configuration(proxy::CONTAINER_NAME),
         health_check: Some(HealthCheck {
             command: proxy::health_check_command().into_iter().map(Expr::from).collect(),
@@ -234,6 +242,47 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         depends_on: Some(vec![ContainerDependency { container_name: CONTAINER_NAME.into(), condition: "HEALTHY".into() }]),
         links: Some(vec![CONTAINER_NAME.into()]),
         working_directory: None,
+        restart_policy: None,
+    };
+
+    // The page indexer: pypiserver's image and Python, the packages
+    // read-only, the pages volume read-write; no secrets, no port. Not
+    // essential: without it the proxy answers from pypiserver (its lease
+    // runs out), and ECS restarts it.
+    let page_indexer = ContainerDefinition {
+        name: indexer::CONTAINER_NAME.into(),
+        image: pypi::image(cfg).into(),
+        essential: Some(false),
+        entry_point: Some(indexer::entry_point().into_iter().map(Expr::from).collect()),
+        command: Some(vec![indexer::PROGRAM.into()]),
+        environment: environment(indexer::environment()),
+        secrets: None,
+        port_mappings: None,
+        mount_points: Some(vec![
+            MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(true) },
+            MountPoint { source_volume: indexer::VOLUME_NAME.into(), container_path: indexer::PAGES_DIR.into(), read_only: Some(false) },
+        ]),
+        log_configuration: log_configuration(indexer::CONTAINER_NAME),
+        health_check: Some(HealthCheck {
+            command: indexer::health_check_command().into_iter().map(Expr::from).collect(),
+            interval: Some(30u32.into()),
+            timeout: Some(10u32.into()),
+            retries: Some(3u32.into()),
+            start_period: Some(60u32.into()),
+        }),
+        cpu: Some(indexer_cpu.into()),
+        memory: Some(indexer::MEMORY_MIB.into()),
+        memory_reservation: (indexer_reservation > 0).then(|| indexer_reservation.into()),
+        readonly_root_filesystem: Some(true),
+        privileged: Some(false),
+        user: Some(format!("{}:{}", pypi::PYPISERVER_UID, pypi::PYPISERVER_GID).into()),
+        ulimits: None,
+        linux_parameters: Some(LinuxParameters { init_process_enabled: Some(true), tmpfs: None }),
+        stop_timeout: Some(10u32.into()),
+        depends_on: None,
+        links: None,
+        working_directory: None,
+        restart_policy: Some(RestartPolicy { enabled: Some(true), restart_attempt_period: Some(60u32.into()) }),
     };
 
     let task = t
@@ -245,7 +294,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                 requires_compatibilities: Some(vec!["EC2".into()]),
                 execution_role_arn: Some(execution_role.att("Arn")),
                 task_role_arn: Some(task_role.att("Arn")),
-                container_definitions: vec![container, sidecar],
+                container_definitions: vec![container, sidecar, page_indexer],
                 volumes: Some(vec![
                     Volume {
                         name: "packages".into(),
@@ -254,6 +303,33 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                             root_directory: None,
                             transit_encryption: Some("ENABLED".into()),
                             authorization_config: Some(EfsAuthorization { access_point_id: Some(ap_id), iam: Some("ENABLED".into()) }),
+                        }),
+                        docker_volume_configuration: None,
+                        host: None,
+                    },
+                    // The indexer's pages: a task-scoped Docker volume in
+                    // memory, owned by the pypiserver uid, gone with the task.
+                    Volume {
+                        name: indexer::VOLUME_NAME.into(),
+                        efs_volume_configuration: None,
+                        docker_volume_configuration: Some(DockerVolumeConfiguration {
+                            scope: Some("task".into()),
+                            autoprovision: None,
+                            driver: Some("local".into()),
+                            driver_opts: Some(Expr::object(vec![
+                                ("type", "tmpfs".into()),
+                                ("device", "tmpfs".into()),
+                                (
+                                    "o",
+                                    format!(
+                                        "size={}m,uid={},gid={},mode=0755,nosuid,nodev,noexec",
+                                        indexer::PAGES_MIB,
+                                        pypi::PYPISERVER_UID,
+                                        pypi::PYPISERVER_GID
+                                    )
+                                    .into(),
+                                ),
+                            ])),
                         }),
                         host: None,
                     },
