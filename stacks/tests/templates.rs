@@ -151,14 +151,17 @@ fn worker_count_and_task_size_come_from_sizing() {
     let containers = &one(&service, "AWS::ECS::TaskDefinition")["ContainerDefinitions"];
     let c = &containers[0];
     let proxy = &containers[1];
-    assert_eq!((c["Name"].as_str(), proxy["Name"].as_str()), (Some("pypiserver"), Some("proxy")));
+    let indexer = &containers[2];
+    assert_eq!((c["Name"].as_str(), proxy["Name"].as_str(), indexer["Name"].as_str()), (Some("pypiserver"), Some("proxy"), Some("indexer")));
     // The task gets the sized CPU and reservation (placement as SPEC.md's
-    // formulas say); the proxy's small share is carved out of them.
-    assert_eq!(c["Cpu"].as_u64().unwrap() + proxy["Cpu"].as_u64().unwrap(), 1240);
-    assert_eq!((c["Cpu"].as_u64(), proxy["Cpu"].as_u64()), (Some(1176), Some(64)));
+    // formulas say); the proxy's and the indexer's small shares are carved
+    // out of them.
+    let sum = |k: &str| [c, proxy, indexer].iter().map(|x| x[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(sum("Cpu"), 1240);
+    assert_eq!((c["Cpu"].as_u64(), proxy["Cpu"].as_u64(), indexer["Cpu"].as_u64()), (Some(1144), Some(64), Some(32)));
     assert_eq!(c["Memory"], 1024);
-    assert_eq!(c["MemoryReservation"].as_u64().unwrap() + proxy["MemoryReservation"].as_u64().unwrap(), 768);
-    assert_eq!(proxy["Memory"], 128, "the proxy has its own hard limit");
+    assert_eq!(sum("MemoryReservation"), 768);
+    assert_eq!((proxy["Memory"].as_u64(), indexer["Memory"].as_u64()), (Some(128), Some(128)), "the sidecars have their own hard limits");
     assert!(c["Environment"].to_string().contains("--workers 8 "), "8 workers for 1024 MB");
     let svc = one(&service, "AWS::ECS::Service");
     assert_eq!(svc["DesiredCount"], 12);
