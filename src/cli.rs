@@ -61,6 +61,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Find what is wrong with a deployment and say how to fix it
     Doctor(DoctorArgs),
+    /// Load-test the service: the reference's burst stress test, steady load or uploads
+    Bench(BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -197,4 +199,43 @@ pub struct DiffArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub config: ConfigArg,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Service base URL (http or https); without it, the deployment in pypictl.toml with its credentials
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Username for --url (the password comes from PYPICTL_BENCH_PASSWORD or the URL)
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Workload: burst (the reference's stress test), steady or upload. `--profile burst|steady|upload` also works
+    #[arg(long, value_enum)]
+    pub workload: Option<crate::bench::workload::Profile>,
+    /// Burst size (burst; default 510) or number of clients (steady, upload; default 10)
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Clients running under the bursts (burst only; default 3)
+    #[arg(long)]
+    pub baseline: Option<usize>,
+    /// Time between bursts, the first at once (burst only; default 60s)
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub burst_every: Option<std::time::Duration>,
+    /// No request starts after this (default 60s, at most 1h)
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Send at most this many requests (default 100000, at most 1000000)
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// A request without a complete answer by then counts as a timeout (default 60s)
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Instance type to compare with the sizing guide (default: the configuration's, without --url)
+    #[arg(long)]
+    pub instance_type: Option<String>,
+    /// Seed of the operation mix, to repeat a run's sequence
+    #[arg(long)]
+    pub seed: Option<u64>,
 }

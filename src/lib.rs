@@ -6,6 +6,7 @@
 //! renderers of its progress ([`ui`]), and the command-line interface.
 
 pub mod aws;
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config_file;

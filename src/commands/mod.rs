@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod bench;
 mod creds;
 mod deploy;
 mod destroy;
@@ -26,5 +27,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Diff(args) => diff::run(&cli.global, &args),
         Command::Creds(args) => creds::run(&cli.global, &args),
         Command::Doctor(args) => doctor::run(&cli.global, &args),
+        Command::Bench(args) => bench::run(&cli.global, &args),
     }
 }

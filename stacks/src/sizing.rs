@@ -288,12 +288,56 @@ impl Profile {
     }
 }
 
+/// What the sizing guide says a deployment on this profile does under the
+/// reference's stress test (a burst of 510 simultaneous requests against two
+/// instances). Only the heavy profile was measured; the other figures are the
+/// guide's stated expectations, so fields it gives no number for are None.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BurstExpectation {
+    pub profile: &'static str,
+    pub instance_type: &'static str,
+    /// Simultaneous requests the figures are for.
+    pub burst_requests: u32,
+    pub p95_ms: Option<u64>,
+    pub p99_ms: Option<u64>,
+    pub throughput_rps: Option<f64>,
+    /// Upper bound of the error rate under the burst, in percent.
+    pub error_rate_pct: f64,
+    /// True for the stress-tested baseline, false for the guide's estimates.
+    pub measured: bool,
+}
+
+/// Sizing guide, "Validated Performance" (Heavy), the profiles' "Expected
+/// Performance" and "Error Rate Expectations" (burst column).
+pub const BURST_EXPECTATIONS: [BurstExpectation; 4] = [
+    BurstExpectation { profile: "light", instance_type: "t3.small", burst_requests: 510, p95_ms: None, p99_ms: None, throughput_rps: None, error_rate_pct: 5.0, measured: false },
+    BurstExpectation { profile: "medium", instance_type: "c6a.large", burst_requests: 510, p95_ms: Some(10_000), p99_ms: None, throughput_rps: None, error_rate_pct: 1.0, measured: false },
+    BurstExpectation { profile: "heavy", instance_type: "c6a.xlarge", burst_requests: 510, p95_ms: Some(14_000), p99_ms: Some(20_000), throughput_rps: Some(20.0), error_rate_pct: 0.05, measured: true },
+    BurstExpectation { profile: "very-heavy", instance_type: "c6a.2xlarge", burst_requests: 510, p95_ms: Some(15_000), p99_ms: None, throughput_rps: None, error_rate_pct: 0.05, measured: false },
+];
+
+/// The guide's burst figures for an instance type, if it has any.
+pub fn burst_expectation(instance_type: &str) -> Option<BurstExpectation> {
+    BURST_EXPECTATIONS.iter().copied().find(|e| e.instance_type == instance_type)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn on(instance_type: &str, memory: u32) -> CapacityPlan {
         plan(&SizingInput { container_memory: memory, ..SizingInput::defaults_for(instance_type) }).unwrap()
+    }
+
+    #[test]
+    fn burst_expectations_follow_the_profiles_and_the_stress_test() {
+        for (p, e) in PROFILES.iter().zip(BURST_EXPECTATIONS) {
+            assert_eq!((p.key, p.instance_type), (e.profile, e.instance_type));
+        }
+        let heavy = burst_expectation("c6a.xlarge").unwrap();
+        assert_eq!((heavy.p95_ms, heavy.p99_ms, heavy.throughput_rps, heavy.error_rate_pct), (Some(14_000), Some(20_000), Some(20.0), 0.05));
+        assert!(heavy.measured);
+        assert_eq!(burst_expectation("m7i.large"), None);
     }
 
     #[test]
