@@ -102,11 +102,24 @@ done
 for p in "${pp_ports[@]}"; do wait_ok "http://127.0.0.1:$p/health"; done
 for i in 0 1; do
   r=$([[ $i == 0 ]] && echo a || echo b)
+  # Each task's page indexer, writing its task's pages volume.
+  mkdir -p "$work/pages-$r"
+  start "$work/ix-$r.log" env PATH="$tools/pypi/bin:/usr/bin:/bin" HOME="$work/pp-$r" "$tools/perf/bin/python" scripts/perf/container.py "$tpl" indexer \
+    PACKAGES_DIR="$packages" PAGES_DIR="$work/pages-$r"
   start "$work/px-$r.log" env PATH="$(dirname "$nginx"):/usr/bin:/bin" "$tools/perf/bin/python" scripts/perf/container.py "$tpl" proxy \
-    PROXY_HOST=127.0.0.1 PROXY_PORT="${px_ports[$i]}" UPSTREAM="127.0.0.1:${pp_ports[$i]}" PACKAGES_DIR="$packages" RUN_DIR="$work/px-$r"
+    PROXY_HOST=127.0.0.1 PROXY_PORT="${px_ports[$i]}" UPSTREAM="127.0.0.1:${pp_ports[$i]}" PACKAGES_DIR="$packages" RUN_DIR="$work/px-$r" \
+    PAGES_DIR="$work/pages-$r"
 done
 lbp="$(freeport)"; lb "$lbp" "${px_ports[@]}"
 for p in "${px_ports[@]}" "$lbp"; do wait_ok "http://127.0.0.1:$p/health"; done
+# Both indexers have published their pages (the task serves through
+# pypiserver until then).
+for p in "${px_ports[@]}"; do
+  for _ in $(seq 300); do
+    curl -s -o /dev/null -D - --max-time 5 -u "$USERNAME:$PASSWORD" "http://127.0.0.1:$p/simple/" | grep -qi '^x-pypictl-page: static' && break
+    sleep 0.2
+  done
+done
 echo "perf.sh: pypictl burst" >&2
 load pypictl "http://127.0.0.1:$lbp"
 # The same burst again: pages cached once (stale copies served while one
