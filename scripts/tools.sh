@@ -4,6 +4,9 @@
 #   .tools/lint  cfn-lint and checkov
 #   .tools/pypi  pypiserver, pip, twine, build (container contract, bench)
 #   .tools/moto  moto's server and boto3 (AWS emulator harness, scripts/moto/)
+#   .tools/perf  pypiserver as the reference runs it (gevent, bcrypt) and the
+#                Python load client (scripts/perf.sh)
+#   .tools/nginx nginx for the proxy sidecar (scripts/nginx.sh)
 # Idempotent: a venv is rebuilt only when its requirements file changes.
 # Prints the .tools directory on stdout.
 set -euo pipefail
@@ -18,7 +21,7 @@ if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)'
 fi
 
 mkdir -p "$tools"
-for set in lint pypi moto; do
+for set in lint pypi moto perf; do
   req="$root/scripts/requirements/$set.txt"
   venv="$tools/$set"
   stamp="$venv/.requirements.sha256"
@@ -32,4 +35,5 @@ for set in lint pypi moto; do
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req" >&2
   echo "$want" > "$stamp"
 done
+PYPICTL_TOOLS="$tools" bash "$root/scripts/nginx.sh" >/dev/null
 echo "$tools"

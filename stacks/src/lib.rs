@@ -10,6 +10,8 @@ pub mod cfn;
 pub mod components;
 pub mod config;
 pub mod edit;
+pub mod indexer;
+pub mod proxy;
 pub mod pypiserver;
 pub mod sizing;
 pub mod staging;

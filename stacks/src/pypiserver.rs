@@ -15,6 +15,9 @@
 use crate::config::Config;
 
 pub const IMAGE_REPOSITORY: &str = "docker.io/pypiserver/pypiserver";
+/// The container's name in the task, and its host name for the proxy
+/// sidecar (a container link): pypiserver publishes no port.
+pub const CONTAINER_NAME: &str = "pypiserver";
 /// uid/gid of the `pypiserver` user in the image; the EFS access point
 /// creates and owns the package directory as this user.
 pub const PYPISERVER_UID: u32 = 9898;

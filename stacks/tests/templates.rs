@@ -148,10 +148,20 @@ fn the_container_runs_pypiserver_as_spec_md_describes() {
 fn worker_count_and_task_size_come_from_sizing() {
     let a = common::example("very-heavy");
     let service = template(&a, "service");
-    let c = &one(&service, "AWS::ECS::TaskDefinition")["ContainerDefinitions"][0];
-    assert_eq!(c["Cpu"], 1240);
+    let containers = &one(&service, "AWS::ECS::TaskDefinition")["ContainerDefinitions"];
+    let c = &containers[0];
+    let proxy = &containers[1];
+    let indexer = &containers[2];
+    assert_eq!((c["Name"].as_str(), proxy["Name"].as_str(), indexer["Name"].as_str()), (Some("pypiserver"), Some("proxy"), Some("indexer")));
+    // The task gets the sized CPU and reservation (placement as SPEC.md's
+    // formulas say); the proxy's and the indexer's small shares are carved
+    // out of them.
+    let sum = |k: &str| [c, proxy, indexer].iter().map(|x| x[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(sum("Cpu"), 1240);
+    assert_eq!((c["Cpu"].as_u64(), proxy["Cpu"].as_u64(), indexer["Cpu"].as_u64()), (Some(1144), Some(64), Some(32)));
     assert_eq!(c["Memory"], 1024);
-    assert_eq!(c["MemoryReservation"], 768);
+    assert_eq!(sum("MemoryReservation"), 768);
+    assert_eq!((proxy["Memory"].as_u64(), indexer["Memory"].as_u64()), (Some(128), Some(128)), "the sidecars have their own hard limits");
     assert!(c["Environment"].to_string().contains("--workers 8 "), "8 workers for 1024 MB");
     let svc = one(&service, "AWS::ECS::Service");
     assert_eq!(svc["DesiredCount"], 12);

@@ -7,15 +7,16 @@ use crate::cfn::resources::elbv2::{self, Action, KeyValue, Listener, LoadBalance
 use crate::cfn::resources::route53::{AliasTarget, RecordSet};
 use crate::cfn::resources::s3::BucketPolicy;
 use crate::cfn::{Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
-use crate::pypiserver::CONTAINER_PORT;
+use crate::proxy::PROXY_PORT;
 
 use super::{insecure_transport, network, Ctx};
 
 /// A modern policy: TLS 1.3 and 1.2 with forward-secret ciphers only.
 pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-/// `/health` answers without credentials but waits in the same queue as every
-/// other request: under a burst it takes 5–12 s. A shorter timeout or a
-/// lower threshold drops targets exactly at peak load.
+/// `/health` answers without credentials. The proxy sidecar answers it from
+/// a 2 s cache, but pypiserver alone queued it behind every other request
+/// (5–12 s under a burst): the timeout and threshold stay generous so a
+/// target is never dropped exactly at peak load.
 pub const HEALTH_CHECK_TIMEOUT_SECONDS: u32 = 15;
 pub const HEALTH_CHECK_INTERVAL_SECONDS: u32 = 30;
 pub const UNHEALTHY_THRESHOLD: u32 = 3;
@@ -135,7 +136,7 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
         .add(
             "TargetGroup",
             TargetGroup {
-                port: Some(CONTAINER_PORT.into()),
+                port: Some(PROXY_PORT.into()),
                 protocol: Some("HTTP".into()),
                 protocol_version: Some("HTTP1".into()),
                 vpc_id: Some((&cfg.network.vpc_id).into()),

@@ -1,21 +1,23 @@
-//! The pypiserver service: task definition (the container contract of
-//! `crate::pypiserver`), ECS service behind the target group, its logs,
-//! roles and auto scaling between task_min_count and task_max_count.
+//! The pypiserver service: task definition (pypiserver, the container
+//! contract of `crate::pypiserver`, behind the nginx sidecar of
+//! `crate::proxy`), ECS service behind the target group, its logs, roles and
+//! auto scaling between task_min_count and task_max_count.
 
 use crate::cfn::resources::appscaling::{PredefinedMetric, ScalableTarget, ScalingPolicy, TargetTracking};
 use crate::cfn::resources::ecs::{
     CapacityProviderStrategyItem, CircuitBreaker, ContainerDefinition, DeploymentConfiguration, EfsAuthorization,
     EfsVolumeConfiguration, HealthCheck, LinuxParameters, LogConfiguration, MountPoint, NameValue, PlacementStrategy,
-    PortMapping, Secret, Service, ServiceLoadBalancer, TaskDefinition, Tmpfs, Ulimit, Volume,
+    ContainerDependency, DockerVolumeConfiguration, PortMapping, RestartPolicy, Secret, Service, ServiceLoadBalancer, TaskDefinition, Tmpfs, Ulimit, Volume,
 };
 use crate::cfn::resources::iam::{InlinePolicy, Role};
 use crate::cfn::resources::logs::LogGroup;
 use crate::cfn::{aws, Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
-use crate::pypiserver::{self as pypi, CONTAINER_PORT, PACKAGES_DIR, PASSWORD_VAR, SCRATCH_DIR, SCRATCH_MIB, USERNAME_VAR};
+use crate::indexer;
+use crate::proxy::{self, PROXY_PORT};
+use crate::pypiserver::{self as pypi, CONTAINER_NAME, PACKAGES_DIR, PASSWORD_VAR, SCRATCH_DIR, SCRATCH_MIB, USERNAME_VAR};
 
 use super::{compute, credentials, encryption, load_balancer, storage, Ctx};
 
-pub const CONTAINER_NAME: &str = "pypiserver";
 /// CPU utilisation the service's auto scaling keeps tasks at.
 pub const TARGET_CPU_PERCENT: u32 = 60;
 
@@ -120,38 +122,44 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         .handle();
 
     let secret_key = |key: &str| Expr::sub_with(format!("${{Arn}}:{key}::"), vec![("Arn", secret_arn.clone())]);
-    let reservation = cap.container_memory_reservation;
+    let secrets = || {
+        Some(vec![
+            Secret { name: USERNAME_VAR.into(), value_from: secret_key("username") },
+            Secret { name: PASSWORD_VAR.into(), value_from: secret_key("password") },
+        ])
+    };
+    let log_configuration = |prefix: &str| {
+        Some(LogConfiguration {
+            log_driver: "awslogs".into(),
+            options: Some(Expr::object(vec![
+                ("awslogs-group", logs.r()),
+                ("awslogs-region", aws::region()),
+                ("awslogs-stream-prefix", prefix.into()),
+            ])),
+        })
+    };
+    let environment = |env: Vec<(String, String)>| Some(env.into_iter().map(|(k, v)| NameValue { name: k.into(), value: v.into() }).collect());
+    // The sizing formulas size the task; the proxy's small share of its CPU
+    // units and memory reservation is carved out of them (placement is
+    // unchanged). Each container keeps its own hard memory limit.
+    // The same for the indexer, out of what is left to pypiserver.
+    let (pypi_cpu, proxy_cpu) = proxy::proxy_share(cap.container_cpu, proxy::PROXY_CPU_UNITS);
+    let (pypi_cpu, indexer_cpu) = proxy::proxy_share(pypi_cpu, indexer::CPU_UNITS);
+    let (reservation, proxy_reservation) = proxy::proxy_share(cap.container_memory_reservation, proxy::PROXY_MEMORY_RESERVATION_MIB);
+    let (reservation, indexer_reservation) = proxy::proxy_share(reservation, indexer::MEMORY_RESERVATION_MIB);
     let container = ContainerDefinition {
         name: CONTAINER_NAME.into(),
         image: pypi::image(cfg).into(),
         essential: Some(true),
         entry_point: Some(pypi::entry_point().into_iter().map(Expr::from).collect()),
         command: Some(vec![pypi::start_script(cfg).into()]),
-        environment: Some(
-            pypi::environment(cap.gunicorn_workers)
-                .into_iter()
-                .map(|(k, v)| NameValue { name: k.into(), value: v.into() })
-                .collect(),
-        ),
-        secrets: Some(vec![
-            Secret { name: USERNAME_VAR.into(), value_from: secret_key("username") },
-            Secret { name: PASSWORD_VAR.into(), value_from: secret_key("password") },
-        ]),
-        port_mappings: Some(vec![PortMapping {
-            container_port: CONTAINER_PORT.into(),
-            host_port: Some(0u32.into()),
-            protocol: Some("tcp".into()),
-            name: None,
-        }]),
+        environment: environment(pypi::environment(cap.gunicorn_workers)),
+        secrets: secrets(),
+        // No published port: only the proxy reaches pypiserver, through the
+        // container link.
+        port_mappings: None,
         mount_points: Some(vec![MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(false) }]),
-        log_configuration: Some(LogConfiguration {
-            log_driver: "awslogs".into(),
-            options: Some(Expr::object(vec![
-                ("awslogs-group", logs.r()),
-                ("awslogs-region", aws::region()),
-                ("awslogs-stream-prefix", CONTAINER_NAME.into()),
-            ])),
-        }),
+        log_configuration: log_configuration(CONTAINER_NAME),
         health_check: Some(HealthCheck {
             command: pypi::health_check_command().into_iter().map(Expr::from).collect(),
             interval: Some(30u32.into()),
@@ -159,7 +167,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             retries: Some(3u32.into()),
             start_period: Some(60u32.into()),
         }),
-        cpu: Some(cap.container_cpu.into()),
+        cpu: Some(pypi_cpu.into()),
         memory: Some(cap.container_memory.into()),
         memory_reservation: (reservation > 0).then(|| reservation.into()),
         readonly_root_filesystem: Some(true),
@@ -178,7 +186,103 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         }),
         stop_timeout: Some(30u32.into()),
         depends_on: None,
+        links: None,
         working_directory: None,
+        restart_policy: None,
+    };
+
+    // The proxy sidecar: the load balancer's target. It reads the packages
+    // (read-only) and the credentials, and reaches pypiserver by its link.
+    let sidecar = ContainerDefinition {
+        name: proxy::CONTAINER_NAME.into(),
+        image: proxy::IMAGE.into(),
+        essential: Some(true),
+        entry_point: Some(proxy::entry_point().into_iter().map(Expr::from).collect()),
+        command: Some(vec![proxy::start_script().into()]),
+        environment: environment(proxy::environment(cfg)),
+        secrets: secrets(),
+        port_mappings: Some(vec![PortMapping {
+            container_port: PROXY_PORT.into(),
+            host_port: Some(0u32.into()),
+            protocol: Some("tcp".into()),
+            name: None,
+        }]),
+        mount_points: Some(vec![
+            MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(true) },
+            MountPoint { source_volume: indexer::VOLUME_NAME.into(), container_path: indexer::PAGES_DIR.into(), read_only: Some(true) },
+        ]),
+        log_configuration: log_configuration(proxy::CONTAINER_NAME),
+        health_check: Some(HealthCheck {
+            command: proxy::health_check_command().into_iter().map(Expr::from).collect(),
+            interval: Some(30u32.into()),
+            timeout: Some(15u32.into()),
+            retries: Some(3u32.into()),
+            start_period: Some(30u32.into()),
+        }),
+        cpu: Some(proxy_cpu.into()),
+        memory: Some(proxy::PROXY_MEMORY_MIB.into()),
+        memory_reservation: (proxy_reservation > 0).then(|| proxy_reservation.into()),
+        readonly_root_filesystem: Some(true),
+        privileged: Some(false),
+        // The image's uid of the package files: reads go through the EFS
+        // access point as this user anyway.
+        user: Some(format!("{}:{}", pypi::PYPISERVER_UID, pypi::PYPISERVER_GID).into()),
+        ulimits: Some(vec![Ulimit { name: "nofile".into(), soft_limit: 65536u32.into(), hard_limit: 65536u32.into() }]),
+        linux_parameters: Some(LinuxParameters {
+            init_process_enabled: Some(true),
+            // Configuration, htpasswd, pid, temp files and the page cache.
+            tmpfs: Some(vec![Tmpfs {
+                container_path: proxy::RUN_DIR.into(),
+                size: proxy::RUN_MIB.into(),
+                mount_options: Some(vec!["rw".into(), "nosuid".into(), "nodev".into(), "noexec".into()]),
+            }]),
+        }),
+        stop_timeout: Some(30u32.into()),
+        // Registered with the load balancer only once pypiserver answers.
+        depends_on: Some(vec![ContainerDependency { container_name: CONTAINER_NAME.into(), condition: "HEALTHY".into() }]),
+        links: Some(vec![CONTAINER_NAME.into()]),
+        working_directory: None,
+        restart_policy: None,
+    };
+
+    // The page indexer: pypiserver's image and Python, the packages
+    // read-only, the pages volume read-write; no secrets, no port. Not
+    // essential: without it the proxy answers from pypiserver (its lease
+    // runs out), and ECS restarts it.
+    let page_indexer = ContainerDefinition {
+        name: indexer::CONTAINER_NAME.into(),
+        image: pypi::image(cfg).into(),
+        essential: Some(false),
+        entry_point: Some(indexer::entry_point().into_iter().map(Expr::from).collect()),
+        command: Some(vec![indexer::PROGRAM.into()]),
+        environment: environment(indexer::environment()),
+        secrets: None,
+        port_mappings: None,
+        mount_points: Some(vec![
+            MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(true) },
+            MountPoint { source_volume: indexer::VOLUME_NAME.into(), container_path: indexer::PAGES_DIR.into(), read_only: Some(false) },
+        ]),
+        log_configuration: log_configuration(indexer::CONTAINER_NAME),
+        health_check: Some(HealthCheck {
+            command: indexer::health_check_command().into_iter().map(Expr::from).collect(),
+            interval: Some(30u32.into()),
+            timeout: Some(10u32.into()),
+            retries: Some(3u32.into()),
+            start_period: Some(60u32.into()),
+        }),
+        cpu: Some(indexer_cpu.into()),
+        memory: Some(indexer::MEMORY_MIB.into()),
+        memory_reservation: (indexer_reservation > 0).then(|| indexer_reservation.into()),
+        readonly_root_filesystem: Some(true),
+        privileged: Some(false),
+        user: Some(format!("{}:{}", pypi::PYPISERVER_UID, pypi::PYPISERVER_GID).into()),
+        ulimits: None,
+        linux_parameters: Some(LinuxParameters { init_process_enabled: Some(true), tmpfs: None }),
+        stop_timeout: Some(10u32.into()),
+        depends_on: None,
+        links: None,
+        working_directory: None,
+        restart_policy: Some(RestartPolicy { enabled: Some(true), restart_attempt_period: Some(60u32.into()) }),
     };
 
     let task = t
@@ -190,7 +294,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                 requires_compatibilities: Some(vec!["EC2".into()]),
                 execution_role_arn: Some(execution_role.att("Arn")),
                 task_role_arn: Some(task_role.att("Arn")),
-                container_definitions: vec![container],
+                container_definitions: vec![container, sidecar, page_indexer],
                 volumes: Some(vec![
                     Volume {
                         name: "packages".into(),
@@ -199,6 +303,33 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                             root_directory: None,
                             transit_encryption: Some("ENABLED".into()),
                             authorization_config: Some(EfsAuthorization { access_point_id: Some(ap_id), iam: Some("ENABLED".into()) }),
+                        }),
+                        docker_volume_configuration: None,
+                        host: None,
+                    },
+                    // The indexer's pages: a task-scoped Docker volume in
+                    // memory, owned by the pypiserver uid, gone with the task.
+                    Volume {
+                        name: indexer::VOLUME_NAME.into(),
+                        efs_volume_configuration: None,
+                        docker_volume_configuration: Some(DockerVolumeConfiguration {
+                            scope: Some("task".into()),
+                            autoprovision: None,
+                            driver: Some("local".into()),
+                            driver_opts: Some(Expr::object(vec![
+                                ("type", "tmpfs".into()),
+                                ("device", "tmpfs".into()),
+                                (
+                                    "o",
+                                    format!(
+                                        "size={}m,uid={},gid={},mode=0755,nosuid,nodev,noexec",
+                                        indexer::PAGES_MIB,
+                                        pypi::PYPISERVER_UID,
+                                        pypi::PYPISERVER_GID
+                                    )
+                                    .into(),
+                                ),
+                            ])),
                         }),
                         host: None,
                     },
@@ -224,8 +355,8 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                     deployment_circuit_breaker: Some(CircuitBreaker { enable: true, rollback: true }),
                 }),
                 load_balancers: Some(vec![ServiceLoadBalancer {
-                    container_name: CONTAINER_NAME.into(),
-                    container_port: CONTAINER_PORT.into(),
+                    container_name: proxy::CONTAINER_NAME.into(),
+                    container_port: PROXY_PORT.into(),
                     target_group_arn: tg_arn,
                 }]),
                 health_check_grace_period_seconds: Some(120u32.into()),

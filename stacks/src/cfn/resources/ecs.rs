@@ -74,8 +74,12 @@ props!(ContainerDefinition {
     linux_parameters: Option<LinuxParameters>,
     stop_timeout: Option<Expr>,
     depends_on: Option<Vec<ContainerDependency>>,
+    links: Option<Vec<Expr>>,
     working_directory: Option<Expr>,
+    restart_policy: Option<RestartPolicy>,
 });
+
+props!(RestartPolicy { enabled: Option<bool>, restart_attempt_period: Option<Expr> });
 
 props!(Secret { name: Expr, value_from: Expr });
 props!(PortMapping { container_port: Expr, host_port: Option<Expr>, protocol: Option<Expr>, name: Option<Expr> });
@@ -97,7 +101,15 @@ props!(Volume {
     name: Expr,
     #[serde(rename = "EFSVolumeConfiguration")]
     efs_volume_configuration: Option<EfsVolumeConfiguration>,
+    docker_volume_configuration: Option<DockerVolumeConfiguration>,
     host: Option<HostVolume>,
+});
+
+props!(DockerVolumeConfiguration {
+    scope: Option<Expr>,
+    autoprovision: Option<bool>,
+    driver: Option<Expr>,
+    driver_opts: Option<Expr>,
 });
 
 props!(HostVolume { source_path: Option<Expr> });
