@@ -10,6 +10,7 @@ pub mod cfn;
 pub mod components;
 pub mod config;
 pub mod edit;
+pub mod init;
 pub mod pypiserver;
 pub mod sizing;
 pub mod staging;

@@ -89,7 +89,7 @@ fn is_resource_id(s: &str, prefix: &str) -> bool {
 }
 
 /// One DNS label: 1–63 of a-z, 0-9 and '-', not starting or ending with '-'.
-fn is_dns_label(s: &str) -> bool {
+pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -108,7 +108,7 @@ fn is_ipv4_cidr(s: &str) -> bool {
     })
 }
 
-fn is_email(s: &str) -> bool {
+pub fn is_email(s: &str) -> bool {
     email_address::EmailAddress::parse_with_options(s, email_address::Options::default().without_display_text())
         .is_ok_and(|e| e.domain().contains('.'))
 }
