@@ -11,7 +11,7 @@ use pypictl_stacks::validate::{check_backup_cron, is_image_tag, IMAGE_TAG_RULE};
 
 use super::{ask, profiles};
 use crate::aws::{AwsCloud, Connection};
-use crate::cli::{Global, InitArgs, OnOff, Scheme};
+use crate::cli::{Global, InitArgs, Scheme};
 use crate::engine::cloud::{Account, Discovery};
 use crate::engine::model::{HostedZone, SubnetSummary, VpcSummary};
 use crate::engine::prereq::{self, Problem};
@@ -365,11 +365,12 @@ fn choose_workload(args: &InitArgs, asg_subnet_count: u32) -> Result<Workload> {
 }
 
 fn choose_backup(args: &InitArgs) -> Result<Option<BackupAnswers>> {
-    let on = match args.backup {
-        Some(b) => b == OnOff::On,
-        None => ask::confirm("Back up the packages with AWS Backup?", true)?,
-    };
-    if !on {
+    // --backup answers the whole question: retention and schedule come
+    // from their flags or defaults, as with --non-interactive.
+    if args.backup.is_some() {
+        return super::backup_from_flags(args);
+    }
+    if !ask::confirm("Back up the packages with AWS Backup?", true)? {
         return Ok(None);
     }
     let d = BackupAnswers::default();
