@@ -5,7 +5,7 @@
 //! paths write byte-identical files. [`check`] parses the text back and runs
 //! every validation rule, so the wizard never writes a file `deploy` refuses.
 
-use crate::config::{Config, DEFAULT_IMAGE_TAG};
+use crate::config::Config;
 use crate::sizing::{self, CapacityPlan, Profile, SizingError, SizingInput, PROFILES};
 use crate::validate::{Deployment, Invalid};
 
@@ -246,6 +246,7 @@ pub fn check(text: &str) -> Result<Deployment, Vec<Invalid>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DEFAULT_IMAGE_TAG;
 
     pub fn answers() -> Answers {
         Answers {
