@@ -43,6 +43,8 @@ pub enum Output {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Write a commented pypictl.toml: discovers VPCs, subnets and zones, picks a size
+    Init(Box<InitArgs>),
     /// Write the CloudFormation templates to disk (no AWS calls)
     Synth(SynthArgs),
     /// Print the capacity and cost plan
@@ -239,4 +241,96 @@ pub struct BenchArgs {
     /// Seed of the operation mix, to repeat a run's sequence
     #[arg(long)]
     pub seed: Option<u64>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Scheme {
+    /// Reachable from the internet (public subnets, an internet gateway)
+    InternetFacing,
+    /// Reachable only inside the VPC
+    Internal,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WorkloadArg {
+    Light,
+    Medium,
+    Heavy,
+    VeryHeavy,
+    /// --instance-type and --container-memory of your own
+    Custom,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// Every question of the wizard has a flag: given, it is not asked.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// File to write
+    #[arg(short = 'c', long = "config", default_value = "pypictl.toml")]
+    pub path: PathBuf,
+    /// Ask nothing: answers from flags, defaults where a question has one
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// Overwrite an existing file without asking
+    #[arg(long)]
+    pub force: bool,
+    /// Name of the service and its root stack [default: pypiserver]
+    #[arg(long)]
+    pub service_name: Option<String>,
+    /// Environment tag [default: development]
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// VPC to deploy into
+    #[arg(long)]
+    pub vpc_id: Option<String>,
+    /// Load-balancer subnets, comma-separated (at least 2 availability zones)
+    #[arg(long, value_delimiter = ',')]
+    pub lb_subnets: Vec<String>,
+    /// Instance subnets, comma-separated (one per availability zone)
+    #[arg(long, value_delimiter = ',')]
+    pub instance_subnets: Vec<String>,
+    /// Route53 hosted zone id
+    #[arg(long)]
+    pub zone_id: Option<String>,
+    /// The hosted zone's domain (non-interactive: no AWS call looks it up)
+    #[arg(long)]
+    pub zone_name: Option<String>,
+    /// DNS labels inside the zone, comma-separated [default: pypiserver]
+    #[arg(long, value_delimiter = ',')]
+    pub dns_names: Vec<String>,
+    /// Load balancer scheme [default: internet-facing]
+    #[arg(long, value_enum)]
+    pub scheme: Option<Scheme>,
+    /// Workload profile from the sizing guide [default: light]
+    #[arg(long, value_enum)]
+    pub workload: Option<WorkloadArg>,
+    /// Instance type of a custom workload
+    #[arg(long)]
+    pub instance_type: Option<String>,
+    /// Container memory (MB) of a custom workload [default: 512]
+    #[arg(long)]
+    pub container_memory: Option<u32>,
+    /// Alarm email addresses, comma-separated or repeated
+    #[arg(long = "alarm-email", value_delimiter = ',')]
+    pub alarm_emails: Vec<String>,
+    /// AWS Backup of the file system [default: on]
+    #[arg(long, value_enum)]
+    pub backup: Option<OnOff>,
+    /// Days to keep each backup [default: 7]
+    #[arg(long)]
+    pub backup_retention_days: Option<u32>,
+    /// When backups run, an AWS cron expression [default: cron(0 2 * * ? *)]
+    #[arg(long)]
+    pub backup_schedule: Option<String>,
+    /// pypiserver image tag [default: the pinned, tested version]
+    #[arg(long)]
+    pub image_tag: Option<String>,
+    /// Run `pypictl deploy` once the file is written (non-interactive)
+    #[arg(long)]
+    pub deploy: bool,
 }

@@ -3,6 +3,7 @@
 
 mod account;
 mod data;
+mod discover;
 mod probe;
 mod secrets;
 

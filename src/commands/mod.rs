@@ -6,8 +6,9 @@ mod deploy;
 mod destroy;
 mod diff;
 mod doctor;
+mod init;
 mod session;
-mod size;
+pub(crate) mod size;
 mod status;
 mod synth;
 pub mod upgrade;
@@ -18,6 +19,7 @@ use crate::cli::{Cli, Command};
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Init(args) => init::run(&cli.global, &args),
         Command::Synth(args) => synth::run(&cli.global, &args),
         Command::Size(args) => size::run(&cli.global, &args),
         Command::Deploy(args) => deploy::run(&cli.global, &args),

@@ -72,6 +72,16 @@ pub trait Account {
     async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>>;
 }
 
+/// What `pypictl init` offers to choose from.
+pub trait Discovery {
+    /// Every VPC of the region, with its DNS attributes and gateway.
+    async fn vpcs(&self) -> CloudResult<Vec<VpcSummary>>;
+    /// Every subnet of a VPC, told public or private by its route table.
+    async fn vpc_subnets(&self, vpc_id: &str) -> CloudResult<Vec<SubnetSummary>>;
+    /// Every hosted zone of the account, public and private.
+    async fn hosted_zones(&self) -> CloudResult<Vec<HostedZone>>;
+}
+
 /// Deleting what a stack deletion keeps (`destroy --force-destroy-data`).
 pub trait Data {
     /// Deletes every object version of a bucket; returns how many.

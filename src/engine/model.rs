@@ -195,6 +195,28 @@ pub struct HostedZone {
     pub private: bool,
 }
 
+/// A VPC as `pypictl init` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VpcSummary {
+    pub info: VpcInfo,
+    /// The `Name` tag.
+    pub name: Option<String>,
+    pub cidr: String,
+    pub is_default: bool,
+}
+
+/// A subnet as `pypictl init` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubnetSummary {
+    pub subnet: Subnet,
+    /// The `Name` tag.
+    pub name: Option<String>,
+    pub cidr: String,
+    /// Its route table (explicit, or the VPC's main one) sends 0.0.0.0/0 to
+    /// an internet gateway.
+    pub public: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstanceTypeInfo {
     pub name: String,

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use pypictl_stacks::{catalogue, Config};
 
 use super::cloud::{Account, CloudResult};
-use super::model::Identity;
+use super::model::{Identity, Subnet, VpcInfo};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
@@ -25,6 +25,48 @@ pub struct Checked {
 
 fn problem(what: impl Into<String>, fix: impl Into<String>) -> Problem {
     Problem { what: what.into(), fix: fix.into() }
+}
+
+/// What a VPC lacks for pypictl: DNS support and hostnames, and an internet
+/// gateway for an internet-facing load balancer. `init` explains the same.
+pub fn vpc_problems(vpc: &VpcInfo, internal: bool) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (on, attr) in [(vpc.dns_support, "enableDnsSupport"), (vpc.dns_hostnames, "enableDnsHostnames")] {
+        if !on {
+            problems.push(problem(
+                format!("VPC {} has {attr} off: instances could not resolve the file system's and AWS endpoints' names", vpc.id),
+                format!("aws ec2 modify-vpc-attribute --vpc-id {} --{} '{{\"Value\":true}}'", vpc.id, if attr == "enableDnsSupport" { "enable-dns-support" } else { "enable-dns-hostnames" }),
+            ));
+        }
+    }
+    if !internal && vpc.internet_gateway.is_none() {
+        problems.push(problem(
+            format!("VPC {} has no internet gateway: an internet-facing load balancer would be unreachable", vpc.id),
+            "attach an internet gateway to the VPC, or set load_balancer.internal = true",
+        ));
+    }
+    problems
+}
+
+/// An ALB needs subnets in at least two availability zones.
+pub fn load_balancer_zones_problem(azs: &BTreeSet<String>) -> Option<Problem> {
+    (azs.len() < 2).then(|| {
+        problem(
+            format!("network.load_balancer_subnets are all in {}: an ALB needs subnets in at least 2 availability zones", azs.iter().cloned().collect::<Vec<_>>().join(", ")),
+            "add a subnet from another availability zone to network.load_balancer_subnets",
+        )
+    })
+}
+
+/// EFS has one mount target per zone, so one instance subnet per zone.
+pub fn instance_zones_problem(subnets: &[&Subnet]) -> Option<Problem> {
+    let azs: BTreeSet<&str> = subnets.iter().map(|s| s.availability_zone.as_str()).collect();
+    (azs.len() < subnets.len()).then(|| {
+        problem(
+            "network.asg_subnets has two subnets in the same availability zone: EFS allows one mount target per zone",
+            "keep one instance subnet per availability zone in network.asg_subnets",
+        )
+    })
 }
 
 pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked> {
@@ -56,20 +98,11 @@ pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked
     }
     let azs = |list: &[String]| -> BTreeSet<String> { list.iter().filter_map(|id| by_id.get(id.as_str())).map(|s| s.availability_zone.clone()).collect() };
     let lb_azs = azs(&net.load_balancer_subnets);
-    if net.load_balancer_subnets.iter().all(|id| by_id.contains_key(id.as_str())) && lb_azs.len() < 2 {
-        problems.push(problem(
-            format!("network.load_balancer_subnets are all in {}: an ALB needs subnets in at least 2 availability zones", lb_azs.iter().cloned().collect::<Vec<_>>().join(", ")),
-            "add a subnet from another availability zone to network.load_balancer_subnets",
-        ));
+    if net.load_balancer_subnets.iter().all(|id| by_id.contains_key(id.as_str())) {
+        problems.extend(load_balancer_zones_problem(&lb_azs));
     }
-    let asg_known: Vec<_> = net.asg_subnets.iter().filter_map(|id| by_id.get(id.as_str())).collect();
-    let asg_azs: BTreeSet<&str> = asg_known.iter().map(|s| s.availability_zone.as_str()).collect();
-    if asg_azs.len() < asg_known.len() {
-        problems.push(problem(
-            "network.asg_subnets has two subnets in the same availability zone: EFS allows one mount target per zone",
-            "keep one instance subnet per availability zone in network.asg_subnets",
-        ));
-    }
+    let asg_known: Vec<&Subnet> = net.asg_subnets.iter().filter_map(|id| by_id.get(id.as_str()).copied()).collect();
+    problems.extend(instance_zones_problem(&asg_known));
     if !cfg.load_balancer.internal {
         for id in &net.load_balancer_subnets {
             if by_id.get(id.as_str()).is_some_and(|s| !s.map_public_ip_on_launch) {
@@ -80,22 +113,7 @@ pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked
 
     match account.vpc(&net.vpc_id).await? {
         None => problems.push(problem(format!("network.vpc_id: {} does not exist in {region}", net.vpc_id), "correct network.vpc_id (or run `pypictl init`)")),
-        Some(vpc) => {
-            for (on, attr) in [(vpc.dns_support, "enableDnsSupport"), (vpc.dns_hostnames, "enableDnsHostnames")] {
-                if !on {
-                    problems.push(problem(
-                        format!("VPC {} has {attr} off: instances could not resolve the file system's and AWS endpoints' names", vpc.id),
-                        format!("aws ec2 modify-vpc-attribute --vpc-id {} --{} '{{\"Value\":true}}'", vpc.id, if attr == "enableDnsSupport" { "enable-dns-support" } else { "enable-dns-hostnames" }),
-                    ));
-                }
-            }
-            if !cfg.load_balancer.internal && vpc.internet_gateway.is_none() {
-                problems.push(problem(
-                    format!("VPC {} has no internet gateway: an internet-facing load balancer would be unreachable", vpc.id),
-                    "attach an internet gateway to the VPC, or set load_balancer.internal = true",
-                ));
-            }
-        }
+        Some(vpc) => problems.extend(vpc_problems(&vpc, cfg.load_balancer.internal)),
     }
 
     match account.hosted_zone(&cfg.dns.zone_id).await? {

@@ -11,6 +11,7 @@ pub mod components;
 pub mod config;
 pub mod edit;
 pub mod indexer;
+pub mod init;
 pub mod proxy;
 pub mod pypiserver;
 pub mod sizing;

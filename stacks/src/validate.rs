@@ -89,7 +89,7 @@ fn is_resource_id(s: &str, prefix: &str) -> bool {
 }
 
 /// One DNS label: 1–63 of a-z, 0-9 and '-', not starting or ending with '-'.
-fn is_dns_label(s: &str) -> bool {
+pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -108,7 +108,13 @@ fn is_ipv4_cidr(s: &str) -> bool {
     })
 }
 
-fn is_email(s: &str) -> bool {
+pub const IMAGE_TAG_RULE: &str = "must be a Docker image tag: 1-128 of letters, digits, '_', '.' and '-', not starting with '.' or '-'";
+
+pub fn is_image_tag(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && !s.starts_with(['.', '-']) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+pub fn is_email(s: &str) -> bool {
     email_address::EmailAddress::parse_with_options(s, email_address::Options::default().without_display_text())
         .is_ok_and(|e| e.domain().contains('.'))
 }
@@ -328,11 +334,7 @@ pub fn validate(cfg: &Config) -> Result<CapacityPlan, Vec<Invalid>> {
 
     // Service.
     let s = &cfg.service;
-    let tag_ok = !s.image_tag.is_empty()
-        && s.image_tag.len() <= 128
-        && !s.image_tag.starts_with(['.', '-'])
-        && s.image_tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    c.check(tag_ok, "service.image_tag", quoted(&s.image_tag), "must be a Docker image tag: 1-128 of letters, digits, '_', '.' and '-', not starting with '.' or '-'");
+    c.check(is_image_tag(&s.image_tag), "service.image_tag", quoted(&s.image_tag), IMAGE_TAG_RULE);
     c.check(s.container_memory >= 128, "service.container_memory", s.container_memory, "must be at least 128 (MB)");
     if let Some(r) = s.container_memory_reservation {
         c.check(r < s.container_memory, "service.container_memory_reservation", r, &format!("must be less than service.container_memory ({}); 0 disables the soft limit", s.container_memory));

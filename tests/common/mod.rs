@@ -117,6 +117,19 @@ impl Moto {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// seed()'s account plus what `pypictl init` must explain: a VPC without
+    /// DNS hostnames, one with subnets in a single AZ, a private zone
+    /// (scripts/moto/seed_init.py).
+    pub fn seed_init(&self) -> serde_json::Value {
+        let out = std::process::Command::new(tools().join("moto/bin/python"))
+            .arg(repo_root().join("scripts/moto/seed_init.py"))
+            .arg(&self.url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "seed_init failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// pypictl pointed at this emulator with dummy credentials.
     pub fn pypictl(&self) -> assert_cmd::Command {
         let mut cmd = pypictl();
