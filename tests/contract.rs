@@ -13,12 +13,13 @@
 mod common;
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{free_port, signal_group};
 
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -38,17 +39,6 @@ struct Server {
     log: PathBuf,
 }
 
-/// Signals the server's process group (the shell exec'd into gunicorn's
-/// master, and its workers).
-fn signal_group(pgid: u32, signal: libc::c_int) {
-    let pgid = libc::pid_t::try_from(pgid).expect("pid fits");
-    assert!(pgid > 1, "refusing to signal process group {pgid}");
-    // SAFETY: killpg only sends a signal; the group is the server's own.
-    unsafe {
-        libc::killpg(pgid, signal);
-    }
-}
-
 impl Drop for Server {
     fn drop(&mut self) {
         signal_group(self.child.id(), libc::SIGTERM);
@@ -66,10 +56,6 @@ impl Drop for Server {
 
 fn workdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The pinned nginx (scripts/nginx.sh): a missing nginx fails the test.
