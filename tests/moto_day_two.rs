@@ -29,19 +29,17 @@ fn stderr(a: &assert_cmd::assert::Assert) -> String {
 fn deploy(moto: &Moto, example: &str, dir: &Path) -> PathBuf {
     let seed = moto.seed();
     let config = moto.config(&seed, example, dir);
-    let a = moto
-        .pypictl()
-        .args(["--yes", "deploy", "--progress", "events", "-c"])
-        .arg(&config)
-        .assert();
-    assert!(
-        a.get_output().status.success(),
-        "deploy failed:\n{}\n{}\n{}",
-        stdout(&a),
-        stderr(&a),
-        moto.log()
-    );
+    succeed(moto, &["--yes", "deploy", "--progress", "events"], &config, &[]);
     config
+}
+
+/// Runs pypictl with `args`, `-c config` and `env`; it must succeed.
+/// Returns its stdout and stderr.
+fn succeed(moto: &Moto, args: &[&str], config: &Path, env: &[(&str, &str)]) -> (String, String) {
+    let a = moto.pypictl().envs(env.iter().copied()).args(args).arg("-c").arg(config).assert();
+    let (out, err) = (stdout(&a), stderr(&a));
+    assert!(a.get_output().status.success(), "pypictl {args:?} failed:\n{out}\n{err}\n{}", moto.log());
+    (out, err)
 }
 
 /// Runs `body` (Python with boto3 clients `cfn`, `ecs`, `ec2`, `secrets`
@@ -259,27 +257,7 @@ fn creds_in_every_format_then_rotation() {
     );
 
     // Rotate: new secret value, a new deployment, the old password refused.
-    let a = moto
-        .pypictl()
-        .env("PYPICTL_SERVICE_URL", &service.url)
-        .args([
-            "--yes",
-            "creds",
-            "--rotate",
-            "--format",
-            "json",
-            "--progress",
-            "events",
-            "-c",
-        ])
-        .arg(&config)
-        .assert();
-    let (out, err) = (stdout(&a), stderr(&a));
-    assert!(
-        a.get_output().status.success(),
-        "{out}\n{err}\n{}",
-        moto.log()
-    );
+    let (out, err) = succeed(&moto, &["--yes", "creds", "--rotate", "--format", "json", "--progress", "events"], &config, &[("PYPICTL_SERVICE_URL", &service.url)]);
     let rotated: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: stdout:\n{out}\nstderr:\n{err}"));
     let new_password = rotated["password"].as_str().unwrap();
     assert_ne!(new_password, password);
@@ -387,25 +365,7 @@ fn diff_then_upgrade_the_instance_type() {
         .assert()
         .code(2);
     assert!(stderr(&a).contains("c9z.huge"), "{}", stderr(&a));
-    let a = moto
-        .pypictl()
-        .args([
-            "--yes",
-            "upgrade",
-            "--instance-type",
-            "c6a.xlarge",
-            "--progress",
-            "events",
-            "-c",
-        ])
-        .arg(&config)
-        .assert();
-    let (out, err) = (stdout(&a), stderr(&a));
-    assert!(
-        a.get_output().status.success(),
-        "{out}\n{err}\n{}",
-        moto.log()
-    );
+    let (out, _) = succeed(&moto, &["--yes", "upgrade", "--instance-type", "c6a.xlarge", "--progress", "events"], &config, &[]);
     assert!(
         out.contains("t3.small") && out.contains("c6a.xlarge"),
         "before and after:\n{out}"
