@@ -18,10 +18,10 @@ ref, new, warm = load("reference"), load("pypictl"), load("pypictl-warm")
 print("1. Burst: %s requests in flight, same package set, two replicas each" % os.environ.get("CONCURRENCY", "510"))
 print("| configuration | requests | throughput (req/s) | P50 (s) | P95 (s) | P99 (s) | max (s) | errors |")
 print("|---|---:|---:|---:|---:|---:|---:|---|")
-for name, r in (("reference (gevent x4, simple-dir, bcrypt-12)", ref), ("pypictl (nginx sidecar + sync x4, simple-dir), cold cache", new), ("pypictl, same burst again (pages cached once)", warm)):
+for name, r in (("reference (gevent x4, simple-dir, bcrypt-12)", ref), ("pypictl (nginx sidecar + indexer pages + sync x4, simple-dir), first burst", new), ("pypictl, same burst again", warm)):
     errs = sum(r["errors"].values()) if isinstance(r["errors"], dict) else r["errors"]
     print(f"| {name} | {r['requests']} | {r['throughput_rps']:.1f} | {lat(r,'p50'):.2f} | {lat(r,'p95'):.2f} | {lat(r,'p99'):.2f} | {lat(r,'max'):.2f} | {errs} {json.dumps(r['errors']) if errs else ''} |")
-print(f"| ratio pypictl / reference | | {new['throughput_rps'] / max(ref['throughput_rps'], 0.001):.1f}x cold, {warm['throughput_rps'] / max(ref['throughput_rps'], 0.001):.1f}x warm | | | | | |")
+print(f"| ratio pypictl / reference | | {new['throughput_rps'] / max(ref['throughput_rps'], 0.001):.1f}x first, {warm['throughput_rps'] / max(ref['throughput_rps'], 0.001):.1f}x again | | | | | |")
 vis = load("visibility")["upload_visible_ms"]
 print(f"\nUpload through replica A -> listed by replica B (cache primed with the 404): {vis} ms\n")
 print("2. Load clients against pypictl's configuration")
