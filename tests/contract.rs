@@ -384,23 +384,32 @@ fn pypiserver_started_as_the_task_definition_starts_it_serves_pip_and_twine() {
     // A name that does not exist is not redirected to the public index.
     let (status, location) = server.get("/simple/requests/", Some((&username, PASSWORD)));
     assert_eq!((status, location), (404, None), "a missing name must never be redirected to pypi.org");
+    assert_eq!(server.stored().len(), 2);
+    let dist2 = build_package(work.path(), "0.2.0");
+    assert_refusals(&server, &server, work.path(), &index, &dist, &dist2, &username);
+    assert_eq!(server.stored().len(), 2);
+}
+
+/// What the index refuses: pip finding a name it does not have, uploading
+/// `new` (through `upload_to`) with a wrong password — nothing stored, as
+/// `storage` shows — and uploading an existing file (`dist`) again.
+fn assert_refusals(upload_to: &Server, storage: &Server, work: &Path, index: &str, dist: &Path, new: &Path, username: &str) {
     let missing = run(
-        python_tool(work.path(), "python")
+        python_tool(work, "python")
             .args(["-m", "pip", "download", "--no-cache-dir", "--no-deps", "--dest"])
-            .arg(work.path().join("dl"))
-            .args(["--index-url", &index, "requests"]),
+            .arg(work.join("dl"))
+            .args(["--index-url", index, "requests"]),
         Duration::from_secs(120),
     );
     assert!(!missing.status.success(), "pip must not find a name the private index does not have");
 
-    // An upload with a wrong password is refused and stores nothing.
-    let dist2 = build_package(work.path(), "0.2.0");
-    let refused = twine_upload(&server, work.path(), &dist2, &username, "not-the-password");
+    let stored = storage.stored().len();
+    let refused = twine_upload(upload_to, work, new, username, "not-the-password");
     assert!(!refused.status.success(), "an upload with a wrong password must fail");
-    assert_eq!(server.stored().len(), 2, "nothing stored by a refused upload: {:?}", server.stored());
+    assert_eq!(storage.stored().len(), stored, "nothing stored by a refused upload: {:?}", storage.stored());
 
-    // Files are immutable: uploading an existing file again is refused.
-    let again = twine_upload(&server, work.path(), &dist, &username, PASSWORD);
+    // Files are immutable.
+    let again = twine_upload(upload_to, work, dist, username, PASSWORD);
     assert!(!again.status.success(), "re-uploading an existing file must be refused");
 }
 
@@ -589,24 +598,11 @@ fn the_proxy_sidecar_started_as_the_task_definition_starts_it_serves_pip_and_twi
         assert_eq!(status, 301);
         assert!(location.as_deref().is_some_and(|l| l.ends_with("/simple/pypictl-contract-probe/")), "{location:?}");
     }
-    let missing = run(
-        python_tool(work.path(), "python")
-            .args(["-m", "pip", "download", "--no-cache-dir", "--no-deps", "--dest"])
-            .arg(work.path().join("dl"))
-            .args(["--index-url", &index, "requests"]),
-        Duration::from_secs(120),
-    );
-    assert!(!missing.status.success(), "pip must not find a name the private index does not have");
-
-    // An upload with a wrong password is refused at the proxy; nothing stored.
+    // Refused through replica B's proxy; A sees the shared directory.
+    assert_eq!(a.stored().len(), 4);
     let dist3 = build_package(work.path(), "0.3.0");
-    let refused = twine_upload(&b, work.path(), &dist3, &username, "not-the-password");
-    assert!(!refused.status.success(), "an upload with a wrong password must fail");
-    assert_eq!(a.stored().len(), 4, "nothing stored by a refused upload: {:?}", a.stored());
-
-    // Files are immutable: uploading an existing file again is refused.
-    let again = twine_upload(&b, work.path(), &dist, &username, PASSWORD);
-    assert!(!again.status.success(), "re-uploading an existing file must be refused");
+    assert_refusals(&b, &a, work.path(), &index, &dist, &dist3, &username);
+    assert_eq!(a.stored().len(), 4);
 
     // Replica B's indexer stops: its lease runs out within seconds and B
     // answers from pypiserver again, so uploads stay visible within 5 s.
