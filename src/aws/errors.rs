@@ -35,6 +35,11 @@ where
             CloudError::new(kind, code, message)
         }
         SdkError::TimeoutError(_) => CloudError::new(ErrorKind::Transient, "", causes(&err)),
+        SdkError::DispatchFailure(_) if super::reach::unreachable_cause(&err).is_some() => {
+            let cause = super::reach::unreachable_cause(&err).unwrap_or_default();
+            let endpoint = super::wire::last_endpoint().unwrap_or_else(|| "the AWS endpoint".into());
+            CloudError::new(ErrorKind::Unreachable, "", super::reach::unreachable_message(&endpoint, &cause))
+        }
         SdkError::DispatchFailure(failure) => {
             let kind = if failure.is_io() || failure.is_timeout() {
                 ErrorKind::Transient
@@ -254,10 +259,18 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Transient);
         assert!(e.message.contains("timed out"), "{}", e.message);
 
-        let io = ConnectorError::io("connection refused".into());
+        // A connection that was made, then reset: the SDK and pypictl retry.
+        let io = ConnectorError::io("connection reset by peer".into());
         let e = cloud_error(SdkError::<DescribeStacksError, HttpResponse>::dispatch_failure(io));
         assert_eq!(e.kind, ErrorKind::Transient);
-        assert!(e.message.contains("connection refused"), "{}", e.message);
+        assert!(e.message.contains("connection reset"), "{}", e.message);
+
+        // No connection at all: not retried again, and said plainly.
+        let io = ConnectorError::io("tcp connect error: Connection refused (os error 111)".into());
+        let e = cloud_error(SdkError::<DescribeStacksError, HttpResponse>::dispatch_failure(io));
+        assert_eq!(e.kind, ErrorKind::Unreachable);
+        assert!(!e.is_retryable());
+        assert!(e.message.contains("the connection was refused") && e.message.contains("AWS_ENDPOINT_URL"), "{}", e.message);
 
         // Credentials that cannot be loaded end up as an unclassified
         // dispatch failure: not worth retrying.
@@ -289,9 +302,9 @@ mod tests {
 
     #[test]
     fn the_chain_has_no_debug_dump() {
-        let io = ConnectorError::io("tcp connect error: Connection refused (os error 111)".into());
+        let io = ConnectorError::io("connection closed before message completed".into());
         let e = cloud_error(SdkError::<DescribeStacksError, HttpResponse>::dispatch_failure(io));
-        assert_eq!(e.message, "dispatch failure: io error: tcp connect error: Connection refused (os error 111)");
+        assert_eq!(e.message, "dispatch failure: io error: connection closed before message completed");
         assert_eq!(e.to_string(), e.message);
     }
 

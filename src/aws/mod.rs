@@ -5,15 +5,32 @@ mod account;
 mod data;
 mod discover;
 mod probe;
+pub mod reach;
 mod secrets;
+pub mod wire;
 
 pub use probe::HttpProbe;
 pub mod errors;
 mod service;
 mod stacks;
 
+use std::time::Duration;
+
 use anyhow::bail;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+
+use crate::engine::cloud::Clock;
+use crate::engine::model::Millis;
+use wire::WireFacts;
+
+/// How long a connection to an AWS endpoint may take to open. A closed
+/// port or a missing route fails at once; this bounds a silent one.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a request may wait for its response to start (the SDK sets no
+/// limit): a half-open connection, after a laptop slept or a VPN dropped,
+/// fails and is retried instead of hanging the command.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where and as whom to connect.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,6 +62,15 @@ pub struct AwsCloud {
     pub efs: aws_sdk_efs::Client,
     pub backup: aws_sdk_backup::Client,
     pub kms: aws_sdk_kms::Client,
+    /// The cloud's clock and the latest endpoint, from every client's responses.
+    pub facts: WireFacts,
+}
+
+/// A client of `$sdk` from the shared config, with the wire-facts interceptor.
+macro_rules! client {
+    ($sdk:ident, $config:expr, $facts:expr) => {
+        $sdk::Client::from_conf($sdk::config::Builder::from($config).interceptor($facts.clone()).build())
+    };
 }
 
 impl AwsCloud {
@@ -62,6 +88,7 @@ impl AwsCloud {
         if let Some(url) = &c.endpoint_url {
             loader = loader.endpoint_url(url);
         }
+        loader = loader.timeout_config(TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).read_timeout(READ_TIMEOUT).build());
         let config = loader.load().await;
         let Some(region) = config.region().map(|r| r.to_string()) else {
             bail!(
@@ -73,7 +100,8 @@ impl AwsCloud {
             bail!("the AWS region is empty");
         }
 
-        let mut s3 = aws_sdk_s3::config::Builder::from(&config);
+        let facts = WireFacts::default();
+        let mut s3 = aws_sdk_s3::config::Builder::from(&config).interceptor(facts.clone());
         if c.endpoint_url.is_some() {
             // Emulators serve every bucket on one host.
             s3 = s3.force_path_style(true);
@@ -81,18 +109,19 @@ impl AwsCloud {
         let s3 = aws_sdk_s3::Client::from_conf(s3.build());
 
         Ok(AwsCloud {
-            cloudformation: aws_sdk_cloudformation::Client::new(&config),
+            cloudformation: client!(aws_sdk_cloudformation, &config, facts),
             s3,
-            sts: aws_sdk_sts::Client::new(&config),
-            secretsmanager: aws_sdk_secretsmanager::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
-            route53: aws_sdk_route53::Client::new(&config),
-            ecs: aws_sdk_ecs::Client::new(&config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
-            efs: aws_sdk_efs::Client::new(&config),
-            backup: aws_sdk_backup::Client::new(&config),
-            kms: aws_sdk_kms::Client::new(&config),
+            sts: client!(aws_sdk_sts, &config, facts),
+            secretsmanager: client!(aws_sdk_secretsmanager, &config, facts),
+            ec2: client!(aws_sdk_ec2, &config, facts),
+            route53: client!(aws_sdk_route53, &config, facts),
+            ecs: client!(aws_sdk_ecs, &config, facts),
+            elbv2: client!(aws_sdk_elasticloadbalancingv2, &config, facts),
+            cloudwatch: client!(aws_sdk_cloudwatch, &config, facts),
+            efs: client!(aws_sdk_efs, &config, facts),
+            backup: client!(aws_sdk_backup, &config, facts),
+            kms: client!(aws_sdk_kms, &config, facts),
+            facts,
             region,
             config,
         })
@@ -101,5 +130,11 @@ impl AwsCloud {
     /// The region every client talks to.
     pub fn region(&self) -> &str {
         &self.region
+    }
+}
+
+impl Clock for AwsCloud {
+    fn now(&self) -> Millis {
+        self.facts.now()
     }
 }

@@ -3,9 +3,9 @@
 use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
 use aws_sdk_ecs::types::DesiredStatus;
 
-use super::errors::{cloud_error, millis};
+use super::errors::{cloud_error, millis, missing};
 use super::AwsCloud;
-use crate::engine::cloud::{CloudResult, Service};
+use crate::engine::cloud::{Clock, CloudResult, Service};
 use crate::engine::model::*;
 
 fn count(n: i32) -> u32 {
@@ -74,6 +74,7 @@ impl Service for AwsCloud {
             rollout_state: primary.and_then(|d| d.rollout_state()).map(|r| r.as_str().to_string()),
             rollout_reason: primary.and_then(|d| d.rollout_state_reason()).filter(|r| !r.is_empty()).map(str::to_string),
             deployments: s.deployments().len() as u32,
+            primary: primary.and_then(|d| d.id()).map(str::to_string),
         }))
     }
 
@@ -111,7 +112,12 @@ impl Service for AwsCloud {
             for t in out.tasks() {
                 let arn = t.task_arn().unwrap_or_default();
                 let stopped_at = t.stopped_at().or(t.stopping_at()).or(t.created_at()).map(millis).unwrap_or_default();
-                tasks.push(StoppedTask { task_id: arn_id(arn).to_string(), stopped_at, reason: stop_reason(t) });
+                tasks.push(StoppedTask {
+                    task_id: arn_id(arn).to_string(),
+                    stopped_at,
+                    reason: stop_reason(t),
+                    started_by: t.started_by().filter(|s| !s.is_empty()).map(str::to_string),
+                });
             }
         }
         tasks.sort_by(|a, b| b.stopped_at.cmp(&a.stopped_at).then_with(|| a.task_id.cmp(&b.task_id)));
@@ -177,16 +183,23 @@ impl Service for AwsCloud {
         }
     }
 
-    async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<()> {
-        self.ecs.update_service().cluster(cluster).service(service).force_new_deployment(true).send().await.map_err(cloud_error)?;
-        Ok(())
+    async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<Deployment> {
+        let out = self.ecs.update_service().cluster(cluster).service(service).force_new_deployment(true).send().await.map_err(cloud_error)?;
+        // UpdateService answers with the service, its new deployment listed as PRIMARY.
+        let primary = out.service().and_then(|s| s.deployments().iter().find(|d| d.status() == Some("PRIMARY")));
+        let primary = primary.ok_or_else(|| missing("PRIMARY deployment in UpdateService's answer"))?;
+        Ok(Deployment {
+            id: primary.id().ok_or_else(|| missing("deployment id"))?.to_string(),
+            created_at: primary.created_at().map(millis).ok_or_else(|| missing("deployment createdAt"))?,
+        })
     }
 
     async fn metric(&self, query: &MetricQuery) -> CloudResult<Option<f64>> {
         use aws_sdk_cloudwatch::primitives::DateTime;
         use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
-        let now = std::time::SystemTime::now();
-        let start = now - std::time::Duration::from_secs(u64::from(query.minutes) * 60);
+        // The window ends at CloudWatch's now, not this machine's.
+        let now = self.now();
+        let start = now - i64::from(query.minutes) * 60_000;
         let metric = Metric::builder()
             .namespace(&query.namespace)
             .metric_name(&query.metric)
@@ -201,8 +214,8 @@ impl Service for AwsCloud {
             .cloudwatch
             .get_metric_data()
             .metric_data_queries(q)
-            .start_time(DateTime::from(start))
-            .end_time(DateTime::from(now))
+            .start_time(DateTime::from_millis(start))
+            .end_time(DateTime::from_millis(now))
             .send()
             .await
             .map_err(cloud_error)?;

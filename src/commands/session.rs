@@ -17,12 +17,14 @@ pub async fn connect(global: &Global, config_region: &str) -> Result<AwsCloud> {
             )));
         }
     }
-    AwsCloud::connect(&Connection {
+    let cloud = AwsCloud::connect(&Connection {
         profile: global.profile.clone(),
         region: Some(config_region.to_string()),
         endpoint_url: global.endpoint_url.clone(),
     })
-    .await
+    .await?;
+    crate::aws::reach::ensure_reachable(&cloud).await?;
+    Ok(cloud)
 }
 
 /// A single-threaded runtime for a command's AWS work.

@@ -14,7 +14,7 @@ use pypictl_stacks::{catalogue, CapacityPlan, Config, Deployment};
 use super::session;
 use crate::cli::{Global, UpgradeArgs};
 use crate::config_file;
-use crate::engine::cloud::{Account, Service, Stacks};
+use crate::engine::cloud::{Account, Clock, Service, Stacks};
 use crate::engine::deploy::{DeployOptions, Deployer, Interaction, Outcome};
 use crate::engine::progress::{Progress, Sink};
 use crate::engine::watch::WatchOptions;
@@ -114,7 +114,7 @@ pub fn changed_stacks<'a>(before: &Assembly, after: &'a Assembly) -> Vec<&'a str
 /// Returns the outcome and whether the file was rewritten.
 pub async fn upgrade<C, S, I, F>(cloud: &C, sink: &mut S, interaction: &mut I, opts: DeployOptions, path: &Path, plan: &Plan, interrupt: F) -> Result<(Outcome, bool)>
 where
-    C: Stacks + Service + Account,
+    C: Stacks + Service + Account + Clock,
     S: Sink,
     I: Interaction,
     F: std::future::Future<Output = ()>,

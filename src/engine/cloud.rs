@@ -9,6 +9,15 @@ use super::model::*;
 
 pub type CloudResult<T> = Result<T, CloudError>;
 
+/// The cloud's own time. Cloud timestamps (stack events, ECS tasks) are only
+/// ever compared with each other or with this, never with this machine's
+/// clock, which may be minutes off. AWS supplies it from its responses'
+/// `Date` headers, a scripted cloud from its script.
+pub trait Clock {
+    /// Milliseconds since the Unix epoch, by the cloud's clock.
+    fn now(&self) -> Millis;
+}
+
 /// CloudFormation, and the S3 bucket templates are staged in.
 pub trait Stacks {
     /// None when the stack does not exist (or is deleted).
@@ -38,8 +47,9 @@ pub trait Service {
     /// Alarms whose name starts with `prefix` and that are in ALARM.
     async fn alarms_firing(&self, prefix: &str) -> CloudResult<Vec<Alarm>>;
     /// Starts a new deployment of the service with its current task
-    /// definition (tasks re-read their secrets; no instance is replaced).
-    async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<()>;
+    /// definition (tasks re-read their secrets; no instance is replaced);
+    /// returns it as ECS reported it.
+    async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<Deployment>;
     /// One CloudWatch statistic over the query's window; None without data.
     async fn metric(&self, query: &MetricQuery) -> CloudResult<Option<f64>>;
 }

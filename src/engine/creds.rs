@@ -11,8 +11,8 @@ use anyhow::{anyhow, Result};
 use pypictl_stacks::components::credentials::{EXCLUDED_CHARACTERS, PASSWORD_LENGTH};
 use tokio::time::{sleep, Instant};
 
-use super::cloud::{Probe, Secrets, Service, Stacks};
-use super::model::{Millis, StackSummary, StoppedTask};
+use super::cloud::{Clock, Probe, Secrets, Service, Stacks};
+use super::model::{Deployment, Millis, StackSummary, StoppedTask};
 use super::patient::Patient;
 use super::progress::{Progress, Sink};
 
@@ -90,7 +90,7 @@ pub enum Rotated {
 
 pub async fn rotate<C, P, S, F>(cloud: &C, probe: &P, sink: &mut S, stack: &StackSummary, old: &Creds, opts: RotateOptions, interrupt: F) -> Result<Rotated>
 where
-    C: Stacks + Service + Secrets,
+    C: Stacks + Service + Secrets + Clock,
     P: Probe,
     S: Sink,
     F: Future<Output = ()>,
@@ -107,11 +107,10 @@ where
     let value = serde_json::json!({ "username": creds.username, "password": creds.password }).to_string();
     patient.put_secret_value(arn, &value).await?;
     sink.emit(Progress::Step("Stored a new password in Secrets Manager".into()));
-    patient.force_new_deployment(&cluster, &service).await?;
+    let deployment = patient.force_new_deployment(&cluster, &service).await?;
     sink.emit(Progress::Step(format!("Rolling the ECS service {cluster}/{service} onto it (new tasks, same instances)")));
 
     let started = Instant::now();
-    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0);
     let label = format!("{cluster}/{service}");
     let mut interrupt = std::pin::pin!(interrupt);
     let mut last = None;
@@ -127,8 +126,7 @@ where
             sink.finish();
             return Ok(Rotated::StoppedWatching { creds, interrupted: false });
         }
-        let now = wall + started.elapsed().as_millis() as Millis;
-        sink.emit(Progress::Tick { now });
+        sink.emit(Progress::Tick { now: cloud.now() });
         let snapshot = match cloud.service(&cluster, &service).await {
             Ok(Some(s)) => s,
             Ok(None) => return Err(anyhow!("the ECS service {label} does not exist")),
@@ -138,7 +136,7 @@ where
             }
         };
         if let Ok(tasks) = cloud.stopped_tasks(&cluster, &service).await {
-            for t in tasks.into_iter().rev().filter(|t| t.stopped_at >= wall) {
+            for t in tasks.into_iter().rev().filter(|t| started_by(t, &deployment)) {
                 if seen.insert(t.task_id.clone()) {
                     sink.emit(Progress::TaskStopped { service: label.clone(), task: t.clone() });
                     stopped_now.push(t);
@@ -148,6 +146,10 @@ where
         if last.as_ref() != Some(&snapshot) {
             sink.emit(Progress::Tasks { service: label.clone(), snapshot: snapshot.clone() });
             last = Some(snapshot.clone());
+        }
+        // Until ECS lists the new deployment as primary, its state is not yet known.
+        if snapshot.primary.as_ref().is_some_and(|p| *p != deployment.id) {
+            continue;
         }
         match snapshot.rollout_state.as_deref() {
             Some("FAILED") => {
@@ -162,12 +164,22 @@ where
         }
     }
     sink.finish();
-    let at = wall + started.elapsed().as_millis() as Millis;
+    let at = cloud.now();
     let check = match &opts.probe_url {
         None => None,
-        Some(url) => Some(wait_for_refusal(probe, url, old, &creds, &opts, || wall + started.elapsed().as_millis() as Millis).await),
+        Some(url) => Some(wait_for_refusal(probe, url, old, &creds, &opts, || cloud.now()).await),
     };
     Ok(Rotated::Completed { creds, at, check })
+}
+
+/// Whether a stopped task belongs to `deployment`: ECS sets a service task's
+/// `startedBy` to the id of the deployment that started it. Without one (an
+/// emulator), a task that stopped after the deployment began, by ECS's clock.
+fn started_by(task: &StoppedTask, deployment: &Deployment) -> bool {
+    match &task.started_by {
+        Some(by) => *by == deployment.id,
+        None => task.stopped_at >= deployment.created_at,
+    }
 }
 
 /// Checks the service until it refuses the old password (and accepts the

@@ -13,7 +13,7 @@ use pypictl_stacks::app::{Assembly, STAGING_BUCKET_PARAM};
 use pypictl_stacks::Config;
 
 use super::changeset::{self, Change, Created};
-use super::cloud::{Account, Service, Stacks};
+use super::cloud::{Account, Clock, Service, Stacks};
 use super::model::{status, ChangeSetKind, ChangeSetRequest, StackSummary, StoppedTask};
 use super::prereq::{self, Problem};
 use super::patient::Patient;
@@ -91,7 +91,7 @@ pub struct Deployer<'a, C, S, I> {
     pub opts: DeployOptions,
 }
 
-impl<C: Stacks + Service + Account, S: Sink, I: Interaction> Deployer<'_, C, S, I> {
+impl<C: Stacks + Service + Account + Clock, S: Sink, I: Interaction> Deployer<'_, C, S, I> {
     /// Deploys the assembly. `interrupt` resolving (Ctrl-C) stops watching,
     /// and nothing else.
     pub async fn deploy<F: Future<Output = ()>>(&mut self, assembly: &Assembly, cfg: &Config, interrupt: F) -> Result<Outcome> {

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use anyhow::Result;
 
-use super::cloud::{Data, Service, Stacks};
+use super::cloud::{Clock, Data, Service, Stacks};
 use super::model::{StackSummary, StackResource};
 use super::patient::Patient;
 use super::progress::{Progress, Sink};
@@ -83,7 +83,7 @@ pub struct Options {
 
 pub async fn destroy<C, S, F>(cloud: &C, sink: &mut S, plan: &Plan, opts: Options, interrupt: F) -> Result<Outcome>
 where
-    C: Stacks + Service + Data,
+    C: Stacks + Service + Data + Clock,
     S: Sink,
     F: Future<Output = ()>,
 {

@@ -130,6 +130,17 @@ pub struct ServiceSnapshot {
     pub rollout_reason: Option<String>,
     /// Deployments still listed (the primary and any being replaced).
     pub deployments: u32,
+    /// The primary deployment's id (`ecs-svc/...`).
+    pub primary: Option<String>,
+}
+
+/// An ECS deployment, as ECS reported it when it started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deployment {
+    /// `ecs-svc/...`: the `startedBy` of every task this deployment starts.
+    pub id: String,
+    /// ECS's own time, comparable with other ECS times (never this machine's clock).
+    pub created_at: Millis,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,6 +149,9 @@ pub struct StoppedTask {
     pub stopped_at: Millis,
     /// The task's stoppedReason, followed by each container's reason and exit code.
     pub reason: String,
+    /// The deployment that started the task (ECS sets a service task's
+    /// `startedBy` to its deployment id).
+    pub started_by: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,6 +250,9 @@ pub enum ErrorKind {
     AccessDenied,
     /// Network trouble, 5xx: retry.
     Transient,
+    /// No connection to the endpoint at all (refused, no DNS name, connect
+    /// timeout): the SDK has already retried; the message says what to check.
+    Unreachable,
     Other,
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::sleep;
 
-use super::cloud::{Account, CloudResult, Data, Secrets, Service, Stacks};
+use super::cloud::{Account, Clock, CloudResult, Data, Secrets, Service, Stacks};
 use super::model::*;
 
 pub const ATTEMPTS: u32 = 10;
@@ -44,6 +44,12 @@ macro_rules! patiently {
     };
 }
 
+impl<C: Clock> Clock for Patient<'_, C> {
+    fn now(&self) -> Millis {
+        self.0.now()
+    }
+}
+
 impl<C: Stacks> Stacks for Patient<'_, C> {
     patiently! {
         async fn describe_stack(&self, name_or_id: &str) -> CloudResult<Option<StackSummary>>;
@@ -67,7 +73,7 @@ impl<C: Service> Service for Patient<'_, C> {
         async fn stopped_tasks(&self, cluster: &str, service: &str) -> CloudResult<Vec<StoppedTask>>;
         async fn target_health(&self, target_group_arn: &str) -> CloudResult<Vec<TargetHealth>>;
         async fn alarms_firing(&self, prefix: &str) -> CloudResult<Vec<Alarm>>;
-        async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<()>;
+        async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<Deployment>;
         async fn metric(&self, query: &MetricQuery) -> CloudResult<Option<f64>>;
     }
 }

@@ -14,12 +14,13 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::cloud::{Account, CloudResult, Data, Probe, Secrets, Service, Stacks};
+use super::cloud::{Account, Clock, CloudResult, Data, Probe, Secrets, Service, Stacks};
 use super::model::*;
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
-/// Fake server time at the start of a script (2026-11-20T10:00:00Z).
+/// The fake cloud's time when a script starts, unless a test sets another
+/// ([`ScriptedCloud::with_clock`]): 2026-11-20T10:00:00Z.
 pub const CLOCK_BASE: Millis = 1_795_687_200_000;
 const PAGE_SIZE: usize = 100;
 
@@ -42,7 +43,9 @@ pub struct Script {
     /// `<seconds> desired=N running=N pending=N failed=N [rollout=STATE]`
     #[serde(default)]
     pub ecs: Vec<String>,
-    /// `<seconds> <task id> <reason…>`
+    /// `<seconds> <task id> <reason…>`, relative to the latest operation. A
+    /// task that stopped before it began (negative seconds) was started by
+    /// the deployment before it; the others by the operation's deployment.
     #[serde(default)]
     pub stopped_tasks: Vec<String>,
     /// Every n-th read call is throttled (0: never).
@@ -204,6 +207,8 @@ struct State {
 pub struct ScriptedCloud {
     script: Script,
     origin: Instant,
+    /// The cloud's time at `origin`.
+    clock_base: Millis,
     state: RefCell<State>,
     pub calls: RefCell<BTreeMap<&'static str, usize>>,
     pub log: RefCell<Vec<String>>,
@@ -211,7 +216,14 @@ pub struct ScriptedCloud {
 
 impl ScriptedCloud {
     pub fn new(script: Script) -> ScriptedCloud {
-        let cloud = ScriptedCloud { script, origin: Instant::now(), state: RefCell::default(), calls: RefCell::default(), log: RefCell::default() };
+        let cloud = ScriptedCloud {
+            script,
+            origin: Instant::now(),
+            clock_base: CLOCK_BASE,
+            state: RefCell::default(),
+            calls: RefCell::default(),
+            log: RefCell::default(),
+        };
         cloud.state.borrow_mut().staging_exists = true;
         cloud.state.borrow_mut().secret = cloud.script.secret.clone();
         if let Some(op) = cloud.script.operations.get("attached") {
@@ -222,6 +234,13 @@ impl ScriptedCloud {
 
     pub fn from_json(text: &str) -> ScriptedCloud {
         ScriptedCloud::new(serde_json::from_str(text).expect("timeline fixture parses"))
+    }
+
+    /// The same cloud with its clock at `base` when the script starts: every
+    /// timestamp it hands out moves with it.
+    pub fn with_clock(mut self, base: Millis) -> ScriptedCloud {
+        self.clock_base = base;
+        self
     }
 
     pub fn without_staging_bucket(self) -> ScriptedCloud {
@@ -298,7 +317,7 @@ impl ScriptedCloud {
                         logical_id: format!("OldResource{}", i % 37),
                         physical_id: format!("old-{i}"),
                         resource_type: "AWS::EC2::SecurityGroup".into(),
-                        timestamp: CLOCK_BASE - 86_400_000 - ((initial.history - i) as Millis) * 1000,
+                        timestamp: self.clock_base - 86_400_000 - ((initial.history - i) as Millis) * 1000,
                         status: "UPDATE_COMPLETE".into(),
                         reason: None,
                     });
@@ -312,7 +331,7 @@ impl ScriptedCloud {
                 if stack != label || e.at_ms > (now - run.started).as_millis() as i64 {
                     continue;
                 }
-                let at = CLOCK_BASE + (run.started - self.origin).as_millis() as Millis + e.at_ms;
+                let at = self.clock_base + (run.started - self.origin).as_millis() as Millis + e.at_ms;
                 out.push(StackEvent {
                     id: format!("{}-{}-{i:04}", run.name, label),
                     stack_id: self.stack_id(label),
@@ -531,7 +550,7 @@ impl Service for ScriptedCloud {
             if ms(parts.next().unwrap()) > elapsed {
                 break;
             }
-            let mut s = ServiceSnapshot::default();
+            let mut s = ServiceSnapshot { primary: Some(self.deployment_id(0)), ..ServiceSnapshot::default() };
             for kv in parts {
                 let (k, v) = kv.split_once('=').unwrap_or_else(|| panic!("ecs line {line:?}"));
                 match k {
@@ -554,7 +573,9 @@ impl Service for ScriptedCloud {
         // Relative to the latest operation; without one, the lines at or before 0 s.
         let started = self.state.borrow().running.last().map(|r| r.started);
         let elapsed = started.map_or(0, |s| s.elapsed().as_millis() as i64);
-        let base = CLOCK_BASE + started.map_or(0, |s| (s - self.origin).as_millis() as Millis);
+        let base = self.clock_base + started.map_or(0, |s| (s - self.origin).as_millis() as Millis);
+        let deployment = self.deployment_id(0);
+        let previous = self.deployment_id(1);
         let mut out: Vec<StoppedTask> = self
             .script
             .stopped_tasks
@@ -564,7 +585,8 @@ impl Service for ScriptedCloud {
                 let at = ms(parts.next()?);
                 let id = parts.next()?.to_string();
                 let reason = parts.next().unwrap_or("").to_string();
-                (at <= elapsed).then_some(StoppedTask { task_id: id, stopped_at: base + at, reason })
+                let started_by = Some(if at < 0 { previous.clone() } else { deployment.clone() });
+                (at <= elapsed).then_some(StoppedTask { task_id: id, stopped_at: base + at, reason, started_by })
             })
             .collect();
         out.sort_by_key(|t| std::cmp::Reverse(t.stopped_at));
@@ -598,12 +620,12 @@ impl Service for ScriptedCloud {
             .collect())
     }
 
-    async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<()> {
+    async fn force_new_deployment(&self, cluster: &str, service: &str) -> CloudResult<Deployment> {
         self.call("UpdateService", false)?;
         self.log.borrow_mut().push(format!("UpdateService {cluster}/{service} force_new_deployment"));
         let op = self.script.operations.get("force_new_deployment").cloned().unwrap_or_default();
         self.start("force_new_deployment", op);
-        Ok(())
+        Ok(Deployment { id: self.deployment_id(0), created_at: self.now() })
     }
 
     async fn metric(&self, query: &MetricQuery) -> CloudResult<Option<f64>> {
@@ -697,7 +719,19 @@ impl Data for ScriptedCloud {
     }
 }
 
+impl Clock for ScriptedCloud {
+    fn now(&self) -> Millis {
+        self.clock_base + self.origin.elapsed().as_millis() as Millis
+    }
+}
+
 impl ScriptedCloud {
+    /// The id of the ECS deployment `back` operations before the latest
+    /// (each operation of the script starts one).
+    fn deployment_id(&self, back: usize) -> String {
+        format!("ecs-svc/{:019}", self.state.borrow().running.len().saturating_sub(back))
+    }
+
     /// Whether the previous password is still served.
     fn old_password_served(&self) -> bool {
         match self.script.old_password_served_ms {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::time::{sleep, Instant};
 
-use super::cloud::{CloudResult, Service, Stacks};
+use super::cloud::{Clock, CloudResult, Service, Stacks};
 use super::model::{status, CloudError, Millis, ServiceSnapshot, StackEvent, StoppedTask};
 use super::progress::{Progress, Sink, WatchedStack};
 use super::rootcause::SeenEvent;
@@ -23,9 +23,6 @@ pub struct WatchOptions {
     pub max_wait: Option<Duration>,
     /// Resources per stack label, when known, for done / total.
     pub totals: HashMap<String, usize>,
-    /// The time ticks start from; None: the wall clock. (A scripted fake
-    /// sets its own, so that rendered elapsed times are reproducible.)
-    pub clock_base: Option<Millis>,
 }
 
 impl Default for WatchOptions {
@@ -35,7 +32,6 @@ impl Default for WatchOptions {
             max_backoff: Duration::from_secs(20),
             max_wait: None,
             totals: HashMap::new(),
-            clock_base: None,
         }
     }
 }
@@ -104,7 +100,7 @@ pub struct Watcher<'a, C, S> {
     resume_at: usize,
 }
 
-impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
+impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
     /// Watches the root stack `root_id` (labelled `root_label`) from the
     /// position of `root_tail` on.
     pub fn new(cloud: &'a C, sink: &'a mut S, root_id: &str, root_label: &str, root_tail: EventTail, opts: WatchOptions) -> Self {
@@ -151,15 +147,10 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
         self.stacks.push(Watched { label: label.to_string(), depth: 1, tail, settled: false });
     }
 
-    fn now_millis(&self, started: Instant, base: Millis) -> Millis {
-        base + started.elapsed().as_millis() as Millis
-    }
-
     /// Watches until the root stack settles, `interrupt` resolves (Ctrl-C)
     /// or `max_wait` passes.
     pub async fn run<F: Future<Output = ()>>(mut self, interrupt: F) -> WatchReport {
         let started = Instant::now();
-        let wall_base = self.opts.clock_base.unwrap_or_else(wall_clock_millis);
         let mut interrupt = std::pin::pin!(interrupt);
         let mut delay = Duration::ZERO;
         let mut backoff = self.opts.poll;
@@ -175,8 +166,9 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
                 _ = sleep(delay) => {}
             }
             self.polls += 1;
-            let now = self.now_millis(started, wall_base);
-            self.sink.emit(Progress::Tick { now });
+            // The cloud's time, so that elapsed times (from event timestamps)
+            // are right however far this machine's clock is off.
+            self.sink.emit(Progress::Tick { now: self.cloud.now() });
             match self.poll_once().await {
                 Ok(()) => {
                     backoff = self.opts.poll;
@@ -332,11 +324,6 @@ impl<'a, C: Stacks + Service, S: Sink> Watcher<'a, C, S> {
         }
         Ok(())
     }
-}
-
-/// Wall-clock time, used only to label ticks (event times are CloudFormation's).
-fn wall_clock_millis() -> Millis {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Capacity planning: how many gunicorn workers, CPU units, tasks and
-//! instances a configuration gets, and what it costs. Normative formulas from
-//! SPEC.md "Sizing"; the worked examples there are unit tests below.
+//! instances a configuration gets, and what it costs. The rules are written
+//! down in docs/sizing.md; its worked examples are unit tests below.
 
 use serde::Serialize;
 
@@ -338,6 +338,39 @@ mod tests {
         assert_eq!((heavy.p95_ms, heavy.p99_ms, heavy.throughput_rps, heavy.error_rate_pct), (Some(14_000), Some(20_000), Some(20.0), 0.05));
         assert!(heavy.measured);
         assert_eq!(burst_expectation("m7i.large"), None);
+    }
+
+    /// docs/sizing.md's table of worked examples is what the code computes.
+    #[test]
+    fn the_documented_worked_examples_are_computed() {
+        let doc = include_str!("../../docs/sizing.md");
+        let table = doc.split("## Worked examples").nth(1).unwrap().split("\n\n").nth(1).unwrap();
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(rows.len(), 3, "{table}");
+        let num = |s: &str| s.trim().parse::<i64>().unwrap_or_else(|_| panic!("{s:?}"));
+        for row in rows {
+            let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+            let instance = cells[0].split_whitespace().next().unwrap();
+            let p = on(instance, num(cells[1]) as u32);
+            let (per_instance, tasks) = (cells[7], cells[8]);
+            let (fits, chosen) = per_instance.split_once(" → ").unwrap();
+            let (by_ram, by_cpu) = fits.split_once(", ").unwrap();
+            let (min, max) = tasks.split_whitespace().next().unwrap().split_once('–').unwrap();
+            let documented = [num(cells[2]), num(cells[3]), num(cells[4]), num(cells[5]), num(cells[6]), num(by_ram), num(by_cpu), num(chosen), num(min), num(max)];
+            let computed = [
+                p.gunicorn_workers.into(),
+                p.container_cpu.into(),
+                p.container_memory_reservation.into(),
+                p.available_ram_mb,
+                p.available_cpu_units,
+                p.tasks_per_instance_ram,
+                p.tasks_per_instance_cpu,
+                p.tasks_per_instance.into(),
+                p.task_min_count.into(),
+                p.task_max_count.into(),
+            ];
+            assert_eq!(documented, computed, "{row}");
+        }
     }
 
     #[test]

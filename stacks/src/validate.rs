@@ -28,7 +28,7 @@ impl fmt::Display for Invalid {
 pub struct Deployment {
     pub config: Config,
     pub capacity: CapacityPlan,
-    /// Things the sizing guide or SPEC warn about; never fatal.
+    /// Things the sizing guide warns about (a `latest` image tag, ...); never fatal.
     pub warnings: Vec<String>,
 }
 

@@ -1,5 +1,5 @@
 //! What the synthesized templates must contain, checked on every example:
-//! SPEC.md "What gets deployed", property by property.
+//! the README's "What gets deployed", property by property.
 
 mod common;
 
@@ -153,7 +153,7 @@ fn worker_count_and_task_size_come_from_sizing() {
     let proxy = &containers[1];
     let indexer = &containers[2];
     assert_eq!((c["Name"].as_str(), proxy["Name"].as_str(), indexer["Name"].as_str()), (Some("pypiserver"), Some("proxy"), Some("indexer")));
-    // The task gets the sized CPU and reservation (placement as SPEC.md's
+    // The task gets the sized CPU and reservation (placement as docs/sizing.md's
     // formulas say); the proxy's and the indexer's small shares are carved
     // out of them.
     let sum = |k: &str| [c, proxy, indexer].iter().map(|x| x[k].as_u64().unwrap()).sum::<u64>();

@@ -111,6 +111,7 @@ pub fn run(global: &Global, args: &InitArgs) -> Result<(Answers, Option<String>)
         region: Some(region.clone()),
         endpoint_url: global.endpoint_url.clone(),
     }))?;
+    rt.block_on(crate::aws::reach::ensure_reachable(&cloud))?;
     let identity = rt.block_on(cloud.identity()).map_err(|e| anyhow::anyhow!("cannot reach AWS as profile {}: {e}", profile.as_deref().unwrap_or("(environment)")))?;
     eprintln!("Account {} ({}) in {region}\n", identity.account, identity.arn);
 

@@ -5,7 +5,7 @@
 //! the binary against moto, with the HTTP probe pointed at a closed port on
 //! 127.0.0.1 (`PYPICTL_SERVICE_URL`).
 
-mod common;
+use crate::common;
 
 use pypictl::engine::doctor::{self, names::*, Options, Report, Status};
 use pypictl::engine::scripted::ScriptedCloud;

@@ -17,6 +17,20 @@ pub fn pypictl() -> assert_cmd::Command {
     cmd
 }
 
+/// pypictl pointed at an endpoint on 127.0.0.1 (`AWS_ENDPOINT_URL`) with
+/// dummy credentials and no AWS configuration of this machine's.
+pub fn pypictl_at(url: &str) -> assert_cmd::Command {
+    let mut cmd = pypictl();
+    cmd.env("AWS_ENDPOINT_URL", url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .timeout(std::time::Duration::from_secs(600));
+    cmd
+}
+
 pub fn example(name: &str) -> PathBuf {
     repo_root().join("fixtures/examples").join(format!("{name}.toml"))
 }
@@ -132,15 +146,7 @@ impl Moto {
 
     /// pypictl pointed at this emulator with dummy credentials.
     pub fn pypictl(&self) -> assert_cmd::Command {
-        let mut cmd = pypictl();
-        cmd.env("AWS_ENDPOINT_URL", &self.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .timeout(std::time::Duration::from_secs(600));
-        cmd
+        pypictl_at(&self.url)
     }
 
     /// An example configuration with the seeded account's ids.

@@ -7,7 +7,7 @@
 //! files, never in its source; every child process runs under a deadline;
 //! nothing touches the network.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -3,7 +3,7 @@
 //! account seeded with a VPC, subnets, an internet gateway and a hosted zone:
 //! deploy → status → deploy again (no changes) → destroy.
 
-mod common;
+use crate::common;
 
 use common::Moto;
 use serde_json::Value;

@@ -10,7 +10,7 @@
 //! 0.0.0.0), PYPISERVER_PORT (a free port), PACKAGES_DIR and HTPASSWD_FILE
 //! (temporary paths), and PATH, HOME (the tools' virtualenv, a temp home).
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;

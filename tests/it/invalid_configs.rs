@@ -2,7 +2,7 @@
 //! message naming the key, the value and the rule, and nothing written.
 //! One file per rule in fixtures/invalid/, its first line `# expect: <key>`.
 
-mod common;
+use crate::common;
 
 use common::pypictl;
 

@@ -2,7 +2,7 @@
 //! same deploy engine (scripted here), and pypictl.toml rewritten only on
 //! success, comments and layout kept.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use pypictl::commands::upgrade::{self, changed_stacks};
 use pypictl::engine::changeset::Change;
 use pypictl::engine::deploy::{DeployOptions, Interaction, Outcome};
 use pypictl::engine::progress::{Progress, Recorder};
-use pypictl::engine::scripted::{ScriptedCloud, CLOCK_BASE};
+use pypictl::engine::scripted::ScriptedCloud;
 use pypictl::engine::watch::WatchOptions;
 use pypictl_stacks::app::synthesize;
 use pypictl_stacks::edit::Upgrade;
@@ -42,7 +42,7 @@ fn options() -> DeployOptions {
         yes: true,
         no_rollback: false,
         allow_replace_stateful: false,
-        watch: WatchOptions { clock_base: Some(CLOCK_BASE), ..WatchOptions::default() },
+        watch: WatchOptions::default(),
         poll: Duration::from_secs(1),
         change_set_name: "pypictl-upgrade".into(),
     }

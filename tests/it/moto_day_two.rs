@@ -9,7 +9,7 @@
 //! - `doctor` against that service before and after the rotation;
 //! - `diff` and `upgrade` (the launch template carries the new type).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};

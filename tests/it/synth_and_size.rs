@@ -1,6 +1,6 @@
 //! `pypictl synth` and `pypictl size` as a user runs them.
 
-mod common;
+use crate::common;
 
 use common::pypictl;
 use serde_json::Value;

@@ -4,7 +4,7 @@
 //! must be needed: removing the suppressions fails exactly the suppressed
 //! checks. Tools are the pinned ones from scripts/tools.sh.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! The README's commented example configuration is valid and its defaults
 //! are pypictl's defaults.
 
-mod common;
+use crate::common;
 
 fn readme_example() -> String {
     let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();

@@ -4,7 +4,7 @@
 //! classes. Every run is capped by --requests and --duration and the command
 //! by a timeout.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! an operation in progress, stuck stacks, refused stateful replacements.
 //! Time is tokio's paused clock: hours of CloudFormation take milliseconds.
 
-mod common;
+use crate::common;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use pypictl::engine::changeset::Change;
 use pypictl::engine::deploy::{DeployOptions, Deployer, Interaction, Outcome};
 use pypictl::engine::progress::{Progress, Recorder};
-use pypictl::engine::scripted::{ScriptedCloud, CLOCK_BASE};
+use pypictl::engine::scripted::ScriptedCloud;
 use pypictl::engine::watch::WatchOptions;
 use pypictl_stacks::app::{synthesize, Assembly};
 use pypictl_stacks::{Config, Deployment};
@@ -63,7 +63,7 @@ fn options(yes: bool) -> DeployOptions {
         yes,
         no_rollback: false,
         allow_replace_stateful: false,
-        watch: WatchOptions { clock_base: Some(CLOCK_BASE), ..WatchOptions::default() },
+        watch: WatchOptions::default(),
         poll: Duration::from_secs(1),
         change_set_name: "pypictl-test".into(),
     }
@@ -364,7 +364,7 @@ mod destroying {
     async fn run(cloud: &ScriptedCloud, force: bool, empty_first: Vec<String>) -> (destroy::Plan, Gone, Vec<Progress>) {
         let plan = destroy::plan(cloud, "pypi", &retained()).await.unwrap().expect("the stack exists");
         let mut sink = Recorder::default();
-        let opts = Options { force_destroy_data: force, empty_first, watch: WatchOptions { clock_base: Some(CLOCK_BASE), ..WatchOptions::default() } };
+        let opts = Options { force_destroy_data: force, empty_first, watch: WatchOptions::default() };
         let outcome = destroy::destroy(cloud, &mut sink, &plan, opts, std::future::pending()).await.unwrap();
         (plan, outcome, sink.items)
     }

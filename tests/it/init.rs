@@ -3,7 +3,7 @@
 //! Every written file must pass `pypictl synth`, and the two paths must
 //! write the same bytes for the same answers.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,8 +2,6 @@
 //! against scripted AWS (a new secret value, a forced ECS deployment, no
 //! instance replaced, the old password refused once the service rolled over).
 
-mod common;
-
 use std::time::Duration;
 
 use pypictl::engine::cloud::Probe;

@@ -83,6 +83,7 @@ impl Script {
             rollout_state: Some("IN_PROGRESS".into()),
             rollout_reason: Some("ECS deployment ecs-svc/4719632185025718394 in progress.".into()),
             deployments: 2,
+            primary: Some("ecs-svc/4719632185025718394".into()),
         };
         self.push(Progress::Tasks { service: SERVICE.into(), snapshot })
     }
@@ -237,6 +238,7 @@ fn deploy_until_task_stopped() -> Script {
                 task_id: "9c1f0e7d2b8a4f6e8d3c5b7a1e2f4d6c".into(),
                 stopped_at: at(131),
                 reason: "Essential container in task exited; pypiserver: exit code 1".into(),
+                started_by: Some("ecs-svc/1234567890123456789".into()),
             },
         })
         .tasks(2, 1, 0, 1)
@@ -329,7 +331,7 @@ fn deploy() -> Vec<Progress> {
 // ---------------------------------------------------------------------------
 // Rendering
 
-fn render_plain(items: &[Progress]) -> String {
+pub(crate) fn render_plain(items: &[Progress]) -> String {
     let mut r = PlainRenderer::new(Vec::new());
     for p in items {
         r.emit(p.clone());
@@ -341,7 +343,7 @@ fn render_plain(items: &[Progress]) -> String {
 /// An in-memory terminal for indicatif: a vt100 parser behind a lock, shared
 /// with the test that reads its screen.
 #[derive(Clone)]
-struct Terminal(Arc<Mutex<vt100::Parser>>);
+pub(crate) struct Terminal(Arc<Mutex<vt100::Parser>>);
 
 const ROWS: u16 = 40;
 const COLS: u16 = 100;
@@ -365,7 +367,7 @@ impl Terminal {
     }
 
     /// The screen's rows, right-trimmed, without the empty rows at the end.
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let parser = self.0.lock().unwrap();
         let rows: Vec<String> = parser.screen().rows(0, COLS).map(|r| r.trim_end().to_string()).collect();
         let used = rows.iter().rposition(|r| !r.is_empty()).map_or(0, |i| i + 1);
@@ -424,7 +426,7 @@ impl TermLike for Terminal {
 
 /// Renders `items` on a fresh terminal; `finish` ends the watch. The
 /// renderer is returned to keep it alive: dropping it finishes its lines.
-fn render_tty(items: &[Progress], finish: bool) -> (Terminal, TtyRenderer) {
+pub(crate) fn render_tty(items: &[Progress], finish: bool) -> (Terminal, TtyRenderer) {
     // Colours are decided per process by `console` (off when stdout is not a
     // terminal, as under `cargo test`); the snapshot checks them.
     console::set_colors_enabled(true);
