@@ -81,11 +81,26 @@ pub fn cloud_config(ctx: Ctx) -> serde_json::Value {
     serde_json::Value::Object(doc)
 }
 
+fn cloud_config_text(ctx: Ctx) -> String {
+    format!("#cloud-config\n{}\n", serde_json::to_string_pretty(&cloud_config(ctx)).expect("JSON"))
+}
+
 fn user_data(ctx: Ctx) -> Expr {
-    let text = format!("#cloud-config\n{}\n", serde_json::to_string_pretty(&cloud_config(ctx)).expect("JSON"));
-    let text = text.replace("${", "${!").replace(STACK_NAME_MARK, "${AWS::StackName}");
+    let text = cloud_config_text(ctx).replace("${", "${!").replace(STACK_NAME_MARK, "${AWS::StackName}");
     Expr::base64(Expr::sub(text))
 }
+
+/// The most bytes the user data can have once CloudFormation has put the
+/// nested stack's name in (at most 128 characters), before base64. EC2
+/// refuses more than 16 KB ("User data is limited to 16 KB, in raw form,
+/// before it is base64-encoded": EC2 User Guide, "Work with instance user data").
+pub fn user_data_max_bytes(ctx: Ctx) -> usize {
+    let text = cloud_config_text(ctx);
+    text.len() + text.matches(STACK_NAME_MARK).count() * (128 - STACK_NAME_MARK.len())
+}
+
+/// EC2's limit on user data, in raw bytes.
+pub const USER_DATA_LIMIT_BYTES: usize = 16 * 1024;
 
 pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
     let cfg = ctx.cfg;
