@@ -32,9 +32,18 @@
 
 use crate::config::Config;
 
-/// Pinned official image (Debian bookworm variant: the start script's
-/// tools), from ECR Public so pulls are not rate limited.
-pub const IMAGE: &str = "public.ecr.aws/nginx/nginx:1.28.0-bookworm";
+/// Pinned official image, from ECR Public so pulls are not rate limited.
+///
+/// Where the tag's existence was checked: nginx publishes to ECR Public with
+/// `sync-awsecr.sh` in github.com/nginx/docker-nginx (read at commit
+/// 025c52f4168ed96e503e165741b0ba39ca80bd76). It pushes the full version
+/// (`1.28.0`, the Debian variant: the start script's tools), and aliases
+/// `1.28`, `stable`, `1.28-bookworm`, `stable-bookworm`; never
+/// `<full version>-<suite>` (its alias loops skip the first element), so
+/// `1.28.0-bookworm` does not exist there. No digest is pinned: ECR Public
+/// cannot be reached from where pypictl is built to establish one; `deploy`
+/// and `doctor` check before every deploy that the tag resolves.
+pub const IMAGE: &str = "public.ecr.aws/nginx/nginx:1.28.0";
 pub const CONTAINER_NAME: &str = "proxy";
 /// The port the load balancer's targets are: the proxy's.
 pub const PROXY_PORT: u32 = 8000;
