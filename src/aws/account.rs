@@ -169,6 +169,12 @@ impl Account for AwsCloud {
             memory_mib: u32::try_from(memory).unwrap_or(u32::MAX),
         }))
     }
+
+    async fn managed_prefix_list(&self, name: &str) -> CloudResult<Option<String>> {
+        let filter = Filter::builder().name("prefix-list-name").values(name).build();
+        let out = self.ec2.describe_managed_prefix_lists().filters(filter).send().await.map_err(cloud_error)?;
+        Ok(out.prefix_lists().iter().find(|p| p.prefix_list_name() == Some(name)).and_then(|p| p.prefix_list_id()).map(str::to_string))
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod data;
 mod discover;
 mod probe;
 pub mod reach;
+pub mod registry;
 mod secrets;
 pub mod wire;
 

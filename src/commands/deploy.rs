@@ -7,6 +7,7 @@ use anyhow::Result;
 use pypictl_stacks::app::synthesize;
 
 use super::session;
+use crate::aws::registry::HttpRegistry;
 use crate::cli::{DeployArgs, Global};
 use crate::config_file;
 use crate::engine::deploy::{DeployOptions, Deployer};
@@ -18,6 +19,7 @@ pub fn run(global: &Global, args: &DeployArgs) -> Result<()> {
     let deployment = config_file::load(&args.config.path)?;
     config_file::print_warnings(&deployment);
     let assembly = synthesize(&deployment).map_err(|e| anyhow::anyhow!("synthesis failed: {e}"))?;
+    let registry = HttpRegistry::from_env()?;
     let rt = session::runtime()?;
     let (message, code) = rt.block_on(async {
         let cloud = session::connect(global, &deployment.config.region).await?;
@@ -31,7 +33,7 @@ pub fn run(global: &Global, args: &DeployArgs) -> Result<()> {
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
         };
-        let mut deployer = Deployer { cloud: &cloud, sink: &mut sink, interaction: &mut terminal, opts };
+        let mut deployer = Deployer { cloud: &cloud, registry: &registry, sink: &mut sink, interaction: &mut terminal, opts };
         let outcome = deployer.deploy(&assembly, &deployment.config, session::ctrl_c()).await?;
         anyhow::Ok(ui::report::outcome(&assembly.stack_name, &outcome))
     })?;

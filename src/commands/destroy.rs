@@ -14,7 +14,7 @@ use crate::engine::watch::WatchOptions;
 use crate::exit::{bad_input, exit};
 use crate::ui::{self, prompt::Terminal};
 
-fn describe(plan: &Plan, force: bool) -> String {
+fn describe(plan: &Plan, force: bool, delete_log_buckets: bool) -> String {
     let mut s = format!(
         "Destroying {} ({}): {} nested stacks, {} resources.\n",
         plan.stack.name,
@@ -30,7 +30,8 @@ fn describe(plan: &Plan, force: bool) -> String {
         s.push_str("Kept (delete them later with --force-destroy-data, or by hand):\n");
     }
     for r in &plan.retained {
-        s.push_str(&format!("  {:<12} {:<16} {:<30} {}\n", r.stack, r.logical_id, r.resource_type, r.physical_id));
+        let note = if !force && delete_log_buckets && r.resource_type == "AWS::S3::Bucket" { "  (deleted after the stack: access_log_force_destroy)" } else { "" };
+        s.push_str(&format!("  {:<12} {:<16} {:<30} {}{note}\n", r.stack, r.logical_id, r.resource_type, r.physical_id));
     }
     s
 }
@@ -52,7 +53,7 @@ pub fn run(global: &Global, args: &DestroyArgs) -> Result<()> {
             println!("{stack} does not exist in {}: nothing to destroy.", d.config.region);
             return Ok(());
         };
-        print!("{}", describe(&plan, args.force_destroy_data));
+        print!("{}", describe(&plan, args.force_destroy_data, d.config.load_balancer.access_log_force_destroy));
 
         let mut terminal = Terminal::detect();
         if !global.yes {
@@ -69,16 +70,12 @@ pub fn run(global: &Global, args: &DestroyArgs) -> Result<()> {
             }
         }
 
-        let mut empty_first = Vec::new();
-        if d.config.load_balancer.access_log_force_destroy {
-            for key in ["AccessLogBucketName", "CdnLogBucketName"] {
-                if let Some(b) = plan.stack.output(key) {
-                    empty_first.push(b.to_string());
-                }
-            }
-        }
         let mut sink = ui::sink(args.progress);
-        let opts = destroy::Options { force_destroy_data: args.force_destroy_data, empty_first, watch: WatchOptions::default() };
+        let opts = destroy::Options {
+            force_destroy_data: args.force_destroy_data,
+            delete_log_buckets: d.config.load_balancer.access_log_force_destroy,
+            watch: WatchOptions::default(),
+        };
         let outcome = destroy::destroy(&cloud, &mut sink, &plan, opts, session::ctrl_c()).await?;
         drop(sink);
         match outcome {

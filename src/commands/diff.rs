@@ -7,6 +7,7 @@ use anyhow::Result;
 use pypictl_stacks::app::synthesize;
 
 use super::session;
+use crate::aws::registry::HttpRegistry;
 use crate::cli::{DiffArgs, Global};
 use crate::config_file;
 use crate::engine::changeset::{self, Change};
@@ -41,6 +42,7 @@ pub fn run(global: &Global, args: &DiffArgs) -> Result<()> {
     let d = config_file::load(&args.config.path)?;
     config_file::print_warnings(&d);
     let assembly = synthesize(&d).map_err(|e| anyhow::anyhow!("synthesis failed: {e}"))?;
+    let registry = HttpRegistry::from_env()?;
     let rt = session::runtime()?;
     let outcome = rt.block_on(async {
         let cloud = session::connect(global, &d.config.region).await?;
@@ -55,7 +57,7 @@ pub fn run(global: &Global, args: &DiffArgs) -> Result<()> {
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
         };
-        Deployer { cloud: &cloud, sink: &mut sink, interaction: &mut preview, opts }.diff(&assembly, &d.config).await
+        Deployer { cloud: &cloud, registry: &registry, sink: &mut sink, interaction: &mut preview, opts }.diff(&assembly, &d.config).await
     })?;
     match outcome {
         Outcome::Previewed(changes) => {

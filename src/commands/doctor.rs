@@ -5,6 +5,7 @@
 use anyhow::Result;
 
 use super::session;
+use crate::aws::registry::HttpRegistry;
 use crate::aws::HttpProbe;
 use crate::cli::{DoctorArgs, Global, Output};
 use crate::config_file;
@@ -14,11 +15,12 @@ use crate::exit::exit;
 pub fn run(global: &Global, args: &DoctorArgs) -> Result<()> {
     let d = config_file::load(&args.config.path)?;
     let url = session::service_url_override()?;
+    let registry = HttpRegistry::from_env()?;
     let rt = session::runtime()?;
     let report = rt.block_on(async {
         let cloud = session::connect(global, &d.config.region).await?;
         let probe = HttpProbe::default();
-        anyhow::Ok(doctor::diagnose(&cloud, &probe, &d.config, &Options { url }).await)
+        anyhow::Ok(doctor::diagnose_with(&cloud, &probe, &registry, &d.config, &Options { url }).await)
     })?;
     if global.output == Output::Json {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);

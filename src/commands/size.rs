@@ -31,6 +31,9 @@ pub fn run(global: &Global, args: &SizeArgs) -> Result<()> {
         let plan = sizing::plan(&input).map_err(|e| match e {
             SizingError::UnknownInstanceType { .. } => bad_input(format!("--instance-type: {e}")),
             SizingError::DoesNotFit { reason } => bad_input(format!("--container-memory {}: {reason}", input.container_memory)),
+            // Only the memory comes from a flag here; other keys are auto-calculated.
+            SizingError::OutOfRange { key: "service.container_memory", value, rule } => bad_input(format!("--container-memory {value}: {rule}")),
+            SizingError::OutOfRange { .. } => bad_input(e.to_string()),
         })?;
         let warnings = plan.warnings();
         (plan, warnings)
@@ -52,6 +55,15 @@ pub fn run(global: &Global, args: &SizeArgs) -> Result<()> {
     Ok(())
 }
 
+/// Why a rolling deployment at task_max_count can go ahead.
+fn headroom(p: &CapacityPlan) -> String {
+    if p.deployment_min_healthy_percent == 100 {
+        format!("free at task_max: new tasks start before old ones stop (minimum healthy 100 %)")
+    } else {
+        format!("none at task_max: a deployment there replaces one task at a time (minimum healthy {} %)", p.deployment_min_healthy_percent)
+    }
+}
+
 pub fn render_text(p: &CapacityPlan) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -67,6 +79,7 @@ pub fn render_text(p: &CapacityPlan) -> String {
         ("tasks / instance", p.tasks_per_instance.to_string(), format!("min({} by RAM, {} by CPU)", p.tasks_per_instance_ram, p.tasks_per_instance_cpu)),
         ("instances", format!("{} .. {}", p.asg_min_size, p.asg_max_size), "asg_min_size .. asg_max_size".into()),
         ("tasks", format!("{} .. {}", p.task_min_count, p.task_max_count), "task_min_count .. task_max_count".into()),
+        ("deploy headroom", format!("{} slots", p.spare_task_slots_at_max), headroom(p)),
         ("monthly cost", format!("${:.2}", p.monthly_cost_usd), format!("EC2 ${:.2} + EFS ${:.2} + ALB ${:.2}", p.cost.ec2_usd, p.cost.efs_usd, p.cost.alb_usd)),
     ];
     for (k, v, how) in rows {

@@ -18,7 +18,7 @@ use crate::ui;
 pub fn run(global: &Global, args: &StatusArgs) -> Result<()> {
     let d = config_file::load(&args.config.path)?;
     let stack = d.config.stack_name().to_string();
-    let prefix = format!("{}-", d.config.service_name);
+    let prefix = format!("{}-", pypictl_stacks::components::name_prefix(&d.config));
     let rt = session::runtime()?;
     let report = rt.block_on(async {
         let cloud = session::connect(global, &d.config.region).await?;

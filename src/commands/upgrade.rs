@@ -12,9 +12,10 @@ use pypictl_stacks::edit::Upgrade;
 use pypictl_stacks::{catalogue, CapacityPlan, Config, Deployment};
 
 use super::session;
+use crate::aws::registry::HttpRegistry;
 use crate::cli::{Global, UpgradeArgs};
 use crate::config_file;
-use crate::engine::cloud::{Account, Clock, Service, Stacks};
+use crate::engine::cloud::{Account, Clock, Registry, Service, Stacks};
 use crate::engine::deploy::{DeployOptions, Deployer, Interaction, Outcome};
 use crate::engine::progress::{Progress, Sink};
 use crate::engine::watch::WatchOptions;
@@ -112,9 +113,11 @@ pub fn changed_stacks<'a>(before: &Assembly, after: &'a Assembly) -> Vec<&'a str
 
 /// The whole upgrade: preview, deploy, and on success write pypictl.toml.
 /// Returns the outcome and whether the file was rewritten.
-pub async fn upgrade<C, S, I, F>(cloud: &C, sink: &mut S, interaction: &mut I, opts: DeployOptions, path: &Path, plan: &Plan, interrupt: F) -> Result<(Outcome, bool)>
+#[allow(clippy::too_many_arguments)]
+pub async fn upgrade<C, R, S, I, F>(cloud: &C, registry: &R, sink: &mut S, interaction: &mut I, opts: DeployOptions, path: &Path, plan: &Plan, interrupt: F) -> Result<(Outcome, bool)>
 where
     C: Stacks + Service + Account + Clock,
+    R: Registry,
     S: Sink,
     I: Interaction,
     F: std::future::Future<Output = ()>,
@@ -126,7 +129,7 @@ where
         "Templates that change: {}",
         if changed.is_empty() { "none".to_string() } else { changed.join(", ") }
     )));
-    let outcome = Deployer { cloud, sink, interaction, opts }.deploy(&after, &plan.after.config, interrupt).await?;
+    let outcome = Deployer { cloud, registry, sink, interaction, opts }.deploy(&after, &plan.after.config, interrupt).await?;
     let write = matches!(outcome, Outcome::Succeeded { .. } | Outcome::NoChanges);
     if write {
         let text = plan.upgrade.write_into(&plan.text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -152,6 +155,7 @@ pub fn run(global: &Global, args: &UpgradeArgs) -> Result<()> {
     for w in warnings(&plan) {
         eprintln!("warning: {w}");
     }
+    let registry = HttpRegistry::from_env()?;
     let rt = session::runtime()?;
     let (outcome, written) = rt.block_on(async {
         let cloud = session::connect(global, &plan.after.config.region).await?;
@@ -165,7 +169,7 @@ pub fn run(global: &Global, args: &UpgradeArgs) -> Result<()> {
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
         };
-        upgrade(&cloud, &mut sink, &mut terminal, opts, path, &plan, session::ctrl_c()).await
+        upgrade(&cloud, &registry, &mut sink, &mut terminal, opts, path, &plan, session::ctrl_c()).await
     })?;
     let (message, code) = ui::report::outcome(plan.after.config.stack_name(), &outcome);
     if written {

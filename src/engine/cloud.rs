@@ -5,6 +5,7 @@
 
 #![allow(async_fn_in_trait)]
 
+use super::images::{ImageRef, ManifestAnswer};
 use super::model::*;
 
 pub type CloudResult<T> = Result<T, CloudError>;
@@ -71,6 +72,15 @@ pub trait Probe {
     async fn http_status(&self, url: &str, basic_auth: Option<(&str, &str)>) -> Result<u16, String>;
 }
 
+/// Container registries (Docker Registry HTTP API v2, OCI distribution):
+/// whether the task definition's images exist, asked anonymously.
+pub trait Registry {
+    /// The registry's answer to a manifest request for the image (after the
+    /// anonymous bearer-token dance); Err with the reason when no answer
+    /// arrived (DNS, connection, TLS, timeout).
+    async fn manifest(&self, image: &ImageRef) -> Result<ManifestAnswer, String>;
+}
+
 /// What the account must have before pypictl changes anything.
 pub trait Account {
     async fn identity(&self) -> CloudResult<Identity>;
@@ -80,6 +90,9 @@ pub trait Account {
     async fn hosted_zone(&self, id: &str) -> CloudResult<Option<HostedZone>>;
     /// None when the type is not offered in the region.
     async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>>;
+    /// The id (`pl-...`) of an AWS-managed prefix list, by name; None when
+    /// the region has none of that name.
+    async fn managed_prefix_list(&self, name: &str) -> CloudResult<Option<String>>;
 }
 
 /// What `pypictl init` offers to choose from.

@@ -13,7 +13,8 @@ use pypictl_stacks::app::{Assembly, STAGING_BUCKET_PARAM};
 use pypictl_stacks::Config;
 
 use super::changeset::{self, Change, Created};
-use super::cloud::{Account, Clock, Service, Stacks};
+use super::cloud::{Account, Clock, Registry, Service, Stacks};
+use super::images;
 use super::model::{status, ChangeSetKind, ChangeSetRequest, StackSummary, StoppedTask};
 use super::prereq::{self, Problem};
 use super::patient::Patient;
@@ -84,14 +85,16 @@ fn totals(assembly: &Assembly) -> HashMap<String, usize> {
     t
 }
 
-pub struct Deployer<'a, C, S, I> {
+pub struct Deployer<'a, C, R, S, I> {
     pub cloud: &'a C,
+    /// Where the task definition's images are looked up.
+    pub registry: &'a R,
     pub sink: &'a mut S,
     pub interaction: &'a mut I,
     pub opts: DeployOptions,
 }
 
-impl<C: Stacks + Service + Account + Clock, S: Sink, I: Interaction> Deployer<'_, C, S, I> {
+impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction> Deployer<'_, C, R, S, I> {
     /// Deploys the assembly. `interrupt` resolving (Ctrl-C) stops watching,
     /// and nothing else.
     pub async fn deploy<F: Future<Output = ()>>(&mut self, assembly: &Assembly, cfg: &Config, interrupt: F) -> Result<Outcome> {
@@ -116,8 +119,18 @@ impl<C: Stacks + Service + Account + Clock, S: Sink, I: Interaction> Deployer<'_
         for w in &checked.warnings {
             self.sink.emit(Progress::Warning(w.clone()));
         }
-        if !checked.problems.is_empty() {
-            return Ok(Outcome::Prerequisites(checked.problems));
+        // A tag that does not exist fails every task only after a quarter
+        // of an hour (CannotPullContainerError, the circuit breaker): the
+        // registries say so now. No answer is only a warning.
+        let wanted = images::of_assembly(assembly);
+        self.sink.emit(Progress::Step(format!("Checking the container images: {}", wanted.join(", "))));
+        let found = images::check(self.registry, &wanted).await;
+        for w in &found.warnings {
+            self.sink.emit(Progress::Warning(w.clone()));
+        }
+        let problems: Vec<Problem> = checked.problems.into_iter().chain(found.problems).collect();
+        if !problems.is_empty() {
+            return Ok(Outcome::Prerequisites(problems));
         }
 
         // The stack as it is now decides what can be done.
@@ -197,7 +210,7 @@ impl<C: Stacks + Service + Account + Clock, S: Sink, I: Interaction> Deployer<'_
             change_set_name: self.opts.change_set_name.clone(),
             kind,
             template_url: staging::template_url(&bucket, &cfg.region, &assembly.root_asset_key()),
-            parameters: vec![(STAGING_BUCKET_PARAM.to_string(), bucket.clone())],
+            parameters: [(STAGING_BUCKET_PARAM.to_string(), bucket.clone())].into_iter().chain(checked.parameters.iter().cloned()).collect(),
             tags: tags(cfg),
             description: format!("pypictl deploy of {}", cfg.service_name),
         };

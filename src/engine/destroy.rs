@@ -75,9 +75,11 @@ pub enum Outcome {
 }
 
 pub struct Options {
+    /// Delete every retained resource (and what it holds) once the stack is gone.
     pub force_destroy_data: bool,
-    /// Buckets the stack deletes, which must be emptied first.
-    pub empty_first: Vec<String>,
+    /// Delete the retained log buckets (and their logs) once the stack is
+    /// gone: `load_balancer.access_log_force_destroy`.
+    pub delete_log_buckets: bool,
     pub watch: WatchOptions,
 }
 
@@ -88,13 +90,6 @@ where
     F: Future<Output = ()>,
 {
     let patient = &Patient(cloud);
-    for bucket in &opts.empty_first {
-        match patient.empty_bucket(bucket).await {
-            Ok(n) => sink.emit(Progress::Step(format!("Emptied s3://{bucket} ({n} objects), which the stack deletes"))),
-            Err(e) if e.kind == super::model::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
     let name = plan.stack.name.clone();
     sink.emit(Progress::Step(format!("Deleting {name}")));
     let tail = EventTail::after_latest(patient, &plan.stack.id).await?;
@@ -106,15 +101,20 @@ where
         WatchEnd::Interrupted => return Ok(Outcome::StoppedWatching { interrupted: true }),
         WatchEnd::TimedOut => return Ok(Outcome::StoppedWatching { interrupted: false }),
     }
-    if !opts.force_destroy_data {
-        return Ok(Outcome::Deleted { deleted_data: vec![], kept: plan.retained.clone(), errors: vec![] });
-    }
-
+    // Only now: the log buckets are retained by the templates because the
+    // load balancer (and CloudFront, up to hours late) keeps writing into
+    // them until it is gone, so emptying them first fails the deletion
+    // with BucketNotEmpty. The same holds for a vault's recovery points.
+    let doomed = |r: &Retained| opts.force_destroy_data || (opts.delete_log_buckets && r.resource_type == "AWS::S3::Bucket");
     // The key last: the other resources' data is encrypted with it.
     let mut order: Vec<&Retained> = plan.retained.iter().collect();
     order.sort_by_key(|r| r.resource_type == "AWS::KMS::Key");
     let (mut deleted, mut kept, mut errors) = (Vec::new(), Vec::new(), Vec::new());
     for r in order {
+        if !doomed(r) {
+            kept.push(r.clone());
+            continue;
+        }
         let id = r.physical_id.as_str();
         let result = match r.resource_type.as_str() {
             "AWS::EFS::FileSystem" => patient.delete_file_system(id).await.map(|_| format!("file system {id} deleted")),
@@ -141,5 +141,7 @@ where
             }
         }
     }
+    // What stays, in the plan's order (the manifest's).
+    kept.sort_by_key(|k: &Retained| plan.retained.iter().position(|r| r == k));
     Ok(Outcome::Deleted { deleted_data: deleted, kept, errors })
 }

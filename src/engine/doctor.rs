@@ -9,8 +9,10 @@
 //! 3. every target of the load balancer is healthy;
 //! 4. EFS: `PercentIOLimit` and, in bursting mode, `BurstCreditBalance`;
 //! 5. the load balancer: 5xx responses and the p95 response time;
-//! 6. no alarm of the service (`<service_name>-*`) is in ALARM;
-//! 7. the service answers: 200 with the secret's credentials, 401 without.
+//! 6. no alarm of the service (`<service_name>-<environment>-*`) is in ALARM;
+//! 7. the service answers: 200 with the secret's credentials, 401 without;
+//! 8. every container image of the task definition (pypiserver's is
+//!    `service.image_tag`) exists in its registry.
 //!
 //! A call that fails (permissions, an API the endpoint lacks) makes its check
 //! a warning and the other checks still run; a metric without data is a
@@ -23,7 +25,8 @@ use pypictl_stacks::config::{Config, ThroughputMode};
 use pypictl_stacks::sizing::{self, SizingInput};
 use serde_json::{json, Value};
 
-use super::cloud::{Probe, Secrets, Service, Stacks};
+use super::cloud::{Probe, Registry, Secrets, Service, Stacks};
+use super::images;
 use super::model::{status as st, CloudError, ErrorKind, MetricQuery, StackSummary, StoppedTask, TargetHealth};
 use super::patient::Patient;
 
@@ -41,8 +44,9 @@ pub mod names {
     pub const ALARMS: &str = "alarms";
     pub const HTTP_AUTHENTICATED: &str = "http_authenticated";
     pub const HTTP_UNAUTHENTICATED: &str = "http_unauthenticated";
+    pub const IMAGES: &str = "images";
 
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 13] = [
         STACK,
         NESTED_STACKS,
         ECS_TASKS,
@@ -55,6 +59,7 @@ pub mod names {
         ALARMS,
         HTTP_AUTHENTICATED,
         HTTP_UNAUTHENTICATED,
+        IMAGES,
     ];
 }
 
@@ -218,11 +223,23 @@ pub struct Options {
     pub url: Option<String>,
 }
 
-/// Runs every check against the deployment of `config`.
+/// Runs every check against the deployment of `config`, `probe` answering
+/// for the container registries too (the scripted cloud answers for all).
 pub async fn diagnose<C, P>(cloud: &C, probe: &P, config: &Config, options: &Options) -> Report
 where
     C: Stacks + Service + Secrets,
+    P: Probe + Registry,
+{
+    diagnose_with(cloud, probe, probe, config, options).await
+}
+
+/// Runs every check against the deployment of `config`; the images are
+/// looked up in `registry`.
+pub async fn diagnose_with<C, P, R>(cloud: &C, probe: &P, registry: &R, config: &Config, options: &Options) -> Report
+where
+    C: Stacks + Service + Secrets,
     P: Probe,
+    R: Registry,
 {
     let cloud = &Patient(cloud);
     let name = config.stack_name().to_string();
@@ -265,6 +282,7 @@ where
     report.checks.push(alarm_check(cloud, &ctx).await);
     let (password, http) = http_checks(cloud, probe, &ctx, options).await;
     report.checks.extend(http);
+    report.checks.push(image_check(registry, config).await);
 
     if let Some(p) = password.filter(|p| p.len() >= 4) {
         for c in &mut report.checks {
@@ -735,7 +753,7 @@ async fn alb_checks<C: Service>(cloud: &C, ctx: &Context<'_>) -> (Check, Check) 
 // 6. Alarms -----------------------------------------------------------------
 
 async fn alarm_check<C: Service>(cloud: &C, ctx: &Context<'_>) -> Check {
-    let prefix = format!("{}-", ctx.cfg.service_name);
+    let prefix = format!("{}-", pypictl_stacks::components::name_prefix(ctx.cfg));
     let alarms = match cloud.alarms_firing(&prefix).await {
         Ok(a) => a,
         Err(e) => return Check::unreadable(ALARMS, "the alarms", &e, "cloudwatch:DescribeAlarms"),
@@ -864,6 +882,40 @@ async fn http_checks<C: Secrets, P: Probe>(cloud: &C, probe: &P, ctx: &Context<'
     };
     checks.push(check);
     (password, checks)
+}
+
+// 8. Images -----------------------------------------------------------------
+
+/// The images of the configuration's task definition, in their registries:
+/// one missing fails (a deploy would fail every task with
+/// CannotPullContainerError), one that cannot be checked warns.
+async fn image_check<R: Registry>(registry: &R, cfg: &Config) -> Check {
+    let wanted = match images::of_config(cfg) {
+        Ok(w) => w,
+        Err(e) => return Check::skip(IMAGES, format!("the configuration does not synthesize: {e}")),
+    };
+    if wanted.is_empty() {
+        return Check::skip(IMAGES, "the task definition names no image");
+    }
+    let found = images::check(registry, &wanted).await;
+    if !found.problems.is_empty() {
+        let detail = found.problems.iter().map(|p| p.what.clone()).chain(found.warnings.iter().cloned()).collect::<Vec<_>>().join("; ");
+        let mut fixes: Vec<String> = Vec::new();
+        for p in &found.problems {
+            if !fixes.contains(&p.fix) {
+                fixes.push(p.fix.clone());
+            }
+        }
+        return Check::fail(IMAGES, detail, format!("{}; then run `pypictl deploy`", fixes.join("; ")));
+    }
+    if !found.warnings.is_empty() {
+        return Check::warn(
+            IMAGES,
+            found.warnings.join("; "),
+            "check that this machine reaches the registries (proxy, firewall; PYPICTL_REGISTRY_URL points the check at another registry) and run `pypictl doctor` again; until then make sure `service.image_tag` in pypictl.toml names a tag that exists",
+        );
+    }
+    Check::pass(IMAGES, format!("{} exist{}: {}", if found.found.len() == 1 { "the image".to_string() } else { format!("all {} images", found.found.len()) }, if found.found.len() == 1 { "s" } else { "" }, found.found.join(", ")))
 }
 
 /// An unexpected HTTP status.

@@ -19,3 +19,4 @@ pub mod status;
 pub mod destroy;
 pub mod creds;
 pub mod doctor;
+pub mod images;

@@ -85,6 +85,7 @@ impl<C: Account> Account for Patient<'_, C> {
         async fn vpc(&self, id: &str) -> CloudResult<Option<VpcInfo>>;
         async fn hosted_zone(&self, id: &str) -> CloudResult<Option<HostedZone>>;
         async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>>;
+        async fn managed_prefix_list(&self, name: &str) -> CloudResult<Option<String>>;
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use pypictl_stacks::components::network;
 use pypictl_stacks::{catalogue, Config};
 
 use super::cloud::{Account, CloudResult};
@@ -21,6 +22,8 @@ pub struct Checked {
     pub identity: Identity,
     pub problems: Vec<Problem>,
     pub warnings: Vec<String>,
+    /// Root-template parameters looked up in the account (name, value).
+    pub parameters: Vec<(String, String)>,
 }
 
 fn problem(what: impl Into<String>, fix: impl Into<String>) -> Problem {
@@ -127,9 +130,29 @@ pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked
                     format!("set dns.zone_name = \"{have}\" or use the id of {want}'s zone"),
                 ));
             }
-            if zone.private && !cfg.load_balancer.internal {
-                warnings.push(format!("hosted zone {have} is private: the internet-facing load balancer's names resolve only inside its VPCs, and ACM cannot validate certificates through a private zone"));
+            if zone.private && cfg.load_balancer.certificate_arn.is_none() {
+                // ACM validates by looking up the record publicly: through a
+                // private zone the certificate waits for hours, then fails
+                // ("ACM does not support DNS validation through private
+                // hosted zones": ACM User Guide, "DNS validation").
+                problems.push(problem(
+                    format!("dns.zone_id: hosted zone {have} is private, and ACM cannot validate a certificate through a private zone (the deploy would wait for hours, then fail)"),
+                    format!("request or import a certificate for {} in ACM in {region} (validated through a public zone, or imported), then set load_balancer.certificate_arn to its ARN", cfg.hostnames().join(", ")),
+                ));
+            } else if zone.private && !cfg.load_balancer.internal {
+                warnings.push(format!("hosted zone {have} is private: the internet-facing load balancer's names resolve only inside its VPCs"));
             }
+        }
+    }
+
+    let mut parameters = Vec::new();
+    if cfg.cloudfront.enabled {
+        match account.managed_prefix_list(network::CLOUDFRONT_PREFIX_LIST_NAME).await? {
+            Some(id) => parameters.push((network::CLOUDFRONT_PREFIX_LIST_PARAM.to_string(), id)),
+            None => problems.push(problem(
+                format!("cloudfront.enabled: {region} has no managed prefix list {}, which admits CloudFront to the load balancer", network::CLOUDFRONT_PREFIX_LIST_NAME),
+                "deploy to a region where CloudFront's origin-facing prefix list exists, or set cloudfront.enabled = false",
+            )),
         }
     }
 
@@ -151,5 +174,5 @@ pub async fn check<A: Account>(account: &A, cfg: &Config) -> CloudResult<Checked
         }
     }
 
-    Ok(Checked { identity, problems, warnings })
+    Ok(Checked { identity, problems, warnings, parameters })
 }

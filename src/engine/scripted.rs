@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::cloud::{Account, Clock, CloudResult, Data, Probe, Secrets, Service, Stacks};
+use super::cloud::{Account, Clock, CloudResult, Data, Probe, Registry, Secrets, Service, Stacks};
+use super::images::{ImageRef, ManifestAnswer};
 use super::model::*;
 
 const ACCOUNT: &str = "123456789012";
@@ -84,6 +85,12 @@ pub struct Script {
     /// `GetMetricData`) → error code (`AccessDenied` is classified as such).
     #[serde(default)]
     pub errors: BTreeMap<String, String>,
+    /// The container registries' answers, by image as the task definition
+    /// names it: `"exists"`, `"missing"`, an HTTP status (an unexpected
+    /// answer), or `"error: <reason>"` (no answer). Without an entry, the
+    /// image exists.
+    #[serde(default)]
+    pub images: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -679,6 +686,12 @@ impl Account for ScriptedCloud {
             InstanceTypeInfo { name: name.into(), vcpus: known.vcpus, memory_mib: known.memory_mib }
         }))
     }
+
+    async fn managed_prefix_list(&self, name: &str) -> CloudResult<Option<String>> {
+        self.call("DescribeManagedPrefixLists", false)?;
+        // us-east-1's id of CloudFront's origin-facing list.
+        Ok((name == "com.amazonaws.global.cloudfront.origin-facing").then(|| "pl-3b927c52".to_string()))
+    }
 }
 
 impl Data for ScriptedCloud {
@@ -778,6 +791,21 @@ impl Secrets for ScriptedCloud {
         let base = format!("Rotated{}:p@ss/w%rd+", st.passwords_generated);
         let password: String = base.chars().cycle().filter(|c| !exclude_characters.contains(*c)).take(length as usize).collect();
         Ok(password)
+    }
+}
+
+impl Registry for ScriptedCloud {
+    async fn manifest(&self, image: &ImageRef) -> Result<ManifestAnswer, String> {
+        *self.calls.borrow_mut().entry("HEAD manifest").or_default() += 1;
+        match self.script.images.get(&image.original) {
+            None => Ok(ManifestAnswer::Found { digest: None }),
+            Some(serde_json::Value::Number(n)) => Ok(ManifestAnswer::Unexpected { status: n.as_u64().unwrap_or(0) as u16, detail: String::new() }),
+            Some(answer) => match answer.as_str().unwrap_or_default() {
+                "exists" => Ok(ManifestAnswer::Found { digest: None }),
+                "missing" => Ok(ManifestAnswer::Missing { why: "404 MANIFEST_UNKNOWN".into() }),
+                other => Err(other.strip_prefix("error: ").unwrap_or_else(|| panic!("image answer {other:?}: exists, missing, a status or \"error: <reason>\"")).to_string()),
+            },
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::cfn::resources::cloudformation::Stack;
-use crate::cfn::{render, Expr, Parameter, StackOutput, Template};
+use crate::cfn::{render, Binding, Expr, Parameter, StackOutput, Template};
 use crate::components::{self as c, Ctx};
 use crate::validate::Deployment;
 
@@ -163,7 +163,13 @@ fn root_template(
     );
 
     for n in nested {
-        let params: Vec<(String, Expr)> = n.template.bindings().iter().map(|(p, src)| (p.clone(), src.in_root())).collect();
+        for (p, src) in n.template.bindings() {
+            if *src == Binding::RootParameter {
+                let description = n.template.parameter_description(p).unwrap_or_default().to_string();
+                root.parameter(p, Parameter { type_: "String".into(), description, default: None, no_echo: None });
+            }
+        }
+        let params: Vec<(String, Expr)> = n.template.bindings().iter().map(|(p, src)| (p.clone(), src.in_root(p))).collect();
         let url = Expr::sub(format!("https://${{{STAGING_BUCKET_PARAM}}}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}/{}", n.asset_key));
         // Nested stacks hold no data themselves; the stateful resources
         // inside them carry their own Retain policies.
@@ -239,6 +245,20 @@ fn root_template(
     Ok(root)
 }
 
+/// The root template's parameters, each with who supplies it.
+fn root_parameters(nested: &[NestedStack]) -> IndexMap<String, Value> {
+    let mut params = IndexMap::new();
+    params.insert(STAGING_BUCKET_PARAM.to_string(), json!("name of the staging bucket, supplied by `pypictl deploy`"));
+    for n in nested {
+        for (p, src) in n.template.bindings() {
+            if *src == Binding::RootParameter {
+                params.insert(p.clone(), json!(format!("{}, looked up by `pypictl deploy`", n.template.parameter_description(p).unwrap_or_default())));
+            }
+        }
+    }
+    params
+}
+
 fn manifest(d: &Deployment, root_body: &str, nested: &[NestedStack]) -> Value {
     let cfg = &d.config;
     let stacks: Vec<Value> = nested
@@ -248,7 +268,7 @@ fn manifest(d: &Deployment, root_body: &str, nested: &[NestedStack]) -> Value {
                 .template
                 .bindings()
                 .iter()
-                .map(|(p, src)| (p.as_str(), serde_json::to_value(src.in_root()).expect("JSON")))
+                .map(|(p, src)| (p.as_str(), serde_json::to_value(src.in_root(p)).expect("JSON")))
                 .collect();
             json!({
                 "name": n.name,
@@ -283,7 +303,7 @@ fn manifest(d: &Deployment, root_body: &str, nested: &[NestedStack]) -> Value {
             "file": ROOT_FILE,
             "sha256": sha256_hex(root_body),
             "assetKey": format!("{ASSET_PREFIX}/root-{}.json", sha256_hex(root_body)),
-            "parameters": { STAGING_BUCKET_PARAM: "name of the staging bucket, supplied by `pypictl deploy`" },
+            "parameters": root_parameters(nested),
         },
         "stacks": stacks,
         "staging": { "file": crate::staging::FILE, "stackName": crate::staging::STACK_NAME },

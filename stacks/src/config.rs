@@ -102,6 +102,11 @@ pub struct LoadBalancer {
     pub access_log_retention_days: u32,
     /// Seconds the ALB keeps an idle connection open.
     pub idle_timeout_seconds: u32,
+    /// An existing ACM certificate (in the deployment's region) covering
+    /// every DNS name, used instead of one pypictl requests and validates
+    /// through the hosted zone: required with a private hosted zone, which
+    /// ACM cannot validate through.
+    pub certificate_arn: Option<String>,
 }
 
 impl LoadBalancer {
@@ -123,6 +128,7 @@ impl Default for LoadBalancer {
             access_log_force_destroy: false,
             access_log_retention_days: 90,
             idle_timeout_seconds: 60,
+            certificate_arn: None,
         }
     }
 }

@@ -15,6 +15,23 @@ pub const RESERVED_CPU_UNITS: i64 = 128;
 /// Hours in the month of the sizing guide's cost figures.
 pub const HOURS_PER_MONTH: f64 = 730.0;
 
+/// The largest `cpu`, `memory` and `memoryReservation` of an ECS container
+/// definition: ECS holds them as 32-bit signed integers (Amazon ECS API
+/// reference, ContainerDefinition:
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
+pub const ECS_INT_MAX: u32 = i32::MAX as u32;
+/// The largest Auto Scaling group pypictl plans: the capacity provider's
+/// `maximumScalingStepSize`, which pypictl sets to the group's MaxSize, is
+/// 1-10,000 (Amazon ECS API reference, ManagedScaling:
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ManagedScaling.html).
+/// (ECS registers at most 5,000 instances in one cluster, "Amazon ECS service
+/// quotas"; this bound only refuses what AWS refuses outright.)
+pub const MAX_ASG_SIZE: u32 = 10_000;
+/// The largest task count pypictl plans: the same 10,000 as the group, the
+/// bound for the ECS service's desired count and its scaling maximum. With
+/// these bounds every product in [`plan`] fits a u32.
+pub const MAX_TASK_COUNT: u32 = 10_000;
+
 /// What sizing needs to know; every `Option` is "auto-calculate".
 #[derive(Clone, Debug, PartialEq)]
 pub struct SizingInput {
@@ -130,6 +147,12 @@ pub struct CapacityPlan {
     pub task_max_count: u32,
     pub asg_min_size: u32,
     pub asg_max_size: u32,
+    /// Task slots left free when task_max_count tasks run on asg_max_size
+    /// instances (negative: not all of them can be placed).
+    pub spare_task_slots_at_max: i64,
+    /// The ECS service's minimumHealthyPercent: 100 while the peak leaves a
+    /// free slot, lower when it does not (see [`deployment_minimum_healthy_percent`]).
+    pub deployment_min_healthy_percent: u32,
     pub monthly_cost_usd: f64,
     pub cost: CostEstimate,
 }
@@ -140,19 +163,49 @@ pub enum SizingError {
     UnknownInstanceType { name: String, suggestions: Vec<&'static str> },
     #[error("{reason}")]
     DoesNotFit { reason: String },
+    /// A value (set, or auto-calculated from others) beyond what AWS takes;
+    /// `key` is its dotted key in pypictl.toml.
+    #[error("`{key}` = {value}: {rule}")]
+    OutOfRange { key: &'static str, value: String, rule: String },
 }
 
 pub fn gunicorn_workers(container_memory: u32) -> u32 {
     (container_memory / 128).clamp(2, 8)
 }
 
-pub fn container_cpu(workers: u32) -> u32 {
-    workers * 150 + 40
+/// workers × 150 + 40, or None when that is no u32 (gunicorn_workers is
+/// validated to 1-16; this only keeps a bad value from panicking).
+pub fn container_cpu(workers: u32) -> Option<u32> {
+    workers.checked_mul(150)?.checked_add(40)
 }
 
 pub fn memory_reservation(container_memory: u32) -> u32 {
-    // floor(0.75 × M), in integers so that no rounding can creep in.
-    container_memory * 3 / 4
+    // floor(0.75 × M), in integers so that no rounding can creep in; in u64,
+    // because 3 × M overflows a u32 from M = 1,431,655,766.
+    u32::try_from(u64::from(container_memory) * 3 / 4).expect("three quarters of a u32 is a u32")
+}
+
+/// The inputs beyond AWS's bounds, each naming its key in pypictl.toml.
+/// [`plan`] refuses to plan while there are any; validation reports them all.
+pub fn out_of_range(input: &SizingInput) -> Vec<SizingError> {
+    let ecs = "ECS holds it as a 32-bit integer (Amazon ECS API reference, ContainerDefinition)";
+    let asg = "the capacity provider's maximumScalingStepSize, set to the group's MaxSize, is at most 10000 (Amazon ECS API reference, ManagedScaling)";
+    let tasks = "pypictl's bound for an ECS service's desired count and scaling maximum";
+    let checks: [(&'static str, Option<u32>, u32, &str); 7] = [
+        ("service.container_memory", Some(input.container_memory), ECS_INT_MAX, ecs),
+        ("service.container_memory_reservation", input.container_memory_reservation, ECS_INT_MAX, ecs),
+        ("service.container_cpu", input.container_cpu, ECS_INT_MAX, ecs),
+        ("compute.min_size", input.asg_min_size, MAX_ASG_SIZE, asg),
+        ("compute.max_size", input.asg_max_size, MAX_ASG_SIZE, asg),
+        ("service.task_min_count", input.task_min_count, MAX_TASK_COUNT, tasks),
+        ("service.task_max_count", input.task_max_count, MAX_TASK_COUNT, tasks),
+    ];
+    checks
+        .into_iter()
+        .filter_map(|(key, value, max, why)| {
+            value.filter(|v| *v > max).map(|v| SizingError::OutOfRange { key, value: v.to_string(), rule: format!("must be at most {max}: {why}") })
+        })
+        .collect()
 }
 
 fn round_cents(x: f64) -> f64 {
@@ -165,9 +218,19 @@ pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
         suggestions: catalogue::suggestions(&input.instance_type),
     })?;
 
+    if let Some(e) = out_of_range(input).into_iter().next() {
+        return Err(e);
+    }
     let m = input.container_memory;
     let workers = input.gunicorn_workers.unwrap_or_else(|| gunicorn_workers(m));
-    let cpu = input.container_cpu.unwrap_or_else(|| container_cpu(workers));
+    let cpu = match input.container_cpu {
+        Some(cpu) => cpu,
+        None => container_cpu(workers).filter(|cpu| *cpu <= ECS_INT_MAX).ok_or_else(|| SizingError::OutOfRange {
+            key: "service.gunicorn_workers",
+            value: workers.to_string(),
+            rule: format!("makes container_cpu = workers x 150 + 40 more than {ECS_INT_MAX}, which ECS holds as a 32-bit integer (Amazon ECS API reference, ContainerDefinition)"),
+        })?,
+    };
     let reservation = input.container_memory_reservation.unwrap_or_else(|| memory_reservation(m));
     // A reservation of 0 disables the soft limit: ECS then reserves the hard limit.
     let reserved_per_task = if reservation == 0 { m } else { reservation };
@@ -193,9 +256,44 @@ pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
     let tasks_per_instance = by_ram.max(1).min(by_cpu.max(1)) as u32;
 
     let instances = input.asg_min_size.unwrap_or(input.asg_subnet_count.max(1));
-    let task_min = input.task_min_count.unwrap_or(tasks_per_instance * instances);
-    let task_max = input.task_max_count.unwrap_or(2 * task_min);
-    let asg_max = input.asg_max_size.unwrap_or_else(|| task_max.div_ceil(tasks_per_instance).max(instances));
+    // Auto-calculated counts are bounded like set ones; in u64 so that the
+    // products cannot overflow before they are compared.
+    let auto = |key: &'static str, n: u64, how: String| {
+        u32::try_from(n).ok().filter(|n| *n <= MAX_TASK_COUNT).ok_or_else(|| SizingError::OutOfRange {
+            key,
+            value: "(unset)".into(),
+            rule: format!("auto-calculates to {how} = {n}, more than {MAX_TASK_COUNT} tasks; set it, or plan fewer tasks per instance or fewer instances"),
+        })
+    };
+    let task_min = match input.task_min_count {
+        Some(t) => t,
+        None => auto(
+            "service.task_min_count",
+            u64::from(tasks_per_instance) * u64::from(instances),
+            format!("{tasks_per_instance} tasks per instance x {instances} instances"),
+        )?,
+    };
+    let task_max = match input.task_max_count {
+        Some(t) => t,
+        None => auto("service.task_max_count", 2 * u64::from(task_min), format!("2 x task_min_count {task_min}"))?,
+    };
+    // Unset: enough instances for task_max_count, plus one instance of room,
+    // so that a rolling deployment at the peak can start a new task before
+    // it stops an old one (see `deployment_minimum_healthy_percent`).
+    let asg_max = match input.asg_max_size {
+        Some(n) => n,
+        None => {
+            let n = u64::from(task_max.div_ceil(tasks_per_instance)) + 1;
+            u32::try_from(n).ok().filter(|n| *n <= MAX_ASG_SIZE).ok_or_else(|| SizingError::OutOfRange {
+                key: "compute.max_size",
+                value: "(unset)".into(),
+                rule: format!("auto-calculates to {n} instances, more than {MAX_ASG_SIZE}; set it, or plan fewer tasks"),
+            })?
+            .max(instances)
+        }
+    };
+    let slots = u64::from(tasks_per_instance) * u64::from(asg_max);
+    let deployment_min_healthy = deployment_minimum_healthy_percent(u64::from(task_max), slots);
 
     let tier = CostTier::of(it);
     let (efs, alb_base, lcu) = tier.guide_figures();
@@ -220,21 +318,40 @@ pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
         task_max_count: task_max,
         asg_min_size: instances,
         asg_max_size: asg_max,
+        spare_task_slots_at_max: i64::try_from(slots).unwrap_or(i64::MAX) - i64::from(task_max),
+        deployment_min_healthy_percent: deployment_min_healthy,
         monthly_cost_usd: total,
         cost: CostEstimate { tier, ec2_usd: ec2, efs_usd: efs, alb_usd: alb, total_usd: total, basis: COST_BASIS },
     })
 }
 
+/// The ECS service's minimumHealthyPercent for `task_max` tasks on `slots`
+/// task slots. A rolling deployment (an upgrade, a new image, a password
+/// rotation) starts a new task before it stops an old one only if a slot is
+/// free; with every slot taken at the peak and 100 %, it can start nothing
+/// and waits forever. ECS keeps at least ceil(desired × percent / 100) tasks
+/// running (Amazon ECS Developer Guide, "Deploy Amazon ECS services by
+/// replacing tasks"): with floor(100 × (placeable − 1) / task_max) it may stop
+/// one task at the peak, then start its replacement in the freed slot.
+pub fn deployment_minimum_healthy_percent(task_max: u64, slots: u64) -> u32 {
+    if slots > task_max || task_max == 0 {
+        return 100;
+    }
+    let placeable = task_max.min(slots);
+    u32::try_from(100 * placeable.saturating_sub(1) / task_max).unwrap_or(100)
+}
+
 impl CapacityPlan {
-    /// Capacity the ASG can hold at its maximum size.
-    pub fn max_placeable_tasks(&self) -> u32 {
-        self.tasks_per_instance * self.asg_max_size
+    /// Capacity the ASG can hold at its maximum size (u64: the product of
+    /// two u32 need not fit one).
+    pub fn max_placeable_tasks(&self) -> u64 {
+        u64::from(self.tasks_per_instance) * u64::from(self.asg_max_size)
     }
 
     /// Sizing-guide warnings about this plan (not errors: the user may know better).
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
-        if self.task_max_count > self.max_placeable_tasks() {
+        if u64::from(self.task_max_count) > self.max_placeable_tasks() {
             w.push(format!(
                 "task_max_count {} cannot all be placed: {} instances x {} tasks per instance = {}",
                 self.task_max_count,
@@ -340,6 +457,26 @@ mod tests {
         assert_eq!(burst_expectation("m7i.large"), None);
     }
 
+    #[test]
+    fn a_deployment_at_the_peak_can_replace_a_task() {
+        // Auto: one instance of room above task_max.
+        let light = on("t3.small", 512);
+        assert_eq!((light.task_max_count, light.tasks_per_instance, light.asg_max_size), (12, 3, 5));
+        assert_eq!((light.spare_task_slots_at_max, light.deployment_min_healthy_percent), (3, 100));
+        // The guide's Heavy profile: ASG max 4, 4 x 6 = 24 slots = task_max.
+        let heavy = PROFILES.iter().find(|p| p.key == "heavy").unwrap();
+        let p = plan(&heavy.sizing_input()).unwrap();
+        assert_eq!((p.task_max_count, p.max_placeable_tasks(), p.spare_task_slots_at_max), (24, 24, 0));
+        assert_eq!(p.deployment_min_healthy_percent, 95);
+        // ECS keeps ceil(desired x percent / 100) running: at the peak, one fewer.
+        let keep = |desired: u64, pct: u32| (desired * u64::from(pct)).div_ceil(100);
+        for t in 1..=300u64 {
+            let pct = deployment_minimum_healthy_percent(t, t);
+            assert!(keep(t, pct) < t && keep(t, pct) + 1 + t / 100 >= t, "{t} tasks on {t} slots: one (or 1 %) can be stopped, kept {}", keep(t, pct));
+            assert_eq!(deployment_minimum_healthy_percent(t, t + 1), 100);
+        }
+    }
+
     /// docs/sizing.md's table of worked examples is what the code computes.
     #[test]
     fn the_documented_worked_examples_are_computed() {
@@ -383,7 +520,8 @@ mod tests {
         assert_eq!(p.available_cpu_units, 1920);
         assert_eq!((p.tasks_per_instance_ram, p.tasks_per_instance_cpu, p.tasks_per_instance), (3, 3, 3));
         assert_eq!((p.asg_min_size, p.task_min_count, p.task_max_count), (2, 6, 12));
-        assert_eq!(p.asg_max_size, 4);
+        // 12 tasks need 4 instances; one more leaves room to deploy at the peak.
+        assert_eq!(p.asg_max_size, 5);
     }
 
     #[test]
@@ -419,8 +557,8 @@ mod tests {
         assert_eq!(gunicorn_workers(768), 6);
         assert_eq!(gunicorn_workers(1024), 8);
         assert_eq!(gunicorn_workers(4096), 8);
-        assert_eq!(container_cpu(2), 340);
-        assert_eq!(container_cpu(6), 940);
+        assert_eq!(container_cpu(2), Some(340));
+        assert_eq!(container_cpu(6), Some(940));
         assert_eq!(memory_reservation(1023), 767);
     }
 
@@ -485,6 +623,56 @@ mod tests {
         let vh = on("c6a.2xlarge", 1024);
         assert_eq!(vh.cost.ec2_usd, 446.76);
         assert_eq!(vh.monthly_cost_usd, 477.96);
+    }
+
+    /// Values near u32::MAX are errors naming their key, never an overflow
+    /// (a panic in debug builds, a wrong plan in release ones). Bounds: ECS
+    /// container `memory`/`memoryReservation`/`cpu` are int32 (Amazon ECS API
+    /// reference, ContainerDefinition); the capacity provider's
+    /// maximumScalingStepSize, the group's MaxSize, is at most 10,000 (Amazon
+    /// ECS API reference, ManagedScaling).
+    #[test]
+    fn values_near_u32_max_are_errors_naming_the_key() {
+        let max = u32::MAX;
+        let base = || SizingInput::defaults_for("c6a.xlarge");
+        let cases: Vec<(SizingInput, &str)> = vec![
+            (SizingInput { gunicorn_workers: Some(max), ..base() }, "service.gunicorn_workers"),
+            (SizingInput { container_memory: max, ..base() }, "service.container_memory"),
+            (SizingInput { asg_min_size: Some(max), ..base() }, "compute.min_size"),
+            (SizingInput { asg_max_size: Some(max), ..base() }, "compute.max_size"),
+            (SizingInput { task_min_count: Some(max), ..base() }, "service.task_min_count"),
+            (SizingInput { task_max_count: Some(max), ..base() }, "service.task_max_count"),
+            (SizingInput { container_cpu: Some(max), ..base() }, "service.container_cpu"),
+            (SizingInput { container_memory_reservation: Some(max), ..base() }, "service.container_memory_reservation"),
+        ];
+        for (input, key) in cases {
+            match plan(&input) {
+                Err(SizingError::OutOfRange { key: k, .. }) => assert_eq!(k, key),
+                other => panic!("{key}: {other:?}"),
+            }
+            assert!(out_of_range(&input).iter().all(|e| matches!(e, SizingError::OutOfRange { key: k, .. } if *k == key)), "{key}");
+        }
+        // In range (int32) but 3 x M is no u32: the reservation is computed
+        // without overflow, and the task does not fit.
+        assert_eq!(memory_reservation(1_431_655_766), 1_073_741_824);
+        assert_eq!(memory_reservation(max), 3_221_225_471);
+        let err = plan(&SizingInput { container_memory: 1_431_655_766, ..base() }).unwrap_err();
+        assert!(matches!(err, SizingError::DoesNotFit { .. }), "{err}");
+        assert_eq!(container_cpu(max), None);
+        // The bounds themselves are accepted.
+        let p = plan(&SizingInput { asg_min_size: Some(MAX_ASG_SIZE), asg_max_size: Some(MAX_ASG_SIZE), task_min_count: Some(MAX_TASK_COUNT), task_max_count: Some(MAX_TASK_COUNT), ..base() }).unwrap();
+        assert_eq!(p.max_placeable_tasks(), 6 * 10_000);
+    }
+
+    #[test]
+    fn auto_calculated_task_counts_stay_within_the_bound() {
+        // 6 tasks per c6a.xlarge x 2000 instances = 12,000 tasks.
+        let err = plan(&SizingInput { asg_min_size: Some(2000), ..SizingInput::defaults_for("c6a.xlarge") }).unwrap_err();
+        assert!(matches!(&err, SizingError::OutOfRange { key: "service.task_min_count", .. }), "{err}");
+        assert!(err.to_string().contains("6 tasks per instance x 2000 instances = 12000"), "{err}");
+        // 6 x 1000 = 6,000 minimum, twice that as maximum.
+        let err = plan(&SizingInput { asg_min_size: Some(1000), ..SizingInput::defaults_for("c6a.xlarge") }).unwrap_err();
+        assert!(matches!(&err, SizingError::OutOfRange { key: "service.task_max_count", .. }), "{err}");
     }
 
     #[test]

@@ -264,10 +264,12 @@ fn cloud_init_carries_users_files_and_commands_without_substitution_surprises() 
     assert!(ud.starts_with("#cloud-config\n"));
     // A user's ${HOME} is escaped so that Fn::Sub leaves it alone...
     assert!(ud.contains("echo ${!HOME} is not a CloudFormation variable"));
-    // ...and the only variable is the stack name.
-    let vars: Vec<&str> = ud.match_indices("${").filter(|(i, _)| !ud[*i..].starts_with("${!")).map(|(i, _)| &ud[i..i + 18]).collect();
-    assert!(vars.iter().all(|v| v.starts_with("${AWS::StackName}")), "{vars:?}");
-    let doc: Value = serde_json::from_str(&ud["#cloud-config\n".len()..].replace("${!", "${").replace("${AWS::StackName}", "stack")).unwrap();
+    // ...and the only variables are the stack's name and the cluster's (a
+    // reference, so that the instances are deleted before the cluster).
+    let vars: Vec<&str> = ud.match_indices("${").filter(|(i, _)| !ud[*i..].starts_with("${!")).map(|(i, _)| &ud[i..i + 10]).collect();
+    assert!(vars.iter().all(|v| v.starts_with("${AWS::Sta") || v.starts_with("${Cluster}")), "{vars:?}");
+    assert_eq!(vars.iter().filter(|v| v.starts_with("${Cluster}")).count(), 1, "{vars:?}");
+    let doc: Value = serde_json::from_str(&ud["#cloud-config\n".len()..].replace("${!", "${").replace("${AWS::StackName}", "stack").replace("${Cluster}", "cluster")).unwrap();
     assert_eq!(doc["users"][0], "default");
     assert_eq!(doc["users"][1]["name"], "admin");
     assert_eq!(doc["users"][2]["sudo"], false);
@@ -275,7 +277,7 @@ fn cloud_init_carries_users_files_and_commands_without_substitution_surprises() 
     assert_eq!(file["permissions"], "0755");
     assert_eq!(file["encoding"], "b64");
     assert_eq!(doc["runcmd"][1], "sysctl --system");
-    assert!(doc["write_files"][0]["content"].as_str().unwrap().contains("ECS_CLUSTER=packages"));
+    assert!(doc["write_files"][0]["content"].as_str().unwrap().contains("ECS_CLUSTER=cluster\n"), "the cluster by reference");
 }
 
 #[test]
@@ -344,7 +346,7 @@ fn alarms_cover_the_sizing_guides_scale_up_signals() {
     let mon = template(&a, "monitoring");
     let names: Vec<String> = resources_of_type(&mon, "AWS::CloudWatch::Alarm").iter().map(|(_, r)| r["Properties"]["AlarmName"].as_str().unwrap().to_string()).collect();
     for expected in ["efs-burst-credits", "efs-throughput", "ecs-cpu-high", "ecs-memory-high", "alb-p95-latency", "5xx-errors", "unhealthy-hosts"] {
-        assert!(names.contains(&format!("packages-{expected}")), "{expected} missing from {names:?}");
+        assert!(names.contains(&format!("packages-production-{expected}")), "{expected} missing from {names:?}");
     }
     for (_, alarm) in resources_of_type(&mon, "AWS::CloudWatch::Alarm") {
         let actions = alarm["Properties"]["AlarmActions"].to_string();
@@ -371,8 +373,9 @@ fn stateful_resources_are_retained() {
             let t = common::json(&n.body);
             for (id, r) in t["Resources"].as_object().unwrap() {
                 let ty = r["Type"].as_str().unwrap();
-                let must_retain = ["AWS::EFS::FileSystem", "AWS::SecretsManager::Secret", "AWS::KMS::Key"].contains(&ty)
-                    || (ty == "AWS::Backup::BackupVault" && name != "all-features");
+                // The vault (whatever backup.force_destroy says) and the log
+                // buckets too: see aws_facts.rs for why.
+                let must_retain = ["AWS::EFS::FileSystem", "AWS::SecretsManager::Secret", "AWS::KMS::Key", "AWS::Backup::BackupVault", "AWS::S3::Bucket"].contains(&ty);
                 if must_retain {
                     assert_eq!(r["DeletionPolicy"], "Retain", "{name}/{}: {id}", n.name);
                     assert_eq!(r["UpdateReplacePolicy"], "Retain", "{name}/{}: {id}", n.name);
@@ -383,9 +386,6 @@ fn stateful_resources_are_retained() {
         assert!(stateful.iter().all(|s| STATEFUL_TYPES.contains(&s["type"].as_str().unwrap())));
         assert!(stateful.iter().any(|s| s["type"] == "AWS::EFS::FileSystem"), "{name}");
     }
-    // backups_force_destroy = true lets the vault go with the stack.
-    let backup = template(&common::example("all-features"), "backup");
-    assert_eq!(resources_of_type(&backup, "AWS::Backup::BackupVault")[0].1["DeletionPolicy"], "Delete");
 }
 
 #[test]
@@ -400,6 +400,14 @@ fn root_wires_every_parameter_and_exposes_the_reference_outputs() {
                 if child["Parameters"][p].get("Default").is_some() {
                     continue;
                 }
+                // A root parameter pypictl deploy looks up, passed through...
+                if let Some(r) = passed[p]["Ref"].as_str() {
+                    assert_eq!(r, p, "{name}: {} parameter {p}", n.name);
+                    assert!(root["Parameters"].get(p).is_some(), "{name}: the root declares {p}");
+                    assert!(a.manifest["root"]["parameters"][p].is_string(), "{name}: the manifest says who supplies {p}");
+                    continue;
+                }
+                // ...or a sibling's output.
                 let v = &passed[p]["Fn::GetAtt"];
                 assert!(v.is_array(), "{name}: {} parameter {p} is not passed by the root", n.name);
                 let (stack, output) = (v[0].as_str().unwrap(), v[1].as_str().unwrap().trim_start_matches("Outputs."));

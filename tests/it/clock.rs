@@ -84,7 +84,7 @@ async fn a_deploy_reads_the_same_at_any_date_and_any_skew() {
             poll: Duration::from_secs(1),
             change_set_name: "pypictl-test".into(),
         };
-        let outcome = Deployer { cloud: &cloud, sink: &mut sink, interaction: &mut Yes, opts }
+        let outcome = Deployer { cloud: &cloud, registry: &cloud, sink: &mut sink, interaction: &mut Yes, opts }
             .deploy(&assembly, &d.config, std::future::pending())
             .await
             .unwrap();

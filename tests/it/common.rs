@@ -14,6 +14,10 @@ pub fn pypictl() -> assert_cmd::Command {
     for var in ["AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "CI"] {
         cmd.env_remove(var);
     }
+    // Nor a container registry: the image check (deploy, diff, upgrade,
+    // doctor) finds a closed port on loopback, a warning. A test that needs
+    // answers sets its own registry double (tests/it/registry.rs).
+    cmd.env("PYPICTL_REGISTRY_URL", "http://127.0.0.1:9");
     cmd
 }
 
@@ -82,38 +86,8 @@ pub struct Moto {
 }
 
 impl Moto {
-    // The child is reaped by Moto's Drop (or killed before a panic).
-    #[allow(clippy::zombie_processes)]
     pub fn start() -> Moto {
-        let python = tools().join("moto/bin/python");
-        assert!(python.exists(), "{} is missing: run `bash scripts/tools.sh`", python.display());
-        let dir = tempfile::tempdir().unwrap();
-        let url_file = dir.path().join("url");
-        let log = std::fs::File::create(dir.path().join("moto.log")).unwrap();
-        let mut child = std::process::Command::new(&python)
-            .arg(repo_root().join("scripts/moto/pypictl_moto.py"))
-            .args(["--port", "0", "--url-file"])
-            .arg(&url_file)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("moto starts");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            if let Ok(url) = std::fs::read_to_string(&url_file) {
-                if !url.trim().is_empty() {
-                    let url = url.trim().to_string();
-                    assert!(url.starts_with("http://127.0.0.1:"), "moto must listen on loopback: {url}");
-                    return Moto { child, url, dir };
-                }
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("moto did not start:\n{}", std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        Moto::start_with_env(&[])
     }
 
     pub fn log(&self) -> String {
@@ -280,5 +254,43 @@ impl Drop for PypiServer {
         }
         signal_group(self.child.id(), libc::SIGKILL);
         let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    /// [`Moto::start`] with extra environment for the server process, e.g.
+    /// `PYPICTL_MOTO_FAIL_RESOURCES` (read by the harness, not by pypictl):
+    /// setting it in the test process instead would reach the servers of the
+    /// tests running alongside.
+    // The child is reaped by Moto's Drop (or killed before a panic).
+    #[allow(clippy::zombie_processes)]
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
+        let python = tools().join("moto/bin/python");
+        assert!(python.exists(), "{} is missing: run `bash scripts/tools.sh`", python.display());
+        let dir = tempfile::tempdir().unwrap();
+        let url_file = dir.path().join("url");
+        let log = std::fs::File::create(dir.path().join("moto.log")).unwrap();
+        let mut child = std::process::Command::new(&python)
+            .arg(repo_root().join("scripts/moto/pypictl_moto.py"))
+            .args(["--port", "0", "--url-file"])
+            .arg(&url_file)
+            .envs(env.iter().copied())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("moto starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(url) = std::fs::read_to_string(&url_file).ok().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) {
+                assert!(url.starts_with("http://127.0.0.1:"), "moto must listen on loopback: {url}");
+                return Moto { child, url, dir };
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("moto did not start:\n{}", std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 }

@@ -48,6 +48,24 @@ fn all_problems_are_reported_together() {
     assert!(stderr.contains("`monitoring.alarm_emails[0]` = \"nope\""), "{stderr}");
 }
 
+/// A long bad value is quoted up to 200 characters, then an ellipsis: the
+/// message stays readable.
+#[test]
+fn long_values_are_quoted_up_to_200_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pypictl.toml");
+    // 5006 characters once TOML has read the `\u0085` escape.
+    let command = format!("echo {}\\u0085", "y".repeat(5000));
+    let text = std::fs::read_to_string(common::example("light")).unwrap().replace("min_size = 2\n", &format!("min_size = 2\nextra_commands = [\"{command}\"]\n"));
+    std::fs::write(&path, text).unwrap();
+    let out = pypictl().args(["synth", "-c"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let quoted = format!("`compute.extra_commands[0]` = \"echo {}\"… (5006 characters): contains U+0085", "y".repeat(195));
+    assert!(stderr.contains(&quoted), "{stderr}");
+    assert!(stderr.len() < 1000, "{stderr}");
+}
+
 #[test]
 fn a_missing_config_file_is_bad_usage() {
     let dir = tempfile::tempdir().unwrap();

@@ -17,6 +17,7 @@ mod lint;
 mod moto_day_two;
 mod moto_e2e;
 mod readme;
+mod registry;
 mod render;
 mod synth_and_size;
 mod unreachable;

@@ -63,11 +63,11 @@ fn synth_defaults_to_pypictl_toml_and_pypictl_out() {
     assert!(dir.path().join("pypictl.out/manifest.json").exists());
 }
 
-const SIZE_KEYS: [&str; 17] = [
+const SIZE_KEYS: [&str; 19] = [
     "instance_type", "vcpus", "memory_mib", "gunicorn_workers", "container_cpu", "container_memory",
     "container_memory_reservation", "available_ram_mb", "available_cpu_units", "tasks_per_instance_ram",
     "tasks_per_instance_cpu", "tasks_per_instance", "task_min_count", "task_max_count", "asg_min_size", "asg_max_size",
-    "monthly_cost_usd",
+    "spare_task_slots_at_max", "deployment_min_healthy_percent", "monthly_cost_usd",
 ];
 
 fn size_json(args: &[&str], cwd: &std::path::Path) -> Value {
@@ -128,4 +128,24 @@ fn size_rejects_bad_flags_with_exit_2() {
     let out = pypictl().args(["size", "-c"]).arg(&heavy).args(["--instance-type", "x1.huge"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`compute.instance_type` = \"x1.huge\""));
+}
+
+/// 3 x 1431655766 is no u32 (the 75 % reservation overflowed: exit 101, a
+/// panic); u32::MAX is more than ECS's int32 `memory` (Amazon ECS API
+/// reference, ContainerDefinition). Both are bad input, with or without a file.
+#[test]
+fn size_refuses_huge_container_memory_without_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let heavy = common::example("heavy");
+    for (memory, says) in [("1431655766", "no task fits"), ("4294967295", "at most 2147483647")] {
+        let out = pypictl().current_dir(dir.path()).args(["size", "--instance-type", "c6a.xlarge", "--container-memory", memory]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{memory}: {stderr}");
+        assert!(stderr.contains(&format!("--container-memory {memory}")) && stderr.contains(says), "{memory}: {stderr}");
+        let out = pypictl().args(["size", "-c"]).arg(&heavy).args(["--container-memory", memory]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{memory}: {stderr}");
+        assert!(stderr.contains(&format!("`service.container_memory` = {memory}")) && stderr.contains(says), "{memory}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
 }

@@ -93,7 +93,7 @@ async fn a_successful_upgrade_records_the_new_values_keeping_comments() {
     let plan = upgrade::plan(&path, Upgrade { instance_type: Some("c7i.xlarge".into()), ..Default::default() }).unwrap();
     let cloud = timeline("long-history");
     let mut sink = Recorder::default();
-    let (outcome, written) = upgrade::upgrade(&cloud, &mut sink, &mut Yes, options(), &path, &plan, std::future::pending()).await.unwrap();
+    let (outcome, written) = upgrade::upgrade(&cloud, &cloud, &mut sink, &mut Yes, options(), &path, &plan, std::future::pending()).await.unwrap();
     assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
     assert!(written);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -111,7 +111,7 @@ async fn a_rolled_back_upgrade_leaves_the_file_alone() {
     let plan = upgrade::plan(&path, Upgrade { image_tag: Some("v2.4.3".into()), ..Default::default() }).unwrap();
     let cloud = timeline("ecs-never-stable");
     let mut sink = Recorder::default();
-    let (outcome, written) = upgrade::upgrade(&cloud, &mut sink, &mut Yes, options(), &path, &plan, std::future::pending()).await.unwrap();
+    let (outcome, written) = upgrade::upgrade(&cloud, &cloud, &mut sink, &mut Yes, options(), &path, &plan, std::future::pending()).await.unwrap();
     assert!(matches!(&outcome, Outcome::Failed { status, .. } if status == "UPDATE_ROLLBACK_COMPLETE"), "{outcome:?}");
     assert!(!written);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "pypictl.toml not rewritten");

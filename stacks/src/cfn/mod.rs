@@ -9,7 +9,7 @@ pub mod template;
 
 pub use expr::{aws, Expr};
 pub use iam_doc::{PolicyDocument, Principal, Statement};
-pub use template::{render, Output, Parameter, Policy, Res, Resource, StackOutput, Template};
+pub use template::{render, Binding, Output, Parameter, Policy, Res, Resource, StackOutput, Template};
 
 /// Declares a property struct: PascalCase keys, unset options omitted.
 /// Field names that CloudFormation spells irregularly carry a `#[serde(rename)]`.

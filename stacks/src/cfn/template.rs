@@ -134,6 +134,26 @@ impl StackOutput {
     }
 }
 
+/// What feeds a nested template's parameter in the root template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// A sibling nested stack's output.
+    Output(StackOutput),
+    /// A parameter of the root template of the same name, whose value
+    /// `pypictl deploy` looks up in the account (it differs per region).
+    RootParameter,
+}
+
+impl Binding {
+    /// The value the root passes for the parameter `name`.
+    pub fn in_root(&self, name: &str) -> Expr {
+        match self {
+            Binding::Output(o) => o.in_root(),
+            Binding::RootParameter => Expr::Ref(name.to_string()),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Parameter {
@@ -159,8 +179,8 @@ pub struct Template {
     stack_id: String,
     description: String,
     parameters: IndexMap<String, Parameter>,
-    /// Parameter name → the sibling output that feeds it.
-    bindings: IndexMap<String, StackOutput>,
+    /// Parameter name → what feeds it.
+    bindings: IndexMap<String, Binding>,
     resources: IndexMap<String, Entry>,
     outputs: IndexMap<String, Output>,
 }
@@ -216,8 +236,24 @@ impl Template {
             name.clone(),
             Parameter { type_: "String".into(), description: description.to_string(), default: None, no_echo: None },
         );
-        self.bindings.insert(name.clone(), from.clone());
+        self.bindings.insert(name.clone(), Binding::Output(from.clone()));
         Expr::Ref(name)
+    }
+
+    /// Declares a parameter fed by the root template's parameter of the same
+    /// name (one `pypictl deploy` resolves); returns its `Ref`.
+    pub fn import_root(&mut self, name: &str, description: &str) -> Expr {
+        self.parameters.insert(
+            name.to_string(),
+            Parameter { type_: "String".into(), description: description.to_string(), default: None, no_echo: None },
+        );
+        self.bindings.insert(name.to_string(), Binding::RootParameter);
+        Expr::Ref(name.to_string())
+    }
+
+    /// The description of a declared parameter.
+    pub fn parameter_description(&self, name: &str) -> Option<&str> {
+        self.parameters.get(name).map(|p| p.description.as_str())
     }
 
     /// Declares an output and returns the handle siblings import it by.
@@ -230,7 +266,7 @@ impl Template {
         self.outputs.insert(name.to_string(), Output { description: description.to_string(), value });
     }
 
-    pub fn bindings(&self) -> &IndexMap<String, StackOutput> {
+    pub fn bindings(&self) -> &IndexMap<String, Binding> {
         &self.bindings
     }
 

@@ -18,12 +18,19 @@ pub fn build(ctx: Ctx, enc: &encryption::Outputs, storage: &storage::Outputs) ->
     let key_arn = t.import(&enc.key_arn, "KMS key that encrypts the recovery points");
     let fs_arn = t.import(&storage.file_system_arn, "ARN of the file system to back up");
 
-    // Unique per stack instance: a retained vault must not block the next deployment.
-    let vault_name = Expr::sub_with(format!("{}-${{Suffix}}", ctx.name("backups")), vec![("Suffix", aws::stack_id_suffix())]);
-    let retention = if b.force_destroy { Policy::Delete } else { Policy::Retain };
+    // Unique per stack instance (also between environments): a retained
+    // vault must not block the next deployment. The name is the vault's
+    // identity, so it stays as it was first written.
+    let vault_name = Expr::sub_with(format!("{}-backups-${{Suffix}}", cfg.service_name), vec![("Suffix", aws::stack_id_suffix())]);
+    // Always retained: CloudFormation cannot delete a vault that holds
+    // recovery points ("You can't delete a backup vault that contains
+    // recovery points": AWS Backup API reference, DeleteBackupVault), so a
+    // Delete policy fails the stack's deletion after the first backup.
+    // `destroy --force-destroy-data` deletes the recovery points, then the
+    // vault, once the stack is gone.
     let vault = t
         .add("BackupVault", BackupVault { backup_vault_name: vault_name, encryption_key_arn: Some(key_arn), backup_vault_tags: None })
-        .deletion_policy(retention)
+        .deletion_policy(Policy::Retain)
         .handle();
 
     let role = t
@@ -46,7 +53,8 @@ pub fn build(ctx: Ctx, enc: &encryption::Outputs, storage: &storage::Outputs) ->
             "BackupPlan",
             BackupPlan {
                 backup_plan: BackupPlanBody {
-                    backup_plan_name: Expr::str(ctx.name("efs")),
+                    // AWS Backup allows plan names of 1-50 characters.
+                    backup_plan_name: Expr::str(ctx.bounded_name("efs", 50)),
                     backup_plan_rule: vec![BackupRule {
                         rule_name: "scheduled".into(),
                         target_backup_vault: vault.r(),
@@ -65,7 +73,7 @@ pub fn build(ctx: Ctx, enc: &encryption::Outputs, storage: &storage::Outputs) ->
         "BackupSelection",
         BackupSelection {
             backup_plan_id: plan.r(),
-            backup_selection: SelectionBody { selection_name: Expr::str(ctx.name("packages")), iam_role_arn: role.att("Arn"), resources: Some(vec![fs_arn]) },
+            backup_selection: SelectionBody { selection_name: Expr::str(ctx.bounded_name("packages", 50)), iam_role_arn: role.att("Arn"), resources: Some(vec![fs_arn]) },
         },
     );
 

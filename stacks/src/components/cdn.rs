@@ -8,7 +8,7 @@ use crate::cfn::resources::cloudfront::{
     DistributionConfig, HeadersConfig, Logging, Origin, QueryStringsConfig, ViewerCertificate,
 };
 use crate::cfn::resources::route53::{AliasTarget, RecordSet};
-use crate::cfn::{Expr, Policy, Template};
+use crate::cfn::{aws, Expr, Policy, Template};
 
 use super::Ctx;
 
@@ -17,10 +17,10 @@ pub const CLOUDFRONT_ZONE_ID: &str = "Z2FDTNDATAQYW2";
 /// AWS managed origin request policy "AllViewerExceptHostHeader".
 pub const ALL_VIEWER_EXCEPT_HOST: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
 
-fn cache_policy(name: String, comment: &str, default_ttl: u32, max_ttl: u32) -> CachePolicy {
+fn cache_policy(name: Expr, comment: &str, default_ttl: u32, max_ttl: u32) -> CachePolicy {
     CachePolicy {
         cache_policy_config: CachePolicyConfig {
-            name: name.into(),
+            name,
             comment: Some(comment.into()),
             default_ttl: default_ttl.into(),
             max_ttl: max_ttl.into(),
@@ -47,19 +47,23 @@ pub fn build(ctx: Ctx) -> Template {
             // CloudFront's standard logging writes through an object ACL.
             super::log_bucket("expire-cdn-logs", cfg.load_balancer.access_log_retention_days, "BucketOwnerPreferred"),
         )
-        // Like the access-log bucket: kept unless access_log_force_destroy,
-        // in which case `pypictl destroy` empties it first.
-        .deletion_policy(if cfg.load_balancer.access_log_force_destroy { Policy::Delete } else { Policy::Retain })
+        // Like the access-log bucket, always retained: CloudFront delivers
+        // logs up to hours late. `destroy` empties and deletes it once the
+        // stack is gone, when access_log_force_destroy says so.
+        .deletion_policy(Policy::Retain)
         .checkov_skip("CKV_AWS_18", "This is the CloudFront log bucket; logging its own access would log into itself.")
         .handle();
 
+    // Cache policies are global to the account (CloudFront has no regions):
+    // the stack's unique id keeps two deployments, even in two regions, apart.
+    let global_name = |suffix: &str| Expr::sub_with(format!("{}-${{Suffix}}", ctx.name(suffix)), vec![("Suffix", aws::stack_id_suffix())]);
     let index = t
-        .add("IndexCachePolicy", cache_policy(ctx.name("index"), "Index pages: not cached (TTL 0), Authorization forwarded", 0, 1))
+        .add("IndexCachePolicy", cache_policy(global_name("index"), "Index pages: not cached (TTL 0), Authorization forwarded", 0, 1))
         .handle();
     let files = t
         .add(
             "PackageCachePolicy",
-            cache_policy(ctx.name("packages"), "Package files are immutable: cached a day, keyed by Authorization", 86_400, 31_536_000),
+            cache_policy(global_name("packages"), "Package files are immutable: cached a day, keyed by Authorization", 86_400, 31_536_000),
         )
         .handle();
 

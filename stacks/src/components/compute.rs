@@ -42,13 +42,21 @@ fn ami_parameter_path(arch: Arch) -> &'static str {
 /// has been escaped, so no `${…}` in users' commands or files is taken for
 /// a variable.
 const STACK_NAME_MARK: &str = "@@PYPICTL_STACK_NAME@@";
+/// Where the cluster's name goes: replaced by `${Cluster}`, a reference.
+/// The reference is what makes CloudFormation delete the instances before
+/// the cluster; with the name written out, nothing orders them and
+/// DeleteCluster fails with ClusterContainsContainerInstances ("You can't
+/// delete a cluster that has registered container instances": ECS API
+/// reference, DeleteCluster).
+const CLUSTER_MARK: &str = "@@PYPICTL_CLUSTER@@";
+/// Logical id of the cluster, referenced by the user data.
+pub const CLUSTER_LOGICAL_ID: &str = "Cluster";
 
 /// The cloud-config document (JSON is YAML, and cloud-init reads it as such).
 pub fn cloud_config(ctx: Ctx) -> serde_json::Value {
     let cfg = ctx.cfg;
     let ecs_config = format!(
-        "ECS_CLUSTER={}\nECS_ENABLE_TASK_IAM_ROLE=true\nECS_ENABLE_CONTAINER_METADATA=true\nECS_CONTAINER_STOP_TIMEOUT=45s\nECS_IMAGE_PULL_BEHAVIOR=prefer-cached\n",
-        cfg.service_name
+        "ECS_CLUSTER={CLUSTER_MARK}\nECS_ENABLE_TASK_IAM_ROLE=true\nECS_ENABLE_CONTAINER_METADATA=true\nECS_CONTAINER_STOP_TIMEOUT=45s\nECS_IMAGE_PULL_BEHAVIOR=prefer-cached\n",
     );
     let mut files = vec![json!({"path": "/etc/ecs/ecs.config", "content": ecs_config, "permissions": "0644", "owner": "root:root", "append": true})];
     for f in &cfg.compute.extra_files {
@@ -86,7 +94,10 @@ fn cloud_config_text(ctx: Ctx) -> String {
 }
 
 fn user_data(ctx: Ctx) -> Expr {
-    let text = cloud_config_text(ctx).replace("${", "${!").replace(STACK_NAME_MARK, "${AWS::StackName}");
+    let text = cloud_config_text(ctx)
+        .replace("${", "${!")
+        .replace(STACK_NAME_MARK, "${AWS::StackName}")
+        .replace(CLUSTER_MARK, &format!("${{{CLUSTER_LOGICAL_ID}}}"));
     Expr::base64(Expr::sub(text))
 }
 
@@ -96,7 +107,9 @@ fn user_data(ctx: Ctx) -> Expr {
 /// before it is base64-encoded": EC2 User Guide, "Work with instance user data").
 pub fn user_data_max_bytes(ctx: Ctx) -> usize {
     let text = cloud_config_text(ctx);
+    let cluster_name = super::name_prefix(ctx.cfg).len();
     text.len() + text.matches(STACK_NAME_MARK).count() * (128 - STACK_NAME_MARK.len())
+        + text.matches(CLUSTER_MARK).count() * cluster_name - text.matches(CLUSTER_MARK).count() * CLUSTER_MARK.len()
 }
 
 /// EC2's limit on user data, in raw bytes.
@@ -126,9 +139,9 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
 
     let cluster = t
         .add(
-            "Cluster",
+            CLUSTER_LOGICAL_ID,
             Cluster {
-                cluster_name: Some((&cfg.service_name).into()),
+                cluster_name: Some(super::name_prefix(cfg).into()),
                 cluster_settings: Some(vec![NameValue { name: "containerInsights".into(), value: "enabled".into() }]),
                 ..Default::default()
             },
@@ -217,8 +230,13 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
                 health_check_type: Some("EC2".into()),
                 health_check_grace_period: Some(300u32.into()),
                 default_instance_warmup: Some(300u32.into()),
-                // Required by the capacity provider's managed termination protection.
-                new_instances_protected_from_scale_in: Some(true.into()),
+                // No scale-in protection (and no managed termination
+                // protection below): CloudFormation cannot delete a group
+                // whose instances are protected from scale in, so `destroy`
+                // and the automatic rollback of a failed first create would
+                // hang (aws-cdk issues 18179 and 14732). Managed draining
+                // moves tasks off an instance before it is terminated.
+                new_instances_protected_from_scale_in: Some(false.into()),
                 capacity_rebalance: None,
                 metrics_collection: Some(vec![MetricsCollection { granularity: "1Minute".into() }]),
                 tags: None,
@@ -243,6 +261,10 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
         .add(
             "CapacityProvider",
             CapacityProvider {
+                // Named explicitly: a generated name starts with the nested
+                // stack's, and ECS refuses names that begin with "aws",
+                // "ecs" or "fargate" (ECS API reference, CreateCapacityProvider).
+                name: Some(ctx.name("instances").into()),
                 auto_scaling_group_provider: AutoScalingGroupProvider {
                     auto_scaling_group_arn: asg.r(),
                     managed_scaling: Some(ManagedScaling {
@@ -252,9 +274,10 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
                         maximum_scaling_step_size: Some(max.max(1).into()),
                         instance_warmup_period: Some(300u32.into()),
                     }),
-                    // Instances running tasks are not scaled in; replaced
-                    // instances are drained first.
-                    managed_termination_protection: Some("ENABLED".into()),
+                    // Replaced or scaled-in instances are drained first (ECS
+                    // stops their tasks gracefully and starts them elsewhere);
+                    // termination protection stays off (see the group).
+                    managed_termination_protection: Some("DISABLED".into()),
                     managed_draining: Some("ENABLED".into()),
                 },
                 ..Default::default()

@@ -75,15 +75,20 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
     let mut t = Template::new("LoadBalancer", format!("pypictl {}: HTTPS load balancer, certificate and DNS", cfg.service_name));
     let alb_sg = t.import(&net.alb_sg, "Security group of the load balancer");
 
-    // Access logs.
-    let bucket_policy = if lb_cfg.access_log_force_destroy { Policy::Delete } else { Policy::Retain };
+    // Access logs. The bucket is always retained: the load balancer keeps
+    // delivering logs while CloudFormation deletes the stack, so an emptied
+    // bucket fills again and its deletion fails with BucketNotEmpty ("You
+    // must delete all objects (including all object versions and delete
+    // markers) in the bucket before the bucket itself can be deleted": S3
+    // API reference, DeleteBucket). `destroy` empties and deletes it once the
+    // stack is gone, when access_log_force_destroy (or --force-destroy-data) says so.
     let bucket = t
         .add(
             "AccessLogBucket",
             // ALB log delivery supports SSE-S3 only; ACLs stay disabled.
             super::log_bucket("expire-access-logs", lb_cfg.access_log_retention_days, "BucketOwnerEnforced"),
         )
-        .deletion_policy(bucket_policy)
+        .deletion_policy(Policy::Retain)
         .checkov_skip("CKV_AWS_18", "This is the access-log bucket; logging its own access would log into itself.")
         .handle();
 
@@ -163,7 +168,12 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
     if cfg.cloudfront.enabled {
         hostnames.push(cfg.origin_hostname());
     }
-    let cert = t
+    // An existing certificate when the configuration names one (a private
+    // hosted zone, which ACM cannot validate through); otherwise one
+    // requested here and validated through the hosted zone.
+    let cert_arn = match &lb_cfg.certificate_arn {
+        Some(arn) => Expr::from(arn),
+        None => t
         .add(
             "Certificate",
             Certificate {
@@ -180,7 +190,9 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
                 ..Default::default()
             },
         )
-        .handle();
+        .handle()
+        .r(),
+    };
 
     t.add(
         "HttpsListener",
@@ -189,7 +201,7 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
             port: Some(443u32.into()),
             protocol: Some("HTTPS".into()),
             ssl_policy: Some(TLS_POLICY.into()),
-            certificates: Some(vec![elbv2::Certificate { certificate_arn: cert.r() }]),
+            certificates: Some(vec![elbv2::Certificate { certificate_arn: cert_arn.clone() }]),
             default_actions: vec![Action { type_: "forward".into(), target_group_arn: Some(tg.r()), ..Default::default() }],
         },
     );
@@ -240,6 +252,6 @@ pub fn build(ctx: Ctx, net: &network::Outputs) -> (Template, Outputs) {
     let target_group_full_name = t.export("TargetGroupFullName", "CloudWatch dimension of the target group", tg.att("TargetGroupFullName"));
     let access_log_bucket = t.export("AccessLogBucketName", "Bucket of the load balancer's access logs", bucket.r());
     t.output("LoadBalancerDnsName", "DNS name of the load balancer", alb.att("DNSName"));
-    t.output("CertificateArn", "ACM certificate of the service names", cert.r());
+    t.output("CertificateArn", "ACM certificate of the service names", cert_arn);
     (t, Outputs { load_balancer_arn, load_balancer_full_name, target_group_arn, target_group_full_name, access_log_bucket })
 }

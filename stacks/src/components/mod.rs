@@ -41,10 +41,33 @@ pub struct Ctx<'a> {
     pub cap: &'a CapacityPlan,
 }
 
+/// `<service_name>-<environment>`: what every physical name starts with, so
+/// that two environments of one service can share an account and region
+/// (cluster, service, log group, alarms, dashboard, backup plan, capacity
+/// provider). `pypictl status` and `doctor` find the alarms by it.
+pub fn name_prefix(cfg: &Config) -> String {
+    format!("{}-{}", cfg.service_name, cfg.environment)
+}
+
 impl Ctx<'_> {
-    /// `<service_name>-<suffix>`: names users see in the console.
+    /// `<service_name>-<environment>-<suffix>`: names users see in the console.
     pub fn name(&self, suffix: &str) -> String {
-        format!("{}-{suffix}", self.cfg.service_name)
+        format!("{}-{suffix}", name_prefix(self.cfg))
+    }
+
+    /// [`Ctx::name`] for names AWS limits to `max` characters (AWS Backup
+    /// plans: 50): a prefix too long is cut and made unique again with 8 hex
+    /// digits of its SHA-256.
+    pub fn bounded_name(&self, suffix: &str, max: usize) -> String {
+        let full = self.name(suffix);
+        if full.len() <= max {
+            return full;
+        }
+        use sha2::{Digest, Sha256};
+        let prefix = name_prefix(self.cfg);
+        let hash: String = Sha256::digest(prefix.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let keep = max.saturating_sub(suffix.len() + hash.len() + 2);
+        format!("{}-{hash}-{suffix}", &prefix[..keep.min(prefix.len())])
     }
 }
 

@@ -10,6 +10,20 @@ use super::Ctx;
 /// ECS assigns dynamic host ports (bridge network mode) from this range.
 pub const EPHEMERAL_PORTS: (u32, u32) = (32768, 65535);
 pub const NFS_PORT: u32 = 2049;
+/// The root parameter that carries the id of CloudFront's origin-facing
+/// managed prefix list in the deployment's region (`pl-...`, different in
+/// every region): `pypictl deploy` looks it up by [`CLOUDFRONT_PREFIX_LIST_NAME`].
+pub const CLOUDFRONT_PREFIX_LIST_PARAM: &str = "CloudFrontOriginPrefixList";
+/// "com.amazonaws.global.cloudfront.origin-facing": the addresses CloudFront
+/// connects to origins from (CloudFront Developer Guide, "Restrict access
+/// to Application Load Balancers"; Amazon VPC, "AWS-managed prefix lists").
+pub const CLOUDFRONT_PREFIX_LIST_NAME: &str = "com.amazonaws.global.cloudfront.origin-facing";
+/// What the CloudFront prefix list weighs against the inbound rules quota
+/// of a security group (60 by default): its maximum number of entries, not
+/// its current one ("AWS-managed prefix lists" weights, Amazon VPC User Guide).
+pub const CLOUDFRONT_PREFIX_LIST_WEIGHT: u32 = 55;
+/// Inbound rules a security group may have by default (Amazon VPC quotas).
+pub const SECURITY_GROUP_INBOUND_RULES: u32 = 60;
 
 pub struct Outputs {
     pub alb_sg: StackOutput,
@@ -36,7 +50,22 @@ pub fn build(ctx: Ctx) -> (Template, Outputs) {
     let vpc: Expr = (&cfg.network.vpc_id).into();
 
     let mut alb_ingress = Vec::new();
-    for cidr in cfg.load_balancer.effective_allowed_cidrs() {
+    if cfg.cloudfront.enabled {
+        // Behind CloudFront only CloudFront reaches the load balancer, over
+        // HTTPS (the origin is https-only). One rule: the prefix list weighs
+        // 55 of the group's 60 inbound rules, so port 80 cannot be added too.
+        let prefix_list = t.import_root(CLOUDFRONT_PREFIX_LIST_PARAM, "CloudFront origin-facing managed prefix list of the region");
+        alb_ingress.push(Ingress {
+            ip_protocol: "tcp".into(),
+            from_port: Some(443u32.into()),
+            to_port: Some(443u32.into()),
+            source_prefix_list_id: Some(prefix_list),
+            description: Some("HTTPS from CloudFront (origin-facing prefix list)".into()),
+            ..Default::default()
+        });
+    }
+    let client_cidrs = if cfg.cloudfront.enabled { vec![] } else { cfg.load_balancer.effective_allowed_cidrs() };
+    for cidr in client_cidrs {
         for (port, what) in [(443u32, "HTTPS"), (80, "HTTP, redirected to HTTPS")] {
             alb_ingress.push(Ingress {
                 ip_protocol: "tcp".into(),
@@ -58,7 +87,7 @@ pub fn build(ctx: Ctx) -> (Template, Outputs) {
             ..Default::default()
         },
     );
-    if !cfg.load_balancer.internal && cfg.load_balancer.allowed_cidrs.is_none() {
+    if !cfg.load_balancer.internal && cfg.load_balancer.allowed_cidrs.is_none() && !cfg.cloudfront.enabled {
         alb_sg = alb_sg
             .checkov_skip("CKV_AWS_260", "An internet-facing package index must accept port 80 from anywhere to redirect it to HTTPS; the listener on port 80 only redirects.");
     }

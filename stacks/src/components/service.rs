@@ -63,7 +63,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         .add(
             "LogGroup",
             LogGroup {
-                log_group_name: Some(Expr::str(format!("/pypictl/{}", cfg.service_name))),
+                log_group_name: Some(Expr::str(format!("/pypictl/{}/{}", cfg.service_name, cfg.environment))),
                 retention_in_days: Some(cfg.service.log_retention_days.into()),
                 kms_key_id: Some(key_arn.clone()),
                 tags: None,
@@ -289,7 +289,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         .add(
             "TaskDefinition",
             TaskDefinition {
-                family: Some((&cfg.service_name).into()),
+                family: Some(super::name_prefix(cfg).into()),
                 network_mode: Some("bridge".into()),
                 requires_compatibilities: Some(vec!["EC2".into()]),
                 execution_role_arn: Some(execution_role.att("Arn")),
@@ -344,13 +344,15 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             "Service",
             Service {
                 cluster: Some(cluster.clone()),
-                service_name: Some((&cfg.service_name).into()),
+                service_name: Some(super::name_prefix(cfg).into()),
                 task_definition: Some(task.r()),
                 desired_count: Some(cap.task_min_count.into()),
                 capacity_provider_strategy: Some(vec![CapacityProviderStrategyItem { capacity_provider, weight: Some(1u32.into()), base: None }]),
                 deployment_configuration: Some(DeploymentConfiguration {
-                    // Full capacity during a rollout: new tasks start before old ones stop.
-                    minimum_healthy_percent: Some(100u32.into()),
+                    // Full capacity during a rollout (new tasks start before
+                    // old ones stop) while a slot is free; at a peak that
+                    // fills every instance, one task at a time (sizing).
+                    minimum_healthy_percent: Some(cap.deployment_min_healthy_percent.into()),
                     maximum_percent: Some(200u32.into()),
                     deployment_circuit_breaker: Some(CircuitBreaker { enable: true, rollback: true }),
                 }),
@@ -388,7 +390,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     t.add(
         "CpuScalingPolicy",
         ScalingPolicy {
-            policy_name: Expr::str(format!("{}-cpu-target", cfg.service_name)),
+            policy_name: Expr::str(ctx.name("cpu-target")),
             policy_type: "TargetTrackingScaling".into(),
             scaling_target_id: Some(target.r()),
             target_tracking_scaling_policy_configuration: Some(TargetTracking {

@@ -14,6 +14,7 @@ props!(Ingress {
     to_port: Option<Expr>,
     cidr_ip: Option<Expr>,
     cidr_ipv6: Option<Expr>,
+    source_prefix_list_id: Option<Expr>,
     source_security_group_id: Option<Expr>,
     description: Option<Expr>,
 });
