@@ -58,9 +58,9 @@ pub fn run(global: &Global, args: &SizeArgs) -> Result<()> {
 /// Why a rolling deployment at task_max_count can go ahead.
 fn headroom(p: &CapacityPlan) -> String {
     if p.deployment_min_healthy_percent == 100 {
-        format!("free at task_max: new tasks start before old ones stop (minimum healthy 100 %)")
+        "free at task_max: new tasks start first (min healthy 100 %)".into()
     } else {
-        format!("none at task_max: a deployment there replaces one task at a time (minimum healthy {} %)", p.deployment_min_healthy_percent)
+        format!("none at task_max: one task replaced at a time (min healthy {} %)", p.deployment_min_healthy_percent)
     }
 }
 

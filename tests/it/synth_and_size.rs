@@ -149,3 +149,16 @@ fn size_refuses_huge_container_memory_without_panicking() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// At task_max_count the heavy example fills its 4 instances (24 slots for
+/// 24 tasks): `size` says a deployment there replaces one task at a time;
+/// without a maximum set, a spare instance leaves room instead.
+#[test]
+fn size_shows_the_deploy_headroom() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pypictl().current_dir(dir.path()).args(["size", "-c"]).arg(common::example("heavy")).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("deploy headroom") && text.contains("0 slots") && text.contains("min healthy 95 %"), "{text}");
+    let v = size_json(&["--instance-type", "c6a.xlarge"], dir.path());
+    assert_eq!((v["asg_max_size"].as_u64(), v["spare_task_slots_at_max"].as_i64(), v["deployment_min_healthy_percent"].as_u64()), (Some(5), Some(6), Some(100)));
+}
