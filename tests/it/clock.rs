@@ -9,7 +9,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pypictl::engine::creds::{self, RotateOptions, Rotated};
-use pypictl::engine::deploy::{DeployOptions, Deployer, Interaction, Outcome};
+use pypictl::engine::deploy::{Deployer, Outcome};
 use pypictl::engine::model::Millis;
 use pypictl::engine::progress::{Progress, Recorder};
 use pypictl::engine::scripted::ScriptedCloud;
@@ -54,17 +54,6 @@ fn screen(items: &[Progress]) -> String {
     term.text()
 }
 
-struct Yes;
-
-impl Interaction for Yes {
-    fn interactive(&self) -> bool {
-        false
-    }
-    fn confirm(&mut self, _: &str) -> bool {
-        true
-    }
-    fn show_changes(&mut self, _: &str, _: &[pypictl::engine::changeset::Change]) {}
-}
 
 #[tokio::test(start_paused = true)]
 async fn a_deploy_reads_the_same_at_any_date_and_any_skew() {
@@ -76,15 +65,8 @@ async fn a_deploy_reads_the_same_at_any_date_and_any_skew() {
         let cloud = timeline("ecs-never-stable", base);
         let mut sink = Recorder::default();
         let started = tokio::time::Instant::now();
-        let opts = DeployOptions {
-            yes: true,
-            no_rollback: false,
-            allow_replace_stateful: false,
-            watch: WatchOptions::default(),
-            poll: Duration::from_secs(1),
-            change_set_name: "pypictl-test".into(),
-        };
-        let outcome = Deployer { cloud: &cloud, registry: &cloud, sink: &mut sink, interaction: &mut Yes, opts }
+        let opts = common::deploy_options(true);
+        let outcome = Deployer { cloud: &cloud, registry: &cloud, sink: &mut sink, interaction: &mut common::Yes, opts }
             .deploy(&assembly, &d.config, std::future::pending())
             .await
             .unwrap();

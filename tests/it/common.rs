@@ -4,6 +4,31 @@
 
 use std::path::{Path, PathBuf};
 
+/// Answers yes to every question, without a terminal: what `--yes` does.
+pub struct Yes;
+
+impl pypictl::engine::deploy::Interaction for Yes {
+    fn interactive(&self) -> bool {
+        false
+    }
+    fn confirm(&mut self, _: &str) -> bool {
+        true
+    }
+    fn show_changes(&mut self, _: &str, _: &[pypictl::engine::changeset::Change]) {}
+}
+
+/// The engine tests' deploy options: 1 s polls, a fixed change set name.
+pub fn deploy_options(yes: bool) -> pypictl::engine::deploy::DeployOptions {
+    pypictl::engine::deploy::DeployOptions {
+        yes,
+        no_rollback: false,
+        allow_replace_stateful: false,
+        watch: pypictl::engine::watch::WatchOptions::default(),
+        poll: std::time::Duration::from_secs(1),
+        change_set_name: "pypictl-test".into(),
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -59,14 +59,7 @@ impl Interaction for Script {
 }
 
 fn options(yes: bool) -> DeployOptions {
-    DeployOptions {
-        yes,
-        no_rollback: false,
-        allow_replace_stateful: false,
-        watch: WatchOptions::default(),
-        poll: Duration::from_secs(1),
-        change_set_name: "pypictl-test".into(),
-    }
+    common::deploy_options(yes)
 }
 
 struct Run {

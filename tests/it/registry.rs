@@ -22,13 +22,11 @@ use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 use pypictl::aws::registry::{HttpRegistry, REGISTRY_HEADER};
-use pypictl::engine::changeset::Change;
-use pypictl::engine::deploy::{DeployOptions, Deployer, Interaction, Outcome};
+use pypictl::engine::deploy::{Deployer, Outcome};
 use pypictl::engine::doctor::{self, names::IMAGES, Options, Status};
 use pypictl::engine::images::{self, ImageRef, ManifestAnswer};
 use pypictl::engine::progress::{Progress, Recorder};
 use pypictl::engine::scripted::ScriptedCloud;
-use pypictl::engine::watch::WatchOptions;
 use pypictl_stacks::app::{synthesize, Assembly};
 use pypictl_stacks::{Config, Deployment};
 
@@ -389,28 +387,7 @@ async fn a_registry_that_never_answers_times_out_as_a_warning() {
 
 // The deploy engine ------------------------------------------------------------
 
-struct Yes;
 
-impl Interaction for Yes {
-    fn interactive(&self) -> bool {
-        false
-    }
-    fn confirm(&mut self, _: &str) -> bool {
-        true
-    }
-    fn show_changes(&mut self, _: &str, _: &[Change]) {}
-}
-
-fn options() -> DeployOptions {
-    DeployOptions {
-        yes: true,
-        no_rollback: false,
-        allow_replace_stateful: false,
-        watch: WatchOptions::default(),
-        poll: Duration::from_secs(1),
-        change_set_name: "pypictl-test".into(),
-    }
-}
 
 fn timeline(name: &str) -> ScriptedCloud {
     let path = common::repo_root().join("fixtures/timelines").join(format!("{name}.json"));
@@ -420,7 +397,7 @@ fn timeline(name: &str) -> ScriptedCloud {
 async fn deploy<R: pypictl::engine::cloud::Registry>(cloud: &ScriptedCloud, registry: &R, tag: &str) -> (Outcome, Vec<Progress>) {
     let (d, a) = heavy(tag);
     let mut sink = Recorder::default();
-    let outcome = Deployer { cloud, registry, sink: &mut sink, interaction: &mut Yes, opts: options() }.deploy(&a, &d.config, std::future::pending()).await.unwrap();
+    let outcome = Deployer { cloud, registry, sink: &mut sink, interaction: &mut common::Yes, opts: common::deploy_options(true) }.deploy(&a, &d.config, std::future::pending()).await.unwrap();
     (outcome, sink.items)
 }
 

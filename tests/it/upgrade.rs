@@ -4,27 +4,14 @@
 
 use crate::common;
 
-use std::time::Duration;
 
 use pypictl::commands::upgrade::{self, changed_stacks};
-use pypictl::engine::changeset::Change;
-use pypictl::engine::deploy::{DeployOptions, Interaction, Outcome};
+use pypictl::engine::deploy::Outcome;
 use pypictl::engine::progress::{Progress, Recorder};
 use pypictl::engine::scripted::ScriptedCloud;
-use pypictl::engine::watch::WatchOptions;
 use pypictl_stacks::app::synthesize;
 use pypictl_stacks::edit::Upgrade;
 
-struct Yes;
-impl Interaction for Yes {
-    fn interactive(&self) -> bool {
-        false
-    }
-    fn confirm(&mut self, _: &str) -> bool {
-        true
-    }
-    fn show_changes(&mut self, _: &str, _: &[Change]) {}
-}
 
 fn heavy_copy(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("pypictl.toml");
@@ -37,16 +24,6 @@ fn timeline(name: &str) -> ScriptedCloud {
     ScriptedCloud::from_json(&std::fs::read_to_string(common::repo_root().join("fixtures/timelines").join(format!("{name}.json"))).unwrap())
 }
 
-fn options() -> DeployOptions {
-    DeployOptions {
-        yes: true,
-        no_rollback: false,
-        allow_replace_stateful: false,
-        watch: WatchOptions::default(),
-        poll: Duration::from_secs(1),
-        change_set_name: "pypictl-upgrade".into(),
-    }
-}
 
 #[test]
 fn an_instance_type_change_touches_only_the_compute_stack() {
@@ -93,7 +70,7 @@ async fn a_successful_upgrade_records_the_new_values_keeping_comments() {
     let plan = upgrade::plan(&path, Upgrade { instance_type: Some("c7i.xlarge".into()), ..Default::default() }).unwrap();
     let cloud = timeline("long-history");
     let mut sink = Recorder::default();
-    let (outcome, written) = upgrade::upgrade(&cloud, &cloud, &mut sink, &mut Yes, options(), &path, &plan, std::future::pending()).await.unwrap();
+    let (outcome, written) = upgrade::upgrade(&cloud, &cloud, &mut sink, &mut common::Yes, common::deploy_options(true), &path, &plan, std::future::pending()).await.unwrap();
     assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
     assert!(written);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -111,7 +88,7 @@ async fn a_rolled_back_upgrade_leaves_the_file_alone() {
     let plan = upgrade::plan(&path, Upgrade { image_tag: Some("v2.4.3".into()), ..Default::default() }).unwrap();
     let cloud = timeline("ecs-never-stable");
     let mut sink = Recorder::default();
-    let (outcome, written) = upgrade::upgrade(&cloud, &cloud, &mut sink, &mut Yes, options(), &path, &plan, std::future::pending()).await.unwrap();
+    let (outcome, written) = upgrade::upgrade(&cloud, &cloud, &mut sink, &mut common::Yes, common::deploy_options(true), &path, &plan, std::future::pending()).await.unwrap();
     assert!(matches!(&outcome, Outcome::Failed { status, .. } if status == "UPDATE_ROLLBACK_COMPLETE"), "{outcome:?}");
     assert!(!written);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "pypictl.toml not rewritten");
