@@ -34,6 +34,9 @@ PY
 
 export AWS_ENDPOINT_URL="$url" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+# Everything on loopback: deploy's container-image check asks a closed port instead of Docker Hub
+# and ECR Public, and says so with a warning ("registry ... no answer"); on AWS it asks the registries.
+export PYPICTL_REGISTRY_URL=http://127.0.0.1:9
 pypictl=./target/debug/pypictl
 
 $pypictl size -c "$work/pypictl.toml"
