@@ -30,6 +30,7 @@ Environment:
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import os
@@ -178,8 +179,9 @@ def _fail_list() -> set[str]:
     "resource (create, change set, nested stack, lazy dependency): same steps, with events around the "
     "creation, after the properties (and so the dependencies) are resolved; a model without a "
     "physical id (EC2::SecurityGroupIngress, EFS::AccessPoint) gets one in AWS's format; likewise "
-    "UPDATE_*/DELETE_* around moto's update and delete, DELETE_SKIPPED for DeletionPolicy Retain, "
-    "and a deletion that finds the resource already gone counts as done",
+    "UPDATE_*/DELETE_* around moto's update and delete (DELETE_FAILED and DELETE_SKIPPED for "
+    "DeletionPolicy Retain: patch ordered-delete), and a deletion that finds the resource already "
+    "gone counts as done",
 )
 def patch_resource_events() -> None:
     def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
@@ -246,13 +248,13 @@ def patch_resource_events() -> None:
 
     @wrap(ResourceMap, "_delete_resource")
     def _delete_resource(original, self, parsed_resource, resource_json):
+        # One resource's deletion, with its events; a failure is raised to the caller (patch
+        # "ordered-delete"), which records DELETE_FAILED. DeletionPolicy Retain never reaches here:
+        # the caller emits DELETE_SKIPPED instead.
         stack = stack_of(self)
         lid = getattr(parsed_resource, "logical_resource_id", "")
         physical = getattr(parsed_resource, "physical_resource_id", "") or ""
-        started = self.__dict__.setdefault("_pypictl_deleting", set())
-        if lid not in started:  # moto retries deletions that hit a dependency: one IN_PROGRESS
-            started.add(lid)
-            emit(stack, lid, resource_json["Type"], "DELETE_IN_PROGRESS", physical)
+        emit(stack, lid, resource_json["Type"], "DELETE_IN_PROGRESS", physical)
         fallback = DELETE_FALLBACKS.get(resource_json["Type"])
         try:
             if fallback:  # see patch "delete-fallbacks"
@@ -260,22 +262,11 @@ def patch_resource_events() -> None:
             else:
                 original(self, parsed_resource, resource_json)
         except Exception as e:
-            # Already gone (moto deletes in random order: the load balancer takes its listeners
-            # with it) counts as deleted, as for AWS's resource handlers.
+            # Already gone (the load balancer takes its listeners with it in moto) counts as
+            # deleted, as for AWS's resource handlers.
             if "NotFound" not in type(e).__name__ and "does not exist" not in _reason(e):
                 raise
         emit(stack, lid, resource_json["Type"], "DELETE_COMPLETE", physical)
-
-    @wrap(ResourceMap, "delete")
-    def delete(original, self):
-        # DeletionPolicy Retain: AWS leaves the resource and says so with DELETE_SKIPPED. moto already
-        # leaves it (ResourceMap.delete filters Retain); only the event is missing.
-        stack = stack_of(self)
-        for lid, rjson in self._resource_json_map.items():
-            res = self._parsed_resources.get(lid)
-            if rjson.get("DeletionPolicy") == "Retain" and res is not None and not isinstance(res, str):
-                emit(stack, lid, rjson["Type"], "DELETE_SKIPPED", getattr(res, "physical_resource_id", ""))
-        original(self)
 
 
 # type -> physical id in AWS's format, for moto models that have none.
@@ -465,8 +456,9 @@ def patch_nested_stacks() -> None:
             self.stacks[stack.stack_id] = stack
             stack.status = "DELETE_FAILED"
             stack._add_stack_event("DELETE_FAILED", resource_status_reason=_reason(e))
-            if stack.parent_id:
-                raise  # the parent's resource deletion fails in turn
+            if stack.parent_id:  # the parent's resource deletion fails in turn, with AWS's message
+                raise HandlerFailure(
+                    f"Embedded stack {stack.stack_id} was not successfully deleted: {_reason(e)}") from e
 
     @wrap(Stack, "create_resources")
     def create_resources(original, self):
@@ -489,9 +481,11 @@ _nesting = threading.local()
 
 
 def rollback(stack: Stack, operation: str, failed: list[str]) -> None:
-    """What AWS does after a resource failed: a CREATE deletes what it had created (events for each
-    deletion) and ends ROLLBACK_COMPLETE. An UPDATE ends UPDATE_ROLLBACK_COMPLETE, but the previous
-    state of the resources it changed is not restored (moto keeps no history of resources)."""
+    """What AWS does after a resource failed: a CREATE deletes what it had created, dependants first
+    (patch "ordered-delete": events for each deletion, DELETE_SKIPPED for DeletionPolicy Retain), and
+    ends ROLLBACK_COMPLETE, or ROLLBACK_FAILED when a deletion failed. An UPDATE ends
+    UPDATE_ROLLBACK_COMPLETE, but the previous state of the resources it changed is not restored
+    (moto keeps no history of resources)."""
     failed_list = ", ".join(failed)
     prefix = "" if operation == "CREATE" else "UPDATE_"
     stack.status = f"{prefix}ROLLBACK_IN_PROGRESS"
@@ -500,38 +494,222 @@ def rollback(stack: Stack, operation: str, failed: list[str]) -> None:
         resource_status_reason=f"The following resource(s) failed to {operation.lower()}: [{failed_list}]. "
         "Rollback requested by user.",
     )
-    # A nested stack that failed is not in the parent's resource map (its creation raised); AWS
-    # deletes it with the rest, first, as it depends on the others.
+    not_deleted: dict[str, str] = {}
+    # A nested stack that failed to create is not in the parent's resource map (its creation
+    # raised); it depends on the others, so AWS deletes it first (it has rolled back on its own).
     backend = cloudformation_backends[stack.account_id][stack.region_name]
     for child in [s for s in backend.stacks.values() if getattr(s, "parent_id", None) == stack.stack_id]:
         lid = next((f for f in failed if child.name.startswith(f"{stack.name}-{f}-")), None)
-        if lid and child.status.endswith("ROLLBACK_COMPLETE"):
+        if lid and child.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
             emit(stack, lid, "AWS::CloudFormation::Stack", "DELETE_IN_PROGRESS", child.stack_id)
-            backend.delete_stack(child.stack_id)
-            emit(stack, lid, "AWS::CloudFormation::Stack", "DELETE_COMPLETE", child.stack_id)
-    # Then what was created, newest first, in passes until no deletion succeeds (as moto's
-    # ResourceMap.delete does: a deletion can wait for a dependant's).
-    rm = stack.resource_map
-    pending = [lid for lid in reversed(list(rm._resource_json_map)) if operation == "CREATE"
-               and hasattr(rm._parsed_resources.get(lid), "logical_resource_id")]
-    errors: dict[str, Exception] = {}
-    progress = True
-    while pending and progress:
-        progress = False
-        for lid in list(pending):
             try:
-                rm._delete_resource(rm._parsed_resources[lid], rm._resource_json_map[lid])
-            except Exception as e:  # noqa: BLE001 - retried in the next pass
-                errors[lid] = e
+                backend.delete_stack(child.stack_id)
+            except Exception as e:  # noqa: BLE001 - the nested stack ended DELETE_FAILED
+                emit(stack, lid, "AWS::CloudFormation::Stack", "DELETE_FAILED", child.stack_id, _reason(e))
+                not_deleted[lid] = _reason(e)
                 continue
-            rm._parsed_resources.pop(lid, None)
-            pending.remove(lid)
-            progress = True
-    for lid in pending:  # AWS reports DELETE_FAILED and ends ROLLBACK_FAILED; kept simple here
-        emit(stack, lid, rm._resource_json_map[lid]["Type"], "DELETE_FAILED",
-             getattr(rm._parsed_resources[lid], "physical_resource_id", ""), _reason(errors[lid]))
+            emit(stack, lid, "AWS::CloudFormation::Stack", "DELETE_COMPLETE", child.stack_id)
+    if operation == "CREATE":  # then what it had created, dependants first
+        rm = stack.resource_map
+        not_deleted = teardown(rm, [lid for lid in rm._resource_json_map if _exists(rm._parsed_resources.get(lid))],
+                               not_deleted)
+    if not_deleted:
+        stack.status = f"{prefix}ROLLBACK_FAILED"
+        stack._add_stack_event(f"{prefix}ROLLBACK_FAILED", resource_status_reason=_failed_to_delete(not_deleted))
+        return
     stack.status = f"{prefix}ROLLBACK_COMPLETE"
     stack._add_stack_event(f"{prefix}ROLLBACK_COMPLETE")
+
+
+# --------------------------------------------------------------------------------------------------
+# Deletion order
+# --------------------------------------------------------------------------------------------------
+
+
+class HandlerFailure(Exception):
+    """A resource handler's failure, already worded as CloudFormation reports it."""
+
+
+def _exists(resource: Any) -> bool:
+    """Whether a ResourceMap entry is a resource that was created (not a parameter, not a resource
+    whose condition is false, not one never created)."""
+    return resource is not None and not isinstance(resource, (str, int, float, bool, dict, list))
+
+
+def _sub_names(text: str) -> set[str]:
+    """The resource names an Fn::Sub string uses: ${X} and ${X.Attr}; ${!X} is a literal."""
+    return {m.split(".", 1)[0] for m in re.findall(r"\$\{([^}!][^}]*)\}", text)}
+
+
+def references(value: Any) -> set[str]:
+    """Every name a template fragment references: Ref, Fn::GetAtt, and Fn::Sub's ${X} / ${X.Attr}
+    (minus the variables of Fn::Sub's own map)."""
+    found: set[str] = set()
+
+    def walk(v: Any) -> None:
+        if isinstance(v, list):
+            for item in v:
+                walk(item)
+            return
+        if not isinstance(v, dict):
+            return
+        for key, arg in v.items():
+            if key == "Ref" and isinstance(arg, str):
+                found.add(arg)
+            elif key == "Fn::GetAtt":
+                if isinstance(arg, str):
+                    found.add(arg.split(".", 1)[0])
+                elif isinstance(arg, list) and arg:
+                    if isinstance(arg[0], str):
+                        found.add(arg[0])
+                    walk(arg[1:])
+            elif key == "Fn::Sub":
+                if isinstance(arg, str):
+                    found.update(_sub_names(arg))
+                elif isinstance(arg, list) and arg:
+                    variables = arg[1] if len(arg) > 1 and isinstance(arg[1], dict) else {}
+                    if isinstance(arg[0], str):
+                        found.update(_sub_names(arg[0]) - set(variables))
+                    walk(list(variables.values()))
+            else:
+                walk(arg)
+
+    walk(value)
+    return found
+
+
+def dependencies(resources: dict[str, Any]) -> dict[str, set[str]]:
+    """logical id -> the resources of the same template it depends on (references and DependsOn)."""
+    ids = set(resources)
+    out = {}
+    for lid, rjson in resources.items():
+        depends_on = rjson.get("DependsOn") or []
+        depends_on = [depends_on] if isinstance(depends_on, str) else list(depends_on)
+        body = {k: v for k, v in rjson.items() if k != "DependsOn"}
+        out[lid] = (set(depends_on) | references(body)) & ids - {lid}
+    return out
+
+
+# Types whose deletion takes minutes (an Auto Scaling group waits for its instances to terminate):
+# of the deletions CloudFormation starts together, these finish last.
+SLOW_DELETES = {"AWS::AutoScaling::AutoScalingGroup"}
+
+
+def _failed_to_delete(failed: dict[str, str]) -> str:
+    return f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
+
+
+def teardown(rm: ResourceMap, live: list[str], failed: dict[str, str] | None = None) -> dict[str, str]:
+    """Deletes the resources `live` of a stack as CloudFormation does: a resource only once every
+    resource of the stack that depends on it is gone; the resources that are ready are deleted
+    together (a wave; the slow ones finish last), each once. A failure is DELETE_FAILED with its
+    reason, and what the failed resource depends on is then left alone. `failed` (logical id ->
+    reason) are resources that already failed to delete. Returns every resource that failed."""
+    stack = stack_of(rm)
+    rm._pypictl_torn_down = True
+    template = rm._resource_json_map
+    deps = dependencies(template)
+    failed = dict(failed or {})
+    pending = list(reversed(live))  # newest first within a wave, as AWS tends to
+    while True:
+        holding = set(pending) | set(failed)
+        wave = [lid for lid in pending if not any(lid in deps.get(o, ()) for o in holding if o != lid)]
+        if not wave:
+            return failed  # what is still pending depends on a failed resource: not attempted
+        wave.sort(key=lambda lid: template[lid]["Type"] in SLOW_DELETES)
+        for lid in wave:
+            pending.remove(lid)
+            resource, rjson = rm._parsed_resources[lid], template[lid]
+            physical = getattr(resource, "physical_resource_id", "") or ""
+            if rjson.get("DeletionPolicy") == "Retain":
+                emit(stack, lid, rjson["Type"], "DELETE_SKIPPED", physical)
+                rm._parsed_resources.pop(lid, None)
+                continue
+            try:
+                rm._delete_resource(resource, rjson)
+            except Exception as e:  # noqa: BLE001 - AWS: DELETE_FAILED, the stack carries on
+                reason = _delete_reason(e, rjson["Type"])
+                emit(stack, lid, rjson["Type"], "DELETE_FAILED", physical, reason)
+                failed[lid] = reason
+                continue
+            rm._parsed_resources.pop(lid, None)
+
+
+# Service names in the AWS SDK's error text (as CloudFormation's resource handlers quote them).
+SDK_SERVICE_NAMES = {"ECS": "AmazonECS", "Backup": "AWSBackup", "AutoScaling": "AmazonAutoScaling",
+                     "EC2": "AmazonEC2", "ElasticLoadBalancingV2": "AmazonElasticLoadBalancing"}
+
+
+def _delete_reason(e: BaseException, resource_type: str) -> str:
+    """A deletion failure as CloudFormation words it: a service error inside the resource handler's
+    message, with the SDK's service name and error code."""
+    if isinstance(e, (HandlerFailure, CloudFormationError)):
+        return _reason(e)
+    code = getattr(e, "error_type", None) or getattr(e, "code", None)
+    if not isinstance(code, str):
+        return _reason(e)
+    service = resource_type.split("::")[1] if resource_type.count("::") == 2 else resource_type
+    service = SDK_SERVICE_NAMES.get(service, f"Amazon{service}")
+    status = getattr(e, "code", 400) if isinstance(getattr(e, "code", None), int) else 400
+    return (f'Resource handler returned message: "{_reason(e)} (Service: {service}; Status Code: {status}; '
+            f'Error Code: {code}; Request ID: {_uuid()}; Proxy: null)" (RequestToken: {_uuid()}, '
+            "HandlerErrorCode: GeneralServiceException)")
+
+
+@patch(
+    "ordered-delete",
+    "deleting a stack (and rolling back a failed CREATE) deletes a resource only after every resource "
+    "of the same stack that references it (Ref, Fn::GetAtt, ${X} / ${X.Attr} in Fn::Sub, DependsOn) is "
+    "deleted, starting the deletions that are ready together; each deletion is attempted once: a "
+    "failure is DELETE_FAILED with the handler's reason, what the failed resource depends on is not "
+    "deleted, and the stack ends DELETE_FAILED (ROLLBACK_FAILED for a rollback) 'The following "
+    "resource(s) failed to delete: [...]'; DeletionPolicy Retain is DELETE_SKIPPED at its turn, on "
+    "rollback too; a deleted or rolled-back stack's resources are gone for good",
+    "ResourceMap.delete tries every resource in set order, in passes until a pass deletes nothing, "
+    "which hides ordering bugs (a deletion refused in one pass succeeds in the next); a rollback "
+    "deleted retained resources; and ResourceMap.__getitem__ creates any resource it is asked for, so "
+    "DescribeStackResources after a rollback re-created the deleted resources and nested stacks",
+    "replace ResourceMap.delete by teardown(): the dependency graph from the template, waves of "
+    "the resources nothing left depends on (Auto Scaling groups, slow to delete, last in their wave), "
+    "one attempt each; rollback() uses it too (ROLLBACK_FAILED when something failed). Once a resource "
+    "map is torn down, a resource it no longer has is None (as one whose condition is false), "
+    "DescribeStackResources lists what is left, and outputs are the ones already resolved",
+)
+def patch_ordered_delete() -> None:
+    def delete(self: ResourceMap) -> None:
+        failed = teardown(self, [lid for lid in self._resource_json_map if _exists(self._parsed_resources.get(lid))])
+        if failed:
+            raise HandlerFailure(_failed_to_delete(failed))
+
+    ResourceMap.delete = delete
+
+    @wrap(ResourceMap, "__getitem__")
+    def __getitem__(original, self, key):
+        if (getattr(self, "_pypictl_torn_down", False) and key not in self._parsed_resources
+                and key in self._resource_json_map):
+            return None  # deleted: never created again behind the caller's back
+        return original(self, key)
+
+    original_resources = Stack.stack_resources
+
+    def stack_resources(self: Stack) -> Any:
+        rm = self.resource_map
+        if not getattr(rm, "_pypictl_torn_down", False):
+            return original_resources.fget(self)
+        return [rm._parsed_resources[lid] for lid in rm._resource_json_map if _exists(rm._parsed_resources.get(lid))]
+
+    Stack.stack_resources = property(stack_resources)
+
+    original_outputs = Stack.outputs
+
+    def outputs(self: Stack) -> Any:
+        if not getattr(self.resource_map, "_pypictl_torn_down", False):
+            return original_outputs.fget(self)
+        cached = [o for o in self.output_map._parsed_outputs.values() if o]
+        return [{"OutputKey": o.key, "OutputValue": o.value, "Description": o.description, "ExportName": None}
+                for o in cached] or None
+
+    Stack.outputs = property(outputs)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1081,44 +1259,98 @@ def add_routes(urls_module: Any, paths: dict[str, Callable]) -> None:
     urls_module.url_paths.update(paths)
 
 
+def recovery_points(vault: Any) -> dict[str, dict]:
+    """A backup vault's recovery points (ARN -> ListRecoveryPointsByBackupVault entry), kept on moto's
+    Vault (patch backup-recovery-points)."""
+    return vault.__dict__.setdefault("_pypictl_recovery_points", {})
+
+
+# Resource type of a recovery point, from the service of the protected resource's ARN.
+BACKUP_RESOURCE_TYPES = {"elasticfilesystem": "EFS", "dynamodb": "DynamoDB", "rds": "RDS", "s3": "S3",
+                         "ec2": "EC2", "fsx": "FSx", "storagegateway": "Storage Gateway"}
+
+
 @patch(
     "backup-recovery-points",
+    "StartBackupJob (PUT /backup-jobs) backs a resource up into a vault: the job ends with a recovery "
+    "point (ARN arn:aws:backup:<region>:<account>:recovery-point:<ID> for EFS) in that vault; "
     "ListRecoveryPointsByBackupVault (GET /backup-vaults/{name}/recovery-points/) lists a vault's "
     "recovery points, ResourceNotFoundException for a vault that does not exist; DeleteRecoveryPoint "
     "(DELETE /backup-vaults/{name}/recovery-points/{arn}) deletes one, ResourceNotFoundException for "
     "one that does not exist; DeleteBackupVault then deletes the emptied vault",
-    "backup has no recovery-point API: both paths answer HTTP 404 with an HTML page, so "
-    "`pypictl destroy --force-destroy-data` cannot empty a vault and so never reaches DeleteBackupVault",
-    "moto runs no backup jobs, so a vault never has a recovery point: add_routes gives backup the two "
-    "paths, dispatched (operation found from method and path, as moto does) to two new BackupResponse "
-    "methods: an empty list (no NextToken) for an existing vault, and ResourceNotFoundException for "
-    "a missing vault or for any recovery point. moto's own DeleteBackupVault deletes the vaults the "
-    "BackupVault placeholder creates in its backend",
+    "backup has no backup-job nor recovery-point API: the paths answer HTTP 404 with an HTML page, "
+    "so `pypictl destroy --force-destroy-data` cannot empty a vault and so never reaches "
+    "DeleteBackupVault, and no test can put a recovery point in a vault",
+    "add_routes gives backup the three paths, dispatched (operation found from method and path, as "
+    "moto does) to three new BackupResponse methods. A backup job completes at once: StartBackupJob "
+    "(vault must exist) adds a COMPLETED recovery point to the vault (kept on moto's Vault, which "
+    "counts them in NumberOfRecoveryPoints); the list returns them in one page (no NextToken); "
+    "DeleteRecoveryPoint removes one at once (AWS: DELETING first, gone a little later). moto's own "
+    "DeleteBackupVault deletes the vaults the BackupVault placeholder creates in its backend",
 )
 def patch_backup_recovery_points() -> None:
     from moto.backup import urls
     from moto.backup.exceptions import ResourceNotFoundException
     from moto.backup.responses import BackupResponse
+    from moto.core.utils import unix_time
 
-    def existing_vault(self: BackupResponse) -> str:
+    def existing_vault(self: BackupResponse, name: str | None = None) -> Any:
         # self.path is the raw (percent-encoded) path: the SDKs encode each label.
-        name = unquote(self.path.split("/backup-vaults/", 1)[1].split("/", 1)[0])
-        if name not in self.backup_backend.vaults:
+        if name is None:
+            name = unquote(self.path.split("/backup-vaults/", 1)[1].split("/", 1)[0])
+        vault = self.backup_backend.vaults.get(name)
+        if vault is None:
             raise ResourceNotFoundException(msg=f"Backup vault {name} does not exist")
-        return name
+        return vault
+
+    def start_backup_job(self: BackupResponse) -> str:
+        params = json.loads(self.body or "{}")
+        vault = existing_vault(self, params.get("BackupVaultName"))
+        resource_arn = params.get("ResourceArn") or ""
+        now = unix_time()
+        arn = (f"arn:aws:backup:{self.region}:{self.current_account}:recovery-point:"
+               f"{str(uuid.uuid4()).upper()}")
+        service = resource_arn.split(":")[2] if resource_arn.count(":") >= 5 else ""
+        entry = {
+            "RecoveryPointArn": arn,
+            "BackupVaultName": vault.backup_vault_name,
+            "BackupVaultArn": vault.backup_vault_arn,
+            "ResourceArn": resource_arn,
+            "ResourceType": BACKUP_RESOURCE_TYPES.get(service, service),
+            "IamRoleArn": params.get("IamRoleArn"),
+            "Status": "COMPLETED",
+            "CreationDate": now,
+            "CompletionDate": now,
+            "BackupSizeInBytes": 0,
+            "EncryptionKeyArn": vault.encryption_key_arn,
+            "IsEncrypted": bool(vault.encryption_key_arn),
+            "Lifecycle": params.get("Lifecycle"),
+        }
+        recovery_points(vault)[arn] = {k: v for k, v in entry.items() if v is not None}
+        vault.num_of_recovery_points = len(recovery_points(vault))
+        return json.dumps({"BackupJobId": str(uuid.uuid4()).upper(), "RecoveryPointArn": arn,
+                           "CreationDate": now, "IsParent": False})
 
     def list_recovery_points_by_backup_vault(self: BackupResponse) -> str:
-        existing_vault(self)
-        return json.dumps({"RecoveryPoints": []})
+        vault = existing_vault(self)
+        return json.dumps({"RecoveryPoints": list(recovery_points(vault).values())})
 
     def delete_recovery_point(self: BackupResponse) -> str:
-        name = existing_vault(self)
+        vault = existing_vault(self)
         arn = unquote(self.path.split("/recovery-points/", 1)[1])
-        raise ResourceNotFoundException(msg=f"Recovery point {arn} does not exist in backup vault {name}")
+        points = recovery_points(vault)
+        if arn not in points:
+            raise ResourceNotFoundException(
+                msg=f"Recovery point {arn} does not exist in backup vault {vault.backup_vault_name}")
+        del points[arn]
+        vault.num_of_recovery_points = len(points)
+        return "{}"
 
+    BackupResponse.start_backup_job = start_backup_job
     BackupResponse.list_recovery_points_by_backup_vault = list_recovery_points_by_backup_vault
     BackupResponse.delete_recovery_point = delete_recovery_point
     add_routes(urls, {
+        "{0}/backup-jobs/?$": BackupResponse.dispatch,
         # botocore sends the modeled trailing slash, the Rust SDK none: a rule ending in / matches
         # both, moto adding every rule with strict_slashes off.
         "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$": BackupResponse.dispatch,
@@ -1343,6 +1575,171 @@ def patch_ecs_deployments() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# What blocks a deletion: container instances, scale-in protection, recovery points
+# --------------------------------------------------------------------------------------------------
+
+# The ECS agent's cluster setting in user data (/etc/ecs/ecs.config, written by cloud-init): a cluster
+# name or ARN. In a cloud-config's JSON string the line ends at an escaped "\n".
+ECS_CLUSTER_SETTING = re.compile(r"ECS_CLUSTER=([A-Za-z0-9_:/-]+)")
+
+
+def _agent_cluster(instance: Any) -> str | None:
+    """The cluster the ECS agent of an Auto Scaling group's instance joins, from its user data."""
+    if getattr(instance, "autoscaling_group", None) is None or not instance.user_data:
+        return None
+    data = instance.user_data
+    try:
+        text = data.decode() if hasattr(data, "decode") and not isinstance(data, (str, bytes)) else (
+            base64.b64decode(data).decode("utf-8", "replace"))
+    except Exception:  # noqa: BLE001 - not base64: no agent configuration to read
+        return None
+    m = ECS_CLUSTER_SETTING.search(text)
+    return m.group(1).split("/")[-1] if m else None
+
+
+def _agent_register(instance: Any, ecs: Any) -> None:
+    """Registers a running instance whose agent names an ACTIVE cluster of `ecs` (once)."""
+    name = _agent_cluster(instance)
+    cluster = ecs.clusters.get(name) if name else None
+    if (cluster is None or cluster.status != "ACTIVE" or instance.state not in ("pending", "running")
+            or instance.__dict__.get("_pypictl_container_instance")):
+        return
+    ci = ecs.register_container_instance(cluster.name, instance.id)
+    instance._pypictl_container_instance = (ecs, cluster.name, ci.container_instance_arn)
+
+
+@patch(
+    "ecs-container-instances",
+    "an EC2 instance whose user data sets ECS_CLUSTER=<name> (the ECS agent's /etc/ecs/ecs.config) "
+    "registers as a container instance of that cluster; the agent retries until the cluster exists; "
+    "a terminated instance is deregistered; DeleteCluster (and so CloudFormation's delete of "
+    "AWS::ECS::Cluster) fails with ClusterContainsContainerInstancesException 'The Cluster cannot be "
+    "deleted while Container Instances are active or draining.' (ECS API reference, DeleteCluster) "
+    "while any is registered",
+    "runs no agent: Auto Scaling launches the instances with the launch template's user data, but "
+    "they never register (moto's register_container_instance is only the API), and DeleteCluster "
+    "always succeeds (it marks the cluster INACTIVE); DeregisterContainerInstance leaves the "
+    "cluster's registeredContainerInstancesCount as it was",
+    "the agent, minimally: after FakeAutoScalingGroup.replace_autoscaling_group_instances (where moto "
+    "launches a group's instances) each new instance whose decoded user data has ECS_CLUSTER=<name> "
+    "registers if that cluster is ACTIVE, and create_cluster registers the running group instances "
+    "that wait for it; Instance.terminate deregisters (force); delete_cluster refuses while the "
+    "cluster has ACTIVE or DRAINING container instances; deregistration lowers the count",
+)
+def patch_ecs_container_instances() -> None:
+    from moto.autoscaling.models import FakeAutoScalingGroup
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.instances import Instance
+    from moto.ecs.exceptions import ECSException
+    from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
+
+    @wrap(FakeAutoScalingGroup, "replace_autoscaling_group_instances")
+    def replace_autoscaling_group_instances(original, self, *args, **kwargs):
+        before = {s.instance.id for s in self.instance_states}
+        original(self, *args, **kwargs)
+        ec2 = self.autoscaling_backend.ec2_backend
+        ecs = ecs_backends[ec2.account_id][ec2.region_name]
+        for state in self.instance_states:
+            if state.instance.id not in before:
+                _agent_register(state.instance, ecs)
+
+    @wrap(EC2ContainerServiceBackend, "create_cluster")
+    def create_cluster(original, self, *args, **kwargs):
+        cluster = original(self, *args, **kwargs)
+        for instance in ec2_backends[self.account_id][self.region_name].all_running_instances():
+            _agent_register(instance, self)
+        return cluster
+
+    @wrap(Instance, "terminate")
+    def terminate(original, self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        link = self.__dict__.pop("_pypictl_container_instance", None)
+        if link:
+            ecs, cluster, arn = link
+            try:
+                ecs.deregister_container_instance(cluster, arn, force=True)
+            except Exception:  # noqa: BLE001 - deregistered already (API)
+                pass
+        return result
+
+    @wrap(EC2ContainerServiceBackend, "deregister_container_instance")
+    def deregister_container_instance(original, self, cluster_str, container_instance_str, force):
+        ci = original(self, cluster_str, container_instance_str, force)
+        cluster = self._get_cluster(cluster_str)
+        cluster.registered_container_instances_count = max(0, cluster.registered_container_instances_count - 1)
+        return ci  # the instance's agent, deregistered, does not register again
+
+    @wrap(EC2ContainerServiceBackend, "delete_cluster")
+    def delete_cluster(original, self, cluster_str):
+        cluster = self._get_cluster(cluster_str)
+        if any(ci.status in ("ACTIVE", "DRAINING") for ci in self.container_instances.get(cluster.name, {}).values()):
+            raise ECSException(
+                "ClusterContainsContainerInstancesException",
+                "The Cluster cannot be deleted while Container Instances are active or draining.",
+            )
+        return original(self, cluster_str)
+
+
+def _protected(state: Any) -> bool:
+    value = state.protected_from_scale_in
+    return value is True or str(value).lower() == "true"
+
+
+@patch(
+    "asg-delete-scale-in-protection",
+    "CloudFormation deletes an AWS::AutoScaling::AutoScalingGroup by setting its minimum, maximum and "
+    "desired sizes to 0 and waiting for its instances to terminate; instances protected from scale in "
+    "never do ('Could not scale to desired capacity because all remaining instances are protected "
+    "from scale-in'), so the deletion hangs until the stack operation times out and fails (aws-cdk "
+    "issues 18179 and 14732)",
+    "the group's CloudFormation delete (DeleteAutoScalingGroup) deletes the group whatever its "
+    "instances: protected ones keep running, outside any group",
+    "in FakeAutoScalingGroup.delete (CloudFormation's path only; the API is moto's): sizes to 0 "
+    "first, which terminates the unprotected instances, then, if protected instances remain, fail "
+    "at once (not after hours) with DELETE_FAILED naming them; the group stays, with sizes 0",
+)
+def patch_asg_delete_protection() -> None:
+    from moto.autoscaling.models import FakeAutoScalingGroup, autoscaling_backends
+
+    @wrap(FakeAutoScalingGroup, "delete")
+    def delete(original, self, account_id, region_name):
+        backend = autoscaling_backends[account_id][region_name]
+        if self.name in backend.autoscaling_groups:
+            self.min_size = self.max_size = 0
+            backend.set_desired_capacity(self.name, 0)  # moto terminates only unprotected instances
+            protected = [s.instance.id for s in self.instance_states if _protected(s)]
+            if protected:
+                raise HandlerFailure(
+                    'Resource handler returned message: "Could not scale to desired capacity because all '
+                    f"remaining instances are protected from scale-in: [{', '.join(protected)}]. The Auto "
+                    'Scaling group cannot be deleted while it has instances." (HandlerErrorCode: NotStabilized)'
+                )
+        return original(self, account_id, region_name)
+
+
+@patch(
+    "backup-vault-not-empty",
+    "DeleteBackupVault deletes only an empty vault: one holding recovery points fails with "
+    "InvalidRequestException 'Backup vault cannot be deleted because it contains recovery points.' "
+    "(AWS Backup API reference, DeleteBackupVault), and so does CloudFormation's delete of an "
+    "AWS::Backup::BackupVault",
+    "deletes the vault whatever it holds (moto has no recovery points at all)",
+    "BackupBackend.delete_backup_vault, which both DeleteBackupVault and the BackupVault placeholder's "
+    "delete call, refuses a vault that holds recovery points (patch backup-recovery-points)",
+)
+def patch_backup_vault_not_empty() -> None:
+    from moto.backup.exceptions import InvalidRequestException
+    from moto.backup.models import BackupBackend
+
+    @wrap(BackupBackend, "delete_backup_vault")
+    def delete_backup_vault(original, self, backup_vault_name):
+        vault = self.vaults.get(backup_vault_name)
+        if vault is not None and recovery_points(vault):
+            raise InvalidRequestException(msg="Backup vault cannot be deleted because it contains recovery points.")
+        return original(self, backup_vault_name)
+
+
+# --------------------------------------------------------------------------------------------------
 
 
 def apply_patches() -> None:
@@ -1364,6 +1761,10 @@ def apply_patches() -> None:
         patch_cloudwatch_rpc_v2_cbor,
         patch_describe_alarms_filters,
         patch_ecs_deployments,
+        patch_ordered_delete,
+        patch_ecs_container_instances,
+        patch_asg_delete_protection,
+        patch_backup_vault_not_empty,
     ):
         fn()
 

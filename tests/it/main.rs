@@ -16,6 +16,7 @@ mod invalid_configs;
 mod lint;
 mod moto_day_two;
 mod moto_e2e;
+mod moto_teardown;
 mod readme;
 mod registry;
 mod render;

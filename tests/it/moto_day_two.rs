@@ -251,7 +251,8 @@ fn creds_in_every_format_then_rotation() {
 
     let before = boto(
         &moto,
-        "svc = ecs.describe_services(cluster='pypi', services=['pypi'])['services'][0]\n\
+        "o = {x['OutputKey']: x['OutputValue'] for x in cfn.describe_stacks(StackName='pypi')['Stacks'][0]['Outputs']}\n\
+         svc = ecs.describe_services(cluster=o['EcsClusterName'], services=[o['EcsServiceName']])['services'][0]\n\
          ids = sorted(i['InstanceId'] for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] == 'running')\n\
          out = {'deployment': svc['deployments'][0]['id'], 'instances': ids}",
     );
@@ -283,7 +284,8 @@ fn creds_in_every_format_then_rotation() {
     let after = boto(
         &moto,
         "import json as j\n\
-         svc = ecs.describe_services(cluster='pypi', services=['pypi'])['services'][0]\n\
+         o = {x['OutputKey']: x['OutputValue'] for x in cfn.describe_stacks(StackName='pypi')['Stacks'][0]['Outputs']}\n\
+         svc = ecs.describe_services(cluster=o['EcsClusterName'], services=[o['EcsServiceName']])['services'][0]\n\
          ids = sorted(i['InstanceId'] for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] == 'running')\n\
          arn = [o['OutputValue'] for o in cfn.describe_stacks(StackName='pypi')['Stacks'][0]['Outputs'] if o['OutputKey'] == 'PypiUserSecretArn'][0]\n\
          out = {'deployment': svc['deployments'][0]['id'], 'instances': ids, 'password': j.loads(secrets.get_secret_value(SecretId=arn)['SecretString'])['password']}",
