@@ -143,6 +143,8 @@ pub struct AccountScript {
     pub internet_gateway: bool,
     pub zone_id: String,
     pub zone_name: String,
+    /// The hosted zone is private.
+    pub zone_private: bool,
     pub instance_types: Vec<String>,
 }
 
@@ -161,6 +163,7 @@ impl Default for AccountScript {
             internet_gateway: true,
             zone_id: "Z0123456789ABCDEFGHIJ".into(),
             zone_name: "example.com.".into(),
+            zone_private: false,
             instance_types: pypictl_stacks::catalogue::all().map(|t| t.name.to_string()).collect(),
         }
     }
@@ -450,7 +453,8 @@ impl Stacks for ScriptedCloud {
 
     async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<String> {
         self.call("CreateChangeSet", false)?;
-        self.log.borrow_mut().push(format!("CreateChangeSet {:?} {}", request.kind, request.template_url));
+        let params: Vec<String> = request.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        self.log.borrow_mut().push(format!("CreateChangeSet {:?} {} {}", request.kind, request.template_url, params.join(",")));
         self.state.borrow_mut().change_set_created = true;
         Ok("cs-root".into())
     }
@@ -676,7 +680,7 @@ impl Account for ScriptedCloud {
     async fn hosted_zone(&self, id: &str) -> CloudResult<Option<HostedZone>> {
         self.call("GetHostedZone", false)?;
         let a = &self.script.account;
-        Ok((id == a.zone_id).then(|| HostedZone { id: id.into(), name: a.zone_name.clone(), private: false }))
+        Ok((id == a.zone_id).then(|| HostedZone { id: id.into(), name: a.zone_name.clone(), private: a.zone_private }))
     }
 
     async fn instance_type(&self, name: &str) -> CloudResult<Option<InstanceTypeInfo>> {

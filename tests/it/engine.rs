@@ -345,6 +345,65 @@ async fn prerequisite_problems_stop_everything_and_name_their_fix() {
     assert!(cloud.logged("").iter().all(|l| !l.starts_with("Create") && !l.starts_with("Put")), "nothing changed: {:?}", cloud.log.borrow());
 }
 
+/// "ACM does not support DNS validation through private hosted zones" (ACM
+/// User Guide, "DNS validation"): the certificate would wait for hours, then
+/// fail. A private zone needs load_balancer.certificate_arn; with one, the
+/// load balancer uses it and no certificate is requested.
+#[tokio::test(start_paused = true)]
+async fn a_private_zone_needs_an_existing_certificate() {
+    let private = || {
+        let path = common::repo_root().join("fixtures/timelines/create-success.json");
+        let mut script: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        script["account"] = serde_json::json!({ "zone_private": true });
+        ScriptedCloud::from_json(&script.to_string())
+    };
+    let cloud = private();
+    let run = deploy(&cloud, true).await;
+    let Outcome::Prerequisites(problems) = &run.outcome else { panic!("{:?}", run.outcome) };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].what.contains("is private") && problems[0].fix.contains("load_balancer.certificate_arn"), "{problems:?}");
+    assert!(cloud.logged("CreateChangeSet").is_empty(), "nothing changed");
+
+    let mut cfg = Config::from_toml(&std::fs::read_to_string(common::example("heavy")).unwrap()).unwrap();
+    let arn = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666";
+    cfg.load_balancer.certificate_arn = Some(arn.into());
+    let d = Deployment::new(cfg).unwrap();
+    let a = synthesize(&d).unwrap();
+    let lb: serde_json::Value = serde_json::from_str(&a.nested("load_balancer").unwrap().body).unwrap();
+    assert!(!lb.to_string().contains("AWS::CertificateManager::Certificate"), "no certificate requested");
+    assert!(lb.to_string().contains(arn));
+    let cloud = private();
+    let mut sink = Recorder::default();
+    let outcome = Deployer { cloud: &cloud, registry: &cloud, sink: &mut sink, interaction: &mut Script::default(), opts: options(true) }
+        .deploy(&a, &d.config, std::future::pending())
+        .await
+        .unwrap();
+    assert!(!matches!(outcome, Outcome::Prerequisites(_)), "{outcome:?}");
+    assert_eq!(cloud.logged("CreateChangeSet").len(), 1);
+}
+
+/// Behind CloudFront the load balancer admits CloudFront's origin-facing
+/// managed prefix list, whose id differs per region: deploy looks it up and
+/// passes it to the root template.
+#[tokio::test(start_paused = true)]
+async fn the_cloudfront_prefix_list_is_looked_up_and_passed() {
+    let mut cfg = Config::from_toml(&std::fs::read_to_string(common::example("heavy")).unwrap()).unwrap();
+    cfg.cloudfront.enabled = true;
+    cfg.cloudfront.certificate_arn = Some("arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666".into());
+    let d = Deployment::new(cfg).unwrap();
+    let a = synthesize(&d).unwrap();
+    let cloud = timeline("create-success");
+    let mut sink = Recorder::default();
+    let outcome = Deployer { cloud: &cloud, registry: &cloud, sink: &mut sink, interaction: &mut Script::default(), opts: options(true) }
+        .deploy(&a, &d.config, std::future::pending())
+        .await
+        .unwrap();
+    assert!(!matches!(outcome, Outcome::Prerequisites(_)), "{outcome:?}");
+    assert_eq!(cloud.count("DescribeManagedPrefixLists"), 1);
+    let created = cloud.logged("CreateChangeSet");
+    assert!(created[0].ends_with("StagingBucket=pypictl-staging-bucket,CloudFrontOriginPrefixList=pl-3b927c52"), "{created:?}");
+}
+
 mod destroying {
     use super::*;
     use pypictl::engine::destroy::{self, Outcome as Gone, Options};
