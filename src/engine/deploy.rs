@@ -70,10 +70,29 @@ pub enum Outcome {
     Previewed(Vec<Change>),
 }
 
+/// A stack of this name that another service or environment deployed (its
+/// `pypictl:*` tags say which): deploying would turn it into this one.
+/// `stack_name` defaults to `service_name`, so two environments of one
+/// service meet here unless one of them sets its own.
+fn other_deployment(stack: &StackSummary, cfg: &Config) -> Option<Problem> {
+    let tag = |k: &str| stack.tags.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let (service, environment) = (tag(SERVICE_TAG)?, tag(ENVIRONMENT_TAG)?);
+    (service != cfg.service_name || environment != cfg.environment).then(|| Problem {
+        what: format!(
+            "stack {} belongs to service {service}, environment {environment} (its tags); this configuration is service {}, environment {}",
+            stack.name, cfg.service_name, cfg.environment
+        ),
+        fix: format!("set stack_name = \"{}-{}\" in pypictl.toml to deploy this one beside it", cfg.service_name, cfg.environment),
+    })
+}
+
+const SERVICE_TAG: &str = "pypictl:service";
+const ENVIRONMENT_TAG: &str = "pypictl:environment";
+
 fn tags(cfg: &Config) -> Vec<(String, String)> {
     vec![
-        ("pypictl:service".into(), cfg.service_name.clone()),
-        ("pypictl:environment".into(), cfg.environment.clone()),
+        (SERVICE_TAG.into(), cfg.service_name.clone()),
+        (ENVIRONMENT_TAG.into(), cfg.environment.clone()),
         ("managed-by".into(), "pypictl".into()),
     ]
 }
@@ -135,6 +154,9 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
 
         // The stack as it is now decides what can be done.
         let existing = cloud.describe_stack(&name).await?;
+        if let Some(problem) = existing.as_ref().and_then(|s| other_deployment(s, cfg)) {
+            return Ok(Outcome::Prerequisites(vec![problem]));
+        }
         let kind = match &existing {
             None => ChangeSetKind::Create,
             Some(s) if s.status == "REVIEW_IN_PROGRESS" => ChangeSetKind::Create,

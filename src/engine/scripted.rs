@@ -104,6 +104,9 @@ pub struct Initial {
     pub history: usize,
     #[serde(default)]
     pub outputs: BTreeMap<String, String>,
+    /// The stack's tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -408,7 +411,8 @@ impl Stacks for ScriptedCloud {
         for run in self.state.borrow().running.iter() {
             outputs.extend(run.outputs.clone());
         }
-        Ok(Some(StackSummary { id: self.stack_id("root"), name: self.script.stack_name.clone(), status, reason, outputs, parameters: vec![], tags: vec![] }))
+        let tags = self.script.initial.as_ref().map(|i| i.tags.clone().into_iter().collect()).unwrap_or_default();
+        Ok(Some(StackSummary { id: self.stack_id("root"), name: self.script.stack_name.clone(), status, reason, outputs, parameters: vec![], tags }))
     }
 
     async fn stack_events(&self, stack_id: &str, next_token: Option<&str>) -> CloudResult<EventPage> {

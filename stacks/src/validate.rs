@@ -76,6 +76,14 @@ impl Checker {
     }
 }
 
+/// Regions whose S3 buckets CloudFront does not deliver standard logs to
+/// (CloudFront Developer Guide, "Choosing an Amazon S3 bucket for your
+/// standard logs"): a distribution logging there fails to create.
+pub const CLOUDFRONT_NO_LOG_REGIONS: &[&str] = &[
+    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ca-west-1",
+    "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1",
+];
+
 /// How many characters of a value a message quotes: enough to recognise
 /// it, not a whole file's content on the terminal.
 pub const QUOTE_MAX_CHARS: usize = 200;
@@ -452,6 +460,8 @@ pub fn validate(cfg: &Config) -> Result<CapacityPlan, Vec<Invalid>> {
     }
     if d.names.len() > 10 {
         c.fail("dns.names", list(&d.names), "at most 10 names: they share one ACM certificate, whose default quota is 10 domain names");
+    } else if cfg.cloudfront.enabled && d.names.len() > 9 {
+        c.fail("dns.names", list(&d.names), "at most 9 names with cloudfront.enabled: the certificate also covers the load balancer's origin- name, and ACM's default quota is 10 domain names per certificate");
     }
     for (i, name) in d.names.iter().enumerate() {
         let fqdn_len = name.len() + 1 + d.zone_name.trim_end_matches('.').len();
@@ -495,6 +505,11 @@ pub fn validate(cfg: &Config) -> Result<CapacityPlan, Vec<Invalid>> {
             }
         }
         c.unique("load_balancer.allowed_cidrs", cidrs);
+        // Two rules (443 and 80) per range; a security group takes 60
+        // inbound rules by default ("Amazon VPC quotas").
+        if cidrs.len() > 30 {
+            c.fail("load_balancer.allowed_cidrs", format!("{} ranges", cidrs.len()), "at most 30 ranges: each gives the load balancer's security group two rules (HTTPS and HTTP), and a group has at most 60 inbound rules by default");
+        }
     }
     c.check((1..=4000).contains(&lb.idle_timeout_seconds), "load_balancer.idle_timeout_seconds", lb.idle_timeout_seconds, "must be 1-4000 seconds");
 
@@ -631,6 +646,11 @@ pub fn validate(cfg: &Config) -> Result<CapacityPlan, Vec<Invalid>> {
     for (i, arn) in m.alarm_topic_arns.iter().enumerate() {
         let ok = arn_parts(arn).is_some_and(|(svc, region, _, _)| svc == "sns" && is_region(&region));
         c.check(ok, format!("monitoring.alarm_topic_arns[{i}]"), quoted(arn), "must be an SNS topic ARN such as \"arn:aws:sns:us-east-1:123456789012:pager\"");
+        // "Invalid region ... specified. Only <region> is supported": an
+        // alarm's actions must be in its own region (CloudWatch PutMetricAlarm).
+        if let Some((_, region, _, _)) = arn_parts(arn).filter(|(svc, region, _, _)| svc == "sns" && is_region(region) && *region != cfg.region) {
+            c.fail(format!("monitoring.alarm_topic_arns[{i}]"), quoted(arn), &format!("is in {region}: a CloudWatch alarm notifies topics of its own region only ({}); use a topic in {}", cfg.region, cfg.region));
+        }
     }
     c.check(m.efs_burst_credit_threshold > 0, "monitoring.efs_burst_credit_threshold", m.efs_burst_credit_threshold, "must be a positive number of bytes");
 
@@ -644,6 +664,9 @@ pub fn validate(cfg: &Config) -> Result<CapacityPlan, Vec<Invalid>> {
                 c.check(ok, "cloudfront.certificate_arn", quoted(arn), "must be an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from that region)");
             }
         }
+    }
+    if cf.enabled && CLOUDFRONT_NO_LOG_REGIONS.contains(&cfg.region.as_str()) {
+        c.fail("cloudfront.enabled", "true", &format!("cannot be used in {}: CloudFront does not deliver standard logs to buckets in that region (CloudFront Developer Guide, \"Choosing an Amazon S3 bucket for your standard logs\"), and pypictl keeps the logs beside the deployment", cfg.region));
     }
     if cf.enabled && cfg.load_balancer.internal {
         c.fail("load_balancer.internal", "true", "cannot be combined with cloudfront.enabled: CloudFront reaches its origin over the internet, and an internal load balancer has no public address");

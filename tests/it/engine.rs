@@ -382,6 +382,27 @@ async fn a_private_zone_needs_an_existing_certificate() {
     assert_eq!(cloud.logged("CreateChangeSet").len(), 1);
 }
 
+/// `stack_name` defaults to `service_name`: a second environment of the same
+/// service would update the first one's stack into itself. A stack whose
+/// pypictl tags name another environment is refused, nothing changed.
+#[tokio::test(start_paused = true)]
+async fn another_environments_stack_is_never_taken_over() {
+    let script = |environment: &str| {
+        let path = common::repo_root().join("fixtures/timelines/no-changes.json");
+        let mut script: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        script["initial"]["tags"] = serde_json::json!({"pypictl:service": "pypi", "pypictl:environment": environment, "managed-by": "pypictl"});
+        ScriptedCloud::from_json(&script.to_string())
+    };
+    let cloud = script("staging");
+    let run = deploy(&cloud, true).await;
+    let Outcome::Prerequisites(problems) = &run.outcome else { panic!("{:?}", run.outcome) };
+    assert!(problems[0].what.contains("environment staging") && problems[0].fix.contains("stack_name = \"pypi-production\""), "{problems:?}");
+    assert!(cloud.logged("CreateChangeSet").is_empty() && cloud.logged("PutObject").is_empty(), "nothing changed");
+    // Its own environment's stack is deployed as before.
+    let cloud = script("production");
+    assert_eq!(deploy(&cloud, true).await.outcome, Outcome::NoChanges);
+}
+
 /// Behind CloudFront the load balancer admits CloudFront's origin-facing
 /// managed prefix list, whose id differs per region: deploy looks it up and
 /// passes it to the root template.

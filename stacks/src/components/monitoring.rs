@@ -23,6 +23,14 @@ pub struct Outputs {
     pub topic_arn: StackOutput,
 }
 
+/// Dashboards are global to the account (their ARNs have no region:
+/// `arn:aws:cloudwatch::<account>:dashboard/<name>`, CloudWatch API
+/// reference, PutDashboard): the region keeps the same deployment in two
+/// regions from sharing, and overwriting, one dashboard.
+pub fn dashboard_name(ctx: Ctx) -> String {
+    format!("{}-{}", ctx.name("dashboard"), ctx.cfg.region)
+}
+
 fn dim(name: &str, value: &Expr) -> Dimension {
     Dimension { name: name.into(), value: value.clone() }
 }
@@ -174,7 +182,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     if m.dashboard {
         let body = dashboard_body(&cfg.region, cfg.storage.throughput_mode == ThroughputMode::Bursting);
         let dashboard = t
-            .add("Dashboard", Dashboard { dashboard_name: Some(Expr::str(ctx.name("dashboard"))), dashboard_body: Expr::sub(body) })
+            .add("Dashboard", Dashboard { dashboard_name: Some(Expr::str(dashboard_name(ctx))), dashboard_body: Expr::sub(body) })
             .handle();
         t.output(
             "DashboardUrl",
