@@ -9,9 +9,16 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+# Compile while the tools install: on a fresh machine each takes minutes.
+build_log="$(mktemp)"
+cargo build --locked --quiet >"$build_log" 2>&1 &
+build=$!
 PYPICTL_TOOLS="$(bash scripts/tools.sh)"
 export PYPICTL_TOOLS
-cargo build --locked --quiet
+if ! wait "$build"; then
+  cat "$build_log" >&2
+  exit 1
+fi
 
 bash scripts/moto.sh stop >/dev/null 2>&1 || true
 url="$(bash scripts/moto.sh start)"
