@@ -115,6 +115,29 @@ impl Moto {
         Moto::start_with_env(&[])
     }
 
+    /// Runs `body` (Python with boto3 clients `cfn`, `ecs`, `ec2`, `secrets`,
+    /// `efs` and `backup` on this emulator) and returns the JSON it assigns
+    /// to `out`: what a user would read with the AWS CLI.
+    pub fn boto(&self, body: &str) -> serde_json::Value {
+        let script = format!(
+            "import json, boto3\n\
+             kw = dict(endpoint_url={url:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+             cfn, ecs, ec2, secrets, efs, backup = (boto3.client(s, **kw) for s in ('cloudformation', 'ecs', 'ec2', 'secretsmanager', 'efs', 'backup'))\n\
+             {body}\n\
+             print(json.dumps(out, default=str))\n",
+            url = self.url
+        );
+        let out = std::process::Command::new(tools().join("moto/bin/python"))
+            .arg("-c")
+            .arg(&script)
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{script}\n{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default()
     }

@@ -42,31 +42,6 @@ fn succeed(moto: &Moto, args: &[&str], config: &Path, env: &[(&str, &str)]) -> (
     (out, err)
 }
 
-/// Runs `body` (Python with boto3 clients `cfn`, `ecs`, `ec2`, `secrets`
-/// on the emulator) and returns the JSON it assigns to `out`.
-fn boto(moto: &Moto, body: &str) -> Value {
-    let script = format!(
-        "import json, boto3\n\
-         kw = dict(endpoint_url={url:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-         cfn, ecs, ec2, secrets = (boto3.client(s, **kw) for s in ('cloudformation', 'ecs', 'ec2', 'secretsmanager'))\n\
-         {body}\n\
-         print(json.dumps(out, default=str))\n",
-        url = moto.url
-    );
-    let out = Command::new(tools().join("moto/bin/python"))
-        .arg("-c")
-        .arg(&script)
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// Parses INI text with the parser pip and twine use (RawConfigParser: no
 /// interpolation, so a `%` in a password stays as it is): section → key → value.
@@ -249,9 +224,7 @@ fn creds_in_every_format_then_rotation() {
         "{checks:?}"
     );
 
-    let before = boto(
-        &moto,
-        "o = {x['OutputKey']: x['OutputValue'] for x in cfn.describe_stacks(StackName='pypi')['Stacks'][0]['Outputs']}\n\
+    let before = moto.boto("o = {x['OutputKey']: x['OutputValue'] for x in cfn.describe_stacks(StackName='pypi')['Stacks'][0]['Outputs']}\n\
          svc = ecs.describe_services(cluster=o['EcsClusterName'], services=[o['EcsServiceName']])['services'][0]\n\
          ids = sorted(i['InstanceId'] for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] == 'running')\n\
          out = {'deployment': svc['deployments'][0]['id'], 'instances': ids}",
@@ -281,9 +254,7 @@ fn creds_in_every_format_then_rotation() {
         "no password in the progress lines"
     );
 
-    let after = boto(
-        &moto,
-        "import json as j\n\
+    let after = moto.boto("import json as j\n\
          o = {x['OutputKey']: x['OutputValue'] for x in cfn.describe_stacks(StackName='pypi')['Stacks'][0]['Outputs']}\n\
          svc = ecs.describe_services(cluster=o['EcsClusterName'], services=[o['EcsServiceName']])['services'][0]\n\
          ids = sorted(i['InstanceId'] for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] == 'running')\n\
@@ -327,7 +298,7 @@ fn diff_then_upgrade_the_instance_type() {
             .assert()
     };
     let change_sets = || {
-        boto(&moto, "out = [c['ChangeSetName'] for c in cfn.list_change_sets(StackName='pypi')['Summaries']]")
+        moto.boto("out = [c['ChangeSetName'] for c in cfn.list_change_sets(StackName='pypi')['Summaries']]")
     };
 
     let a = diff(&["--fail"]).code(0);
@@ -372,9 +343,7 @@ fn diff_then_upgrade_the_instance_type() {
         out.contains("t3.small") && out.contains("c6a.xlarge"),
         "before and after:\n{out}"
     );
-    let template = boto(
-        &moto,
-        "lts = ec2.describe_launch_templates()['LaunchTemplates']\n\
+    let template = moto.boto("lts = ec2.describe_launch_templates()['LaunchTemplates']\n\
          v = ec2.describe_launch_template_versions(LaunchTemplateId=lts[0]['LaunchTemplateId'], Versions=['$Latest'])['LaunchTemplateVersions'][0]\n\
          out = {'count': len(lts), 'type': v['LaunchTemplateData']['InstanceType']}",
     );

@@ -14,9 +14,8 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{tools, Moto};
+use common::Moto;
 use serde_json::Value;
 
 fn stdout(a: &assert_cmd::assert::Assert) -> String {
@@ -27,27 +26,6 @@ fn stderr(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }
 
-/// Runs `body` (Python with boto3 clients `cfn`, `ecs`, `ec2`, `efs`,
-/// `backup` on the emulator) and returns the JSON it assigns to `out`.
-fn boto(moto: &Moto, body: &str) -> Value {
-    let script = format!(
-        "import json, boto3\n\
-         kw = dict(endpoint_url={url:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-         cfn, ecs, ec2, efs, backup = (boto3.client(s, **kw) for s in ('cloudformation', 'ecs', 'ec2', 'efs', 'backup'))\n\
-         {body}\n\
-         print(json.dumps(out, default=str))\n",
-        url = moto.url
-    );
-    let out = Command::new(tools().join("moto/bin/python"))
-        .arg("-c")
-        .arg(&script)
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{script}\n{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// The stack label, logical id and status of each `--progress events` line.
 fn events(out: &str) -> Vec<(String, String, String)> {
@@ -118,9 +96,7 @@ fn failed_first_deploy_rolls_back_to_completion() {
 
     // What the rollback left: every nested stack deleted, the cluster
     // INACTIVE without container instances, no instance running.
-    let left = boto(
-        &moto,
-        "root = cfn.describe_stacks(StackName='pypi')['Stacks'][0]['StackId']\n\
+    let left = moto.boto("root = cfn.describe_stacks(StackName='pypi')['Stacks'][0]['StackId']\n\
          nested = sorted({s['StackStatus'] for s in cfn.list_stacks()['StackSummaries'] if s.get('RootId') == root})\n\
          clusters = ecs.list_clusters()['clusterArns']\n\
          cluster = ecs.describe_clusters(clusters=clusters)['clusters'][0]\n\
@@ -153,9 +129,7 @@ fn deploy_with_backups(moto: &Moto, dir: &Path) -> PathBuf {
 /// name and the recovery point's ARN; also checks that the group's instances
 /// registered in the cluster (the ECS agent model the other test relies on).
 fn recovery_point(moto: &Moto) -> (String, String) {
-    let v = boto(
-        moto,
-        "vaults = [v['BackupVaultName'] for v in backup.list_backup_vaults()['BackupVaultList']]\n\
+    let v = moto.boto("vaults = [v['BackupVaultName'] for v in backup.list_backup_vaults()['BackupVaultList']]\n\
          fs = efs.describe_file_systems()['FileSystems'][0]['FileSystemArn']\n\
          job = backup.start_backup_job(BackupVaultName=vaults[0], ResourceArn=fs, IamRoleArn='arn:aws:iam::123456789012:role/backup')\n\
          points = backup.list_recovery_points_by_backup_vault(BackupVaultName=vaults[0])['RecoveryPoints']\n\
@@ -175,9 +149,7 @@ fn recovery_point(moto: &Moto) -> (String, String) {
 
 /// The vault's recovery points, or null when the vault does not exist.
 fn vault_points(moto: &Moto, vault: &str) -> Value {
-    boto(
-        moto,
-        &format!(
+    moto.boto(&format!(
             "try:\n    out = [p['RecoveryPointArn'] for p in backup.list_recovery_points_by_backup_vault(BackupVaultName={vault:?})['RecoveryPoints']]\n\
              except backup.exceptions.ResourceNotFoundException:\n    out = None"
         ),
