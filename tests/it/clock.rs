@@ -48,6 +48,20 @@ fn assert_ticks_are_cloud_time(what: &str, items: &[Progress], base: Millis, ela
     }
 }
 
+/// A deployed stack and its service, with `extra` keys in its script, the
+/// cloud's clock at `base`.
+fn rotation(base: Millis, extra: serde_json::Value) -> ScriptedCloud {
+    let mut script = json!({
+        "stack_name": "pypi",
+        "initial": {"status": "UPDATE_COMPLETE", "outputs": {
+            "PypiUserSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf",
+            "EcsClusterName": "pypi", "EcsServiceName": "pypi"}},
+        "secret": {"username": "u", "password": "p"},
+    });
+    script.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    ScriptedCloud::new(serde_json::from_value(script).unwrap()).with_clock(base)
+}
+
 /// The live view once the run is over (elapsed times included).
 fn screen(items: &[Progress]) -> String {
     let (term, _renderer) = render_tty(items, true);
@@ -87,20 +101,14 @@ async fn a_deploy_reads_the_same_at_any_date_and_any_skew() {
 #[tokio::test(start_paused = true)]
 async fn a_rotation_attributes_stopped_tasks_by_deployment_not_by_date() {
     for (what, base) in clocks() {
-        let script = json!({
-            "stack_name": "pypi",
-            "initial": {"status": "UPDATE_COMPLETE", "outputs": {
-                "PypiUserSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf",
-                "EcsClusterName": "pypi", "EcsServiceName": "pypi"}},
-            "secret": {"username": "u", "password": "p"},
+        let cloud = rotation(base, json!({
             "ecs": ["5 desired=12 running=12 pending=2 failed=3 rollout=IN_PROGRESS deployments=2",
                     "60 desired=12 running=12 pending=0 failed=10 rollout=FAILED deployments=2"],
             "stopped_tasks": [
                 "-120 0e1d2c3b Scaling activity initiated by (deployment ecs-svc/0000000000000000000)",
                 "30 0a1b2c Essential container in task exited; pypiserver: (exit 1)",
             ],
-        });
-        let cloud = ScriptedCloud::new(serde_json::from_value(script).unwrap()).with_clock(base);
+        }));
         let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
         let mut sink = Recorder::default();
         let started = tokio::time::Instant::now();
@@ -116,16 +124,10 @@ async fn a_rotation_attributes_stopped_tasks_by_deployment_not_by_date() {
 #[tokio::test(start_paused = true)]
 async fn a_rotation_reports_cloud_times() {
     for (what, base) in clocks() {
-        let script = json!({
-            "stack_name": "pypi",
-            "initial": {"status": "UPDATE_COMPLETE", "outputs": {
-                "PypiUserSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf",
-                "EcsClusterName": "pypi", "EcsServiceName": "pypi"}},
-            "secret": {"username": "u", "password": "p"},
+        let cloud = rotation(base, json!({
             "ecs": ["5 desired=2 running=2 pending=0 failed=0 rollout=COMPLETED deployments=1"],
             "old_password_served_ms": 30_000,
-        });
-        let cloud = ScriptedCloud::new(serde_json::from_value(script).unwrap()).with_clock(base);
+        }));
         let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
         let started = tokio::time::Instant::now();
         let opts = RotateOptions {
