@@ -57,6 +57,7 @@ pub fn run(global: &Global, args: &CredsArgs) -> Result<()> {
             probe_url: Some(format!("{}/simple/", probed.trim_end_matches('/'))),
             // The target group drains the old tasks' connections first.
             refuse_wait: Duration::from_secs(5 * 60),
+            on_retry: Some(ui::retry_notice),
         };
         let probe = HttpProbe::default();
         let rotated = creds::rotate(&cloud, &probe, &mut sink, &stack, &current, opts.clone(), session::ctrl_c()).await?;

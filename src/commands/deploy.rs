@@ -32,6 +32,7 @@ pub fn run(global: &Global, args: &DeployArgs) -> Result<()> {
             watch: WatchOptions { max_wait: args.max_wait, ..WatchOptions::default() },
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
+            on_retry: Some(ui::retry_notice),
         };
         let mut deployer = Deployer { cloud: &cloud, registry: &registry, sink: &mut sink, interaction: &mut terminal, opts };
         let outcome = deployer.deploy(&assembly, &deployment.config, session::ctrl_c()).await?;

@@ -75,6 +75,7 @@ pub fn run(global: &Global, args: &DestroyArgs) -> Result<()> {
             force_destroy_data: args.force_destroy_data,
             delete_log_buckets: d.config.load_balancer.access_log_force_destroy,
             watch: WatchOptions::default(),
+            on_retry: Some(ui::retry_notice),
         };
         let outcome = destroy::destroy(&cloud, &mut sink, &plan, opts, session::ctrl_c()).await?;
         drop(sink);

@@ -56,6 +56,7 @@ pub fn run(global: &Global, args: &DiffArgs) -> Result<()> {
             watch: WatchOptions::default(),
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
+            on_retry: Some(ui::retry_notice),
         };
         Deployer { cloud: &cloud, registry: &registry, sink: &mut sink, interaction: &mut preview, opts }.diff(&assembly, &d.config).await
     })?;

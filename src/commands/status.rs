@@ -26,7 +26,7 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<()> {
         if let Some(r) = &report {
             if args.watch && st::in_progress(&r.stack.status) {
                 let id = r.stack.id.clone();
-                let tail = EventTail::after_latest(&Patient(&cloud), &id).await?;
+                let tail = EventTail::after_latest(&Patient::new(&cloud), &id).await?;
                 let mut sink = ui::sink(args.progress);
                 let mut watcher = Watcher::new(&cloud, &mut sink, &id, &stack, tail, WatchOptions::default());
                 watcher.adopt_running_nested().await?;

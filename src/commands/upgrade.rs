@@ -168,6 +168,7 @@ pub fn run(global: &Global, args: &UpgradeArgs) -> Result<()> {
             watch: WatchOptions { max_wait: args.max_wait, ..WatchOptions::default() },
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
+            on_retry: Some(ui::retry_notice),
         };
         upgrade(&cloud, &registry, &mut sink, &mut terminal, opts, path, &plan, session::ctrl_c()).await
     })?;

@@ -13,7 +13,7 @@ use tokio::time::{sleep, Instant};
 
 use super::cloud::{Clock, Probe, Secrets, Service, Stacks};
 use super::model::{Deployment, Millis, StackSummary, StoppedTask};
-use super::patient::Patient;
+use super::patient::{OnRetry, Patient};
 use super::progress::{Progress, Sink};
 
 /// Username and password, as the secret holds them. Debug hides the password.
@@ -33,7 +33,7 @@ pub const SECRET_OUTPUT: &str = "PypiUserSecretArn";
 
 /// The stack and its credentials; None when the stack does not exist.
 pub async fn read<C: Stacks + Secrets>(cloud: &C, stack_name: &str) -> Result<Option<(StackSummary, Creds)>> {
-    let cloud = &Patient(cloud);
+    let cloud = &Patient::new(cloud);
     let Some(stack) = cloud.describe_stack(stack_name).await? else { return Ok(None) };
     let arn = stack.output(SECRET_OUTPUT).ok_or_else(|| anyhow!("{stack_name} has no {SECRET_OUTPUT} output (status {}): deploy it first", stack.status))?;
     let text = cloud.secret_value(arn).await?;
@@ -51,6 +51,8 @@ pub struct RotateOptions {
     /// After the rollout, how long to keep checking until the old password
     /// is refused (the load balancer drains old tasks' connections first).
     pub refuse_wait: Duration,
+    /// Told about each retry of a single call.
+    pub on_retry: Option<OnRetry>,
 }
 
 /// What the service answered once the rollout was done.
@@ -95,7 +97,7 @@ where
     S: Sink,
     F: Future<Output = ()>,
 {
-    let patient = &Patient(cloud);
+    let patient = &Patient::observed(cloud, opts.on_retry);
     let arn = stack.output(SECRET_OUTPUT).ok_or_else(|| anyhow!("no {SECRET_OUTPUT} output"))?;
     let (cluster, service) = match (stack.output("EcsClusterName"), stack.output("EcsServiceName")) {
         (Some(c), Some(s)) => (c.to_string(), s.to_string()),

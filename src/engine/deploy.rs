@@ -17,7 +17,7 @@ use super::cloud::{Account, Clock, Registry, Service, Stacks};
 use super::images;
 use super::model::{status, ChangeSetKind, ChangeSetRequest, StackSummary, StoppedTask};
 use super::prereq::{self, Problem};
-use super::patient::Patient;
+use super::patient::{OnRetry, Patient};
 use super::progress::{Progress, Sink};
 use super::rootcause::{self, RootCause};
 use super::staging;
@@ -43,6 +43,8 @@ pub struct DeployOptions {
     pub poll: Duration,
     /// A name for this run's change set (unique per run).
     pub change_set_name: String,
+    /// Told about each retry of a single call (the watch reports its own).
+    pub on_retry: Option<OnRetry>,
 }
 
 /// What happened. Exit codes are the command's business.
@@ -130,7 +132,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
     async fn run<F: Future<Output = ()>>(&mut self, assembly: &Assembly, cfg: &Config, interrupt: F, preview: bool) -> Result<Outcome> {
         let mut interrupt = std::pin::pin!(interrupt);
         let name = assembly.stack_name.clone();
-        let cloud = &Patient(self.cloud);
+        let cloud = &Patient::observed(self.cloud, self.opts.on_retry);
 
         self.sink.emit(Progress::Step(format!("Checking prerequisites in {}", cfg.region)));
         let checked = prereq::check(cloud, cfg).await?;
@@ -285,7 +287,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
     }
 
     async fn attach<F: Future<Output = ()>>(&mut self, s: &StackSummary, assembly: &Assembly, interrupt: F) -> Result<Outcome> {
-        let tail = EventTail::after_latest(&Patient(self.cloud), &s.id).await?;
+        let tail = EventTail::after_latest(&Patient::observed(self.cloud, self.opts.on_retry), &s.id).await?;
         let cloud = self.cloud;
         let mut watcher = Watcher::new(cloud, &mut *self.sink, &s.id, &assembly.stack_name, tail, self.opts.watch.clone_with_totals(totals(assembly)));
         watcher.adopt_running_nested().await?;
@@ -303,7 +305,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
             WatchEnd::Interrupted => Outcome::StoppedWatching { interrupted: true },
             WatchEnd::TimedOut => Outcome::StoppedWatching { interrupted: false },
             WatchEnd::Settled(st) if st == "CREATE_COMPLETE" || st == "UPDATE_COMPLETE" => {
-                let outputs = Patient(self.cloud).describe_stack(stack_id).await.ok().flatten().map(|s| s.outputs).unwrap_or_default();
+                let outputs = Patient::observed(self.cloud, self.opts.on_retry).describe_stack(stack_id).await.ok().flatten().map(|s| s.outputs).unwrap_or_default();
                 Outcome::Succeeded { status: st, outputs }
             }
             WatchEnd::Settled(st) => {

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::cloud::{Clock, Data, Service, Stacks};
 use super::model::{StackSummary, StackResource};
-use super::patient::Patient;
+use super::patient::{OnRetry, Patient};
 use super::progress::{Progress, Sink};
 use super::rootcause::{self, RootCause};
 use super::tail::EventTail;
@@ -40,7 +40,7 @@ impl Plan {
 /// What the deletion will remove and keep. `retained` lists, from the
 /// manifest, (nested stack, logical id) of every resource kept on delete.
 pub async fn plan<C: Stacks>(cloud: &C, stack_name: &str, retained: &[(String, String)]) -> Result<Option<Plan>> {
-    let cloud = &Patient(cloud);
+    let cloud = &Patient::new(cloud);
     let Some(stack) = cloud.describe_stack(stack_name).await? else { return Ok(None) };
     let mut nested = Vec::new();
     let mut kept = Vec::new();
@@ -81,6 +81,8 @@ pub struct Options {
     /// gone: `load_balancer.access_log_force_destroy`.
     pub delete_log_buckets: bool,
     pub watch: WatchOptions,
+    /// Told about each retry of a single call (the watch reports its own).
+    pub on_retry: Option<OnRetry>,
 }
 
 pub async fn destroy<C, S, F>(cloud: &C, sink: &mut S, plan: &Plan, opts: Options, interrupt: F) -> Result<Outcome>
@@ -89,7 +91,7 @@ where
     S: Sink,
     F: Future<Output = ()>,
 {
-    let patient = &Patient(cloud);
+    let patient = &Patient::observed(cloud, opts.on_retry);
     let name = plan.stack.name.clone();
     sink.emit(Progress::Step(format!("Deleting {name}")));
     let tail = EventTail::after_latest(patient, &plan.stack.id).await?;

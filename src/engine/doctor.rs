@@ -241,7 +241,7 @@ where
     P: Probe,
     R: Registry,
 {
-    let cloud = &Patient(cloud);
+    let cloud = &Patient::new(cloud);
     let name = config.stack_name().to_string();
     let mut report = Report { stack: name.clone(), region: config.region.clone(), stack_status: None, checks: Vec::new() };
     let stack = match cloud.describe_stack(&name).await {

@@ -15,8 +15,22 @@ pub const ATTEMPTS: u32 = 10;
 const FIRST_DELAY: Duration = Duration::from_secs(1);
 const MAX_DELAY: Duration = Duration::from_secs(20);
 
+/// Told before each pause of a retried call, so that a user waiting on a
+/// throttled or failing call sees why: (what, the error, the pause, the
+/// attempt about to be made). The command layer decides how to show it.
+pub type OnRetry = fn(&str, &CloudError, Duration, u32);
+
 /// Calls `f` until it succeeds, fails for good, or [`ATTEMPTS`] run out.
-pub async fn retry<T, F, Fut>(mut f: F) -> CloudResult<T>
+pub async fn retry<T, F, Fut>(f: F) -> CloudResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = CloudResult<T>>,
+{
+    retry_observed("", None, f).await
+}
+
+/// [`retry`], telling `on_retry` about each retry of `what`.
+pub async fn retry_observed<T, F, Fut>(what: &str, on_retry: Option<OnRetry>, mut f: F) -> CloudResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = CloudResult<T>>,
@@ -26,6 +40,9 @@ where
     loop {
         match f().await {
             Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
+                if let Some(tell) = on_retry {
+                    tell(what, &e, delay, attempt + 1);
+                }
                 sleep(delay).await;
                 delay = (delay * 2).min(MAX_DELAY);
                 attempt += 1;
@@ -36,17 +53,34 @@ where
 }
 
 /// Any cloud, with every call retried when throttled.
-pub struct Patient<'a, C>(pub &'a C);
+pub struct Patient<'a, C> {
+    cloud: &'a C,
+    on_retry: Option<OnRetry>,
+}
+
+impl<'a, C> Patient<'a, C> {
+    /// Retries silently.
+    pub fn new(cloud: &'a C) -> Self {
+        Patient { cloud, on_retry: None }
+    }
+
+    /// Retries, telling `on_retry` before each pause.
+    pub fn observed(cloud: &'a C, on_retry: Option<OnRetry>) -> Self {
+        Patient { cloud, on_retry }
+    }
+}
 
 macro_rules! patiently {
     ($( async fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
-        $( async fn $name(&self $(, $arg: $ty)*) -> $ret { retry(|| self.0.$name($($arg),*)).await } )*
+        $( async fn $name(&self $(, $arg: $ty)*) -> $ret {
+            retry_observed(stringify!($name), self.on_retry, || self.cloud.$name($($arg),*)).await
+        } )*
     };
 }
 
 impl<C: Clock> Clock for Patient<'_, C> {
     fn now(&self) -> Millis {
-        self.0.now()
+        self.cloud.now()
     }
 }
 
@@ -113,6 +147,35 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
+
+    /// A retried call is told about before each pause (what, why, how long,
+    /// which attempt), so that the user sees it; a call that fails for good
+    /// or succeeds at once tells nothing.
+    #[tokio::test(start_paused = true)]
+    async fn each_retry_is_told_before_its_pause() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static TOLD: AtomicU32 = AtomicU32::new(0);
+        static LAST_ATTEMPT: AtomicU32 = AtomicU32::new(0);
+        fn tell(what: &str, err: &CloudError, pause: Duration, attempt: u32) {
+            assert_eq!(what, "create_change_set");
+            assert_eq!(err.kind, ErrorKind::Throttled);
+            assert_eq!(pause, FIRST_DELAY * 2u32.pow(attempt - 2), "the pause doubles");
+            TOLD.fetch_add(1, Ordering::SeqCst);
+            LAST_ATTEMPT.store(attempt, Ordering::SeqCst);
+        }
+        let calls = Cell::new(0);
+        let r: CloudResult<u32> = retry_observed("create_change_set", Some(tell), || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move { if n < 4 { Err(CloudError::throttled()) } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(r, Ok(4));
+        assert_eq!((TOLD.load(Ordering::SeqCst), LAST_ATTEMPT.load(Ordering::SeqCst)), (3, 4));
+        let r: CloudResult<u32> = retry_observed("create_change_set", Some(tell), || async { Err(CloudError::new(ErrorKind::Invalid, "ValidationError", "bad")) }).await;
+        assert!(r.is_err());
+        assert_eq!(TOLD.load(Ordering::SeqCst), 3, "no retry, nothing told");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn retries_throttling_but_not_real_errors() {

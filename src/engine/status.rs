@@ -28,7 +28,7 @@ pub struct Report {
 
 /// None when the stack does not exist.
 pub async fn gather<C: Stacks + Service>(cloud: &C, stack_name: &str, alarm_prefix: &str) -> Result<Option<Report>> {
-    let cloud = &Patient(cloud);
+    let cloud = &Patient::new(cloud);
     let Some(stack) = cloud.describe_stack(stack_name).await? else { return Ok(None) };
     let mut notes = Vec::new();
     let nested = match cloud.stack_resources(&stack.id).await {

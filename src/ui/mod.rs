@@ -29,6 +29,23 @@ pub enum ProgressMode {
     Events,
 }
 
+/// A retried call, as a line of its own on stderr: a user waiting on a
+/// throttled or failing call sees why and for how long. (Retries while a
+/// stack is watched are on the watch's progress line instead.)
+pub fn retry_notice(what: &str, err: &crate::engine::model::CloudError, pause: std::time::Duration, attempt: u32) {
+    eprintln!("{}", retry_text(what, err, pause, attempt));
+}
+
+pub fn retry_text(what: &str, err: &crate::engine::model::CloudError, pause: std::time::Duration, attempt: u32) -> String {
+    format!(
+        "  … {}: {}; retrying in {} s (attempt {attempt} of {})",
+        what.replace('_', " "),
+        text::one_line(&err.to_string()),
+        pause.as_secs_f64().ceil() as u64,
+        crate::engine::patient::ATTEMPTS
+    )
+}
+
 /// The renderer for `mode`. `Auto` avoids the live view in CI even when a
 /// runner allocates a terminal: redrawn lines make unreadable logs.
 pub fn sink(mode: ProgressMode) -> Box<dyn Sink + Send> {
@@ -65,5 +82,17 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn finish(&mut self) {
         (**self).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::model::CloudError;
+
+    #[test]
+    fn a_retry_reads_as_a_sentence() {
+        let line = retry_text("create_change_set", &CloudError::throttled(), std::time::Duration::from_millis(1500), 2);
+        assert_eq!(line, "  … create change set: Throttling: Rate exceeded; retrying in 2 s (attempt 2 of 10)");
     }
 }

@@ -112,7 +112,7 @@ async fn a_rotation_attributes_stopped_tasks_by_deployment_not_by_date() {
         let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
         let mut sink = Recorder::default();
         let started = tokio::time::Instant::now();
-        let opts = RotateOptions { poll: Duration::from_secs(5), max_wait: Duration::from_secs(1800), probe_url: None, refuse_wait: Duration::from_secs(180) };
+        let opts = RotateOptions { poll: Duration::from_secs(5), max_wait: Duration::from_secs(1800), probe_url: None, refuse_wait: Duration::from_secs(180), on_retry: None };
         let rotated = creds::rotate(&cloud, &cloud, &mut sink, &stack, &old, opts, std::future::pending()).await.unwrap();
         let Rotated::Failed { stopped, .. } = rotated else { panic!("{what}: {rotated:?}") };
         let ids: Vec<&str> = stopped.iter().map(|t| t.task_id.as_str()).collect();
@@ -135,6 +135,7 @@ async fn a_rotation_reports_cloud_times() {
             max_wait: Duration::from_secs(1800),
             probe_url: Some("https://pypi.example.com/simple/".into()),
             refuse_wait: Duration::from_secs(180),
+            on_retry: None,
         };
         let rotated = creds::rotate(&cloud, &cloud, &mut Recorder::default(), &stack, &old, opts, std::future::pending()).await.unwrap();
         let Rotated::Completed { at, check, .. } = rotated else { panic!("{what}: {rotated:?}") };

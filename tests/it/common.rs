@@ -26,6 +26,7 @@ pub fn deploy_options(yes: bool) -> pypictl::engine::deploy::DeployOptions {
         watch: pypictl::engine::watch::WatchOptions::default(),
         poll: std::time::Duration::from_secs(1),
         change_set_name: "pypictl-test".into(),
+        on_retry: None,
     }
 }
 

@@ -31,7 +31,7 @@ fn cloud_with(ecs: &[&str], extra: serde_json::Value) -> ScriptedCloud {
 }
 
 fn options() -> RotateOptions {
-    RotateOptions { poll: Duration::from_secs(5), max_wait: Duration::from_secs(1800), probe_url: Some(URL.into()), refuse_wait: Duration::from_secs(180) }
+    RotateOptions { poll: Duration::from_secs(5), max_wait: Duration::from_secs(1800), probe_url: Some(URL.into()), refuse_wait: Duration::from_secs(180), on_retry: None }
 }
 
 #[tokio::test(start_paused = true)]

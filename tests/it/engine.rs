@@ -198,6 +198,24 @@ async fn throttling_on_every_other_call_never_fails_a_successful_deploy() {
     assert!(delays.iter().all(|d| *d >= 1500 && *d <= 20_000), "backs off within bounds: {delays:?}");
 }
 
+/// Single calls outside the watch (prerequisites, the change set) are
+/// retried when throttled, and each retry is told to the command, which
+/// shows it: the user is never left waiting on a silent call.
+#[tokio::test(start_paused = true)]
+async fn throttled_single_calls_are_retried_and_told() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static TOLD: AtomicUsize = AtomicUsize::new(0);
+    fn tell(_: &str, err: &pypictl::engine::model::CloudError, _: Duration, _: u32) {
+        assert!(err.is_retryable());
+        TOLD.fetch_add(1, Ordering::SeqCst);
+    }
+    let cloud = timeline("throttled");
+    let opts = DeployOptions { on_retry: Some(tell), ..options(true) };
+    let run = deploy_with(&cloud, opts, Script::default(), None).await;
+    assert!(matches!(&run.outcome, Outcome::Succeeded { .. }), "{:?}", run.outcome);
+    assert!(TOLD.load(Ordering::SeqCst) > 0, "throttled single calls were told");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_long_history_is_never_read() {
     let cloud = timeline("long-history");
@@ -437,7 +455,7 @@ mod destroying {
     async fn run(cloud: &ScriptedCloud, force: bool, delete_log_buckets: bool) -> (destroy::Plan, Gone, Vec<Progress>) {
         let plan = destroy::plan(cloud, "pypi", &retained()).await.unwrap().expect("the stack exists");
         let mut sink = Recorder::default();
-        let opts = Options { force_destroy_data: force, delete_log_buckets, watch: WatchOptions::default() };
+        let opts = Options { force_destroy_data: force, delete_log_buckets, watch: WatchOptions::default(), on_retry: None };
         let outcome = destroy::destroy(cloud, &mut sink, &plan, opts, std::future::pending()).await.unwrap();
         (plan, outcome, sink.items)
     }
