@@ -108,6 +108,10 @@ pub fn run(global: &Global, args: &DestroyArgs) -> Result<()> {
                 eprintln!("Next: fix the cause, then run `pypictl destroy` again.");
                 Err(exit(1))
             }
+            Outcome::Unwatched { reason } => {
+                eprintln!("✘ {stack}: {reason}");
+                Err(exit(1))
+            }
             Outcome::StoppedWatching { interrupted } => {
                 eprintln!("Stopped watching: the deletion carries on in CloudFormation. Resume watching with `pypictl status --watch`.");
                 Err(exit(if interrupted { 130 } else { 1 }))

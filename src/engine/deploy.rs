@@ -68,6 +68,9 @@ pub enum Outcome {
     Recovered { status: String },
     /// Watching stopped (Ctrl-C or --max-wait); CloudFormation goes on.
     StoppedWatching { interrupted: bool },
+    /// Watching stopped because the stacks could not be read (why, and how
+    /// to resume); CloudFormation goes on.
+    Unwatched { reason: String },
     /// `diff`: the changes a deploy would make (nothing was changed).
     Previewed(Vec<Change>),
 }
@@ -188,6 +191,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
                     WatchEnd::Settled(ref st) if st == "DELETE_COMPLETE" => {}
                     WatchEnd::Settled(ref st) => return Ok(self.failed(st.clone(), &report, "the old stack could not be deleted; see the cause above".into())),
                     WatchEnd::Interrupted | WatchEnd::TimedOut => return Ok(Outcome::StoppedWatching { interrupted: report.end == WatchEnd::Interrupted }),
+                    ref end @ WatchEnd::Unreadable { .. } => return Ok(Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() }),
                 }
                 ChangeSetKind::Create
             }
@@ -209,6 +213,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
                 return Ok(match report.end {
                     WatchEnd::Settled(st) if st == "UPDATE_ROLLBACK_COMPLETE" => Outcome::Recovered { status: st },
                     WatchEnd::Settled(ref st) => self.failed(st.clone(), &report, "the rollback failed again; fix the cause above and retry".into()),
+                    end @ WatchEnd::Unreadable { .. } => Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() },
                     end => Outcome::StoppedWatching { interrupted: end == WatchEnd::Interrupted },
                 });
             }
@@ -304,6 +309,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         match report.end.clone() {
             WatchEnd::Interrupted => Outcome::StoppedWatching { interrupted: true },
             WatchEnd::TimedOut => Outcome::StoppedWatching { interrupted: false },
+            end @ WatchEnd::Unreadable { .. } => Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() },
             WatchEnd::Settled(st) if st == "CREATE_COMPLETE" || st == "UPDATE_COMPLETE" => {
                 let outputs = Patient::observed(self.cloud, self.opts.on_retry).describe_stack(stack_id).await.ok().flatten().map(|s| s.outputs).unwrap_or_default();
                 Outcome::Succeeded { status: st, outputs }

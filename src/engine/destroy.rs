@@ -72,6 +72,9 @@ pub enum Outcome {
     Deleted { deleted_data: Vec<String>, kept: Vec<Retained>, errors: Vec<String> },
     Failed { status: String, root_cause: Option<RootCause> },
     StoppedWatching { interrupted: bool },
+    /// Watching stopped because the stacks could not be read (why, and how
+    /// to resume); the deletion goes on.
+    Unwatched { reason: String },
 }
 
 pub struct Options {
@@ -102,6 +105,7 @@ where
         WatchEnd::Settled(st) => return Ok(Outcome::Failed { status: st, root_cause: rootcause::find(&report.events) }),
         WatchEnd::Interrupted => return Ok(Outcome::StoppedWatching { interrupted: true }),
         WatchEnd::TimedOut => return Ok(Outcome::StoppedWatching { interrupted: false }),
+        ref end @ WatchEnd::Unreadable { .. } => return Ok(Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() }),
     }
     // Only now: the log buckets are retained by the templates because the
     // load balancer (and CloudFront, up to hours late) keeps writing into

@@ -82,9 +82,14 @@ pub struct Script {
     #[serde(default)]
     pub old_password_served_ms: Option<i64>,
     /// Calls that always fail: API name as counted in `calls` (e.g.
-    /// `GetMetricData`) → error code (`AccessDenied` is classified as such).
+    /// `GetMetricData`) → error code (`AccessDenied` is classified as such);
+    /// `<code>@<n>`: from the n-th call of that API on.
     #[serde(default)]
     pub errors: BTreeMap<String, String>,
+    /// Calls that never answer (a half-open connection), from the n-th call
+    /// of that API on: API name → n. DescribeStackEvents only.
+    #[serde(default)]
+    pub hang: BTreeMap<String, usize>,
     /// The container registries' answers, by image as the task definition
     /// names it: `"exists"`, `"missing"`, an HTTP status (an unexpected
     /// answer), or `"error: <reason>"` (no answer). Without an entry, the
@@ -275,8 +280,17 @@ impl ScriptedCloud {
     }
 
     fn call(&self, api: &'static str, read: bool) -> CloudResult<()> {
-        *self.calls.borrow_mut().entry(api).or_default() += 1;
-        if let Some(code) = self.script.errors.get(api) {
+        let n = {
+            let mut calls = self.calls.borrow_mut();
+            let n = calls.entry(api).or_default();
+            *n += 1;
+            *n
+        };
+        let failing = self.script.errors.get(api).map(|spec| match spec.split_once('@') {
+            Some((code, from)) => (code, n >= from.parse::<usize>().expect("errors: <code>@<n>")),
+            None => (spec.as_str(), true),
+        });
+        if let Some((code, true)) = failing {
             let kind = if code.starts_with("AccessDenied") { ErrorKind::AccessDenied } else { ErrorKind::Other };
             return Err(CloudError::new(kind, code, format!("scripted failure of {api}")));
         }
@@ -417,6 +431,9 @@ impl Stacks for ScriptedCloud {
 
     async fn stack_events(&self, stack_id: &str, next_token: Option<&str>) -> CloudResult<EventPage> {
         self.call("DescribeStackEvents", true)?;
+        if self.script.hang.get("DescribeStackEvents").is_some_and(|from| self.count("DescribeStackEvents") >= *from) {
+            std::future::pending::<()>().await;
+        }
         if next_token.is_some() {
             *self.calls.borrow_mut().entry("DescribeStackEvents(next page)").or_default() += 1;
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::time::{sleep, Instant};
 
 use super::cloud::{Clock, CloudResult, Service, Stacks};
-use super::model::{status, CloudError, Millis, ServiceSnapshot, StackEvent, StoppedTask};
+use super::model::{status, CloudError, ErrorKind, Millis, ServiceSnapshot, StackEvent, StoppedTask};
 use super::progress::{Progress, Sink, WatchedStack};
 use super::rootcause::SeenEvent;
 use super::tail::EventTail;
@@ -44,6 +44,33 @@ pub enum WatchEnd {
     Interrupted,
     /// `max_wait` passed: watching stopped, the operation goes on.
     TimedOut,
+    /// The stacks could not be read, [`MAX_REFUSED_READS`] times in a row, for
+    /// a reason retrying does not mend (permissions, an expired session):
+    /// watching stopped with that reason; the operation goes on.
+    Unreadable { what: String, reason: String },
+}
+
+/// Refused reads of the stacks in a row that end the watch: a deployer
+/// role without a permission, or an expired session token, refuses every
+/// read alike, and watching on would wait forever in silence.
+pub const MAX_REFUSED_READS: u32 = 5;
+/// Passes over the stacks after the root settled, at most, to read the
+/// nested stacks' last events.
+const DRAIN_POLLS: usize = 20;
+
+impl WatchEnd {
+    /// The sentence for a watch that ended without a verdict, with how to
+    /// resume; None when the stack settled.
+    pub fn stopped_text(&self) -> Option<String> {
+        match self {
+            WatchEnd::Settled(_) => None,
+            WatchEnd::Interrupted => Some("stopped watching (Ctrl-C); CloudFormation goes on".into()),
+            WatchEnd::TimedOut => Some("stopped watching (--max-wait); CloudFormation goes on".into()),
+            WatchEnd::Unreadable { what, reason } => Some(format!(
+                "stopped watching: {what} failed {MAX_REFUSED_READS} times in a row: {reason}. CloudFormation goes on; fix the cause, then `pypictl status --watch`"
+            )),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -96,8 +123,11 @@ pub struct Watcher<'a, C, S> {
     /// before it belong to earlier operations.
     op_start: Option<Millis>,
     polls: usize,
-    /// Where the next poll starts (after a failed read: the failed item).
+    /// Where the next poll starts (after a failed read: the failed stack).
     resume_at: usize,
+    /// ECS reads refused in a row; at [`MAX_REFUSED_READS`] they stop (the
+    /// tasks are extra information, never a reason to stop watching).
+    ecs_refused: u32,
 }
 
 impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
@@ -119,6 +149,7 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
             op_start: None,
             polls: 0,
             resume_at: 0,
+            ecs_refused: 0,
         }
     }
 
@@ -154,6 +185,7 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
         let mut interrupt = std::pin::pin!(interrupt);
         let mut delay = Duration::ZERO;
         let mut backoff = self.opts.poll;
+        let mut refused = 0u32;
         let end = loop {
             if let Some(limit) = self.opts.max_wait {
                 if started.elapsed() >= limit {
@@ -169,12 +201,27 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
             // The cloud's time, so that elapsed times (from event timestamps)
             // are right however far this machine's clock is off.
             self.sink.emit(Progress::Tick { now: self.cloud.now() });
-            match self.poll_once().await {
+            // A read may hang (a half-open connection): Ctrl-C ends it too.
+            let polled = tokio::select! {
+                biased;
+                _ = &mut interrupt => break WatchEnd::Interrupted,
+                polled = self.poll_once() => polled,
+            };
+            match polled {
                 Ok(()) => {
                     backoff = self.opts.poll;
                     delay = self.opts.poll;
+                    refused = 0;
                 }
                 Err((what, err)) => {
+                    if err.is_retryable() || err.kind == ErrorKind::Unreachable {
+                        refused = 0;
+                    } else {
+                        refused += 1;
+                        if refused >= MAX_REFUSED_READS {
+                            break WatchEnd::Unreadable { what, reason: err.to_string() };
+                        }
+                    }
                     backoff = (backoff * 2).min(self.opts.max_backoff);
                     delay = backoff;
                     self.sink.emit(Progress::Retrying { what, reason: err.to_string(), delay_ms: delay.as_millis() as u64 });
@@ -182,7 +229,12 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
                 }
             }
             if self.stacks[0].settled {
-                match self.settled_status().await {
+                let settled = tokio::select! {
+                    biased;
+                    _ = &mut interrupt => break WatchEnd::Interrupted,
+                    settled = self.settled_status() => settled,
+                };
+                match settled {
                     Some(status) => break WatchEnd::Settled(status),
                     // The root's last event said it settled but DescribeStacks
                     // disagrees or failed: keep watching.
@@ -190,9 +242,24 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
                 }
             }
         };
-        if end != WatchEnd::Interrupted {
-            // Nested stacks may still log their last events.
-            let _ = self.poll_once().await;
+        if matches!(end, WatchEnd::Settled(_) | WatchEnd::TimedOut) {
+            // Nested stacks may still log their last events: read until one
+            // whole pass succeeds (a throttled read resumes where it failed),
+            // a bounded number of times.
+            let poll = self.opts.poll;
+            let drain = async {
+                for _ in 0..DRAIN_POLLS {
+                    match self.poll_once().await {
+                        Ok(()) => break,
+                        Err(_) => sleep(poll).await,
+                    }
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = &mut interrupt => {}
+                _ = drain => {}
+            }
         }
         self.sink.finish();
         let event_calls = self.stacks.iter().map(|s| s.tail.calls).sum();
@@ -214,29 +281,35 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
     }
 
     /// Reads every unsettled stack's new events, then the ECS service. A
-    /// failed read ends the poll; the next poll starts with what failed, so
-    /// that even a throttle hitting every other call cannot starve a stack.
+    /// failed stack read ends the poll; the next poll starts with the stack
+    /// that failed, so that even a throttle hitting every other call cannot
+    /// starve one. The ECS reads come after the stacks and are best effort:
+    /// their failures are shown, never allowed to hold up the stacks' events.
     async fn poll_once(&mut self) -> Result<(), (String, CloudError)> {
-        // One item per call: the stacks' events, then the ECS service's
-        // state and its stopped tasks.
         let n = self.stacks.len();
-        let items = n + 2;
-        let start = self.resume_at.min(items - 1);
-        for k in 0..items {
-            let i = (start + k) % items;
-            let result = if i < n {
-                self.poll_stack(i).await
-            } else if i == n {
-                self.poll_ecs_service().await.map_err(|e| ("reading the ECS service".to_string(), e))
-            } else {
-                self.poll_ecs_stopped().await.map_err(|e| ("reading stopped ECS tasks".to_string(), e))
-            };
-            if let Err(e) = result {
+        let start = self.resume_at.min(n - 1);
+        for k in 0..n {
+            let i = (start + k) % n;
+            if let Err(e) = self.poll_stack(i).await {
                 self.resume_at = i;
                 return Err(e);
             }
         }
         self.resume_at = 0;
+        if self.ecs_refused < MAX_REFUSED_READS {
+            let read = match self.poll_ecs_service().await {
+                Ok(()) => self.poll_ecs_stopped().await.map_err(|e| ("reading stopped ECS tasks", e)),
+                Err(e) => Err(("reading the ECS service", e)),
+            };
+            match read {
+                Ok(()) => self.ecs_refused = 0,
+                Err((what, e)) => {
+                    self.ecs_refused = if e.is_retryable() { 0 } else { self.ecs_refused + 1 };
+                    let more = if self.ecs_refused >= MAX_REFUSED_READS { "; the ECS tasks are no longer shown" } else { "" };
+                    self.sink.emit(Progress::Warning(format!("{what}: {e}{more}")));
+                }
+            }
+        }
         Ok(())
     }
 

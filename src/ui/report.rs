@@ -69,6 +69,10 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
             let _ = writeln!(s, "{} change{} previewed; nothing was changed.", changes.len(), if changes.len() == 1 { "" } else { "s" });
             0
         }
+        Outcome::Unwatched { reason } => {
+            let _ = writeln!(s, "✘ {stack}: {reason}");
+            1
+        }
         Outcome::StoppedWatching { interrupted } => {
             let why = if *interrupted { "Stopped watching" } else { "Stopped watching after --max-wait" };
             let _ = writeln!(s, "{why}: CloudFormation carries on, nothing was cancelled or rolled back.");
