@@ -363,6 +363,21 @@ async fn prerequisite_problems_stop_everything_and_name_their_fix() {
     assert!(cloud.logged("").iter().all(|l| !l.starts_with("Create") && !l.starts_with("Put")), "nothing changed: {:?}", cloud.log.borrow());
 }
 
+/// Deploys the heavy example changed by `change`, with --yes; returns the
+/// templates and the outcome.
+async fn deploy_heavy_with(cloud: &ScriptedCloud, change: impl FnOnce(&mut Config)) -> (Assembly, Outcome) {
+    let mut cfg = Config::from_toml(&std::fs::read_to_string(common::example("heavy")).unwrap()).unwrap();
+    change(&mut cfg);
+    let d = Deployment::new(cfg).unwrap();
+    let a = synthesize(&d).unwrap();
+    let mut sink = Recorder::default();
+    let outcome = Deployer { cloud, registry: cloud, sink: &mut sink, interaction: &mut Script::default(), opts: options(true) }
+        .deploy(&a, &d.config, std::future::pending())
+        .await
+        .unwrap();
+    (a, outcome)
+}
+
 /// "ACM does not support DNS validation through private hosted zones" (ACM
 /// User Guide, "DNS validation"): the certificate would wait for hours, then
 /// fail. A private zone needs load_balancer.certificate_arn; with one, the
@@ -382,20 +397,12 @@ async fn a_private_zone_needs_an_existing_certificate() {
     assert!(problems[0].what.contains("is private") && problems[0].fix.contains("load_balancer.certificate_arn"), "{problems:?}");
     assert!(cloud.logged("CreateChangeSet").is_empty(), "nothing changed");
 
-    let mut cfg = Config::from_toml(&std::fs::read_to_string(common::example("heavy")).unwrap()).unwrap();
     let arn = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666";
-    cfg.load_balancer.certificate_arn = Some(arn.into());
-    let d = Deployment::new(cfg).unwrap();
-    let a = synthesize(&d).unwrap();
+    let cloud = private();
+    let (a, outcome) = deploy_heavy_with(&cloud, |cfg| cfg.load_balancer.certificate_arn = Some(arn.into())).await;
     let lb: serde_json::Value = serde_json::from_str(&a.nested("load_balancer").unwrap().body).unwrap();
     assert!(!lb.to_string().contains("AWS::CertificateManager::Certificate"), "no certificate requested");
     assert!(lb.to_string().contains(arn));
-    let cloud = private();
-    let mut sink = Recorder::default();
-    let outcome = Deployer { cloud: &cloud, registry: &cloud, sink: &mut sink, interaction: &mut Script::default(), opts: options(true) }
-        .deploy(&a, &d.config, std::future::pending())
-        .await
-        .unwrap();
     assert!(!matches!(outcome, Outcome::Prerequisites(_)), "{outcome:?}");
     assert_eq!(cloud.logged("CreateChangeSet").len(), 1);
 }
@@ -426,17 +433,12 @@ async fn another_environments_stack_is_never_taken_over() {
 /// passes it to the root template.
 #[tokio::test(start_paused = true)]
 async fn the_cloudfront_prefix_list_is_looked_up_and_passed() {
-    let mut cfg = Config::from_toml(&std::fs::read_to_string(common::example("heavy")).unwrap()).unwrap();
-    cfg.cloudfront.enabled = true;
-    cfg.cloudfront.certificate_arn = Some("arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666".into());
-    let d = Deployment::new(cfg).unwrap();
-    let a = synthesize(&d).unwrap();
     let cloud = timeline("create-success");
-    let mut sink = Recorder::default();
-    let outcome = Deployer { cloud: &cloud, registry: &cloud, sink: &mut sink, interaction: &mut Script::default(), opts: options(true) }
-        .deploy(&a, &d.config, std::future::pending())
-        .await
-        .unwrap();
+    let (_, outcome) = deploy_heavy_with(&cloud, |cfg| {
+        cfg.cloudfront.enabled = true;
+        cfg.cloudfront.certificate_arn = Some("arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666".into());
+    })
+    .await;
     assert!(!matches!(outcome, Outcome::Prerequisites(_)), "{outcome:?}");
     assert_eq!(cloud.count("DescribeManagedPrefixLists"), 1);
     let created = cloud.logged("CreateChangeSet");
