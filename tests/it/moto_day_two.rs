@@ -11,6 +11,7 @@
 
 use crate::common;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -89,6 +90,8 @@ impl ServiceDouble {
             .arg(tool("pypi", "pypi-server"))
             .arg(dir.path())
             .args(["--max-seconds", "600"])
+            // Its own process group, which Drop stops as a whole.
+            .process_group(0)
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -113,8 +116,15 @@ impl ServiceDouble {
 }
 
 impl Drop for ServiceDouble {
+    /// Stops the double and the pypiserver it started: the whole process
+    /// group (a SIGKILL of the double alone would leave pypiserver running).
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        common::signal_group(self.child.id(), libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        common::signal_group(self.child.id(), libc::SIGKILL);
         let _ = self.child.wait();
     }
 }
