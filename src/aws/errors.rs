@@ -35,12 +35,11 @@ where
             CloudError::new(kind, code, message)
         }
         SdkError::TimeoutError(_) => CloudError::new(ErrorKind::Transient, "", causes(&err)),
-        SdkError::DispatchFailure(_) if super::reach::unreachable_cause(&err).is_some() => {
-            let cause = super::reach::unreachable_cause(&err).unwrap_or_default();
-            let endpoint = super::wire::last_endpoint().unwrap_or_else(|| "the AWS endpoint".into());
-            CloudError::new(ErrorKind::Unreachable, "", super::reach::unreachable_message(&endpoint, &cause))
-        }
         SdkError::DispatchFailure(failure) => {
+            if let Some(cause) = super::reach::unreachable_cause(&err) {
+                let endpoint = super::wire::last_endpoint().unwrap_or_else(|| "the AWS endpoint".into());
+                return CloudError::new(ErrorKind::Unreachable, "", super::reach::unreachable_message(&endpoint, &cause));
+            }
             let kind = if failure.is_io() || failure.is_timeout() {
                 ErrorKind::Transient
             } else {

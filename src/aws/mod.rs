@@ -63,7 +63,7 @@ pub struct AwsCloud {
     pub efs: aws_sdk_efs::Client,
     pub backup: aws_sdk_backup::Client,
     pub kms: aws_sdk_kms::Client,
-    /// The cloud's clock and the latest endpoint, from every client's responses.
+    /// The cloud's clock, from every client's responses.
     pub facts: WireFacts,
 }
 
