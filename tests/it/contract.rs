@@ -533,9 +533,12 @@ fn the_proxy_sidecar_started_as_the_task_definition_starts_it_serves_pip_and_twi
     assert!(wait_page(&b, "/simple/", creds, "pypictl-contract-probe", None, Duration::from_secs(5)).is_some(), "the index lists it too");
 
     // The indexer's page for the project is exactly what pypiserver answers
-    // (hrefs, #sha256= fragments), on both replicas.
+    // (hrefs, #sha256= fragments), on both replicas, once the indexer has
+    // walked after the last file of the upload (twine sends the wheel, then
+    // the sdist: a walk between the two publishes a page with the wheel only).
+    let sdist = "pypictl_contract_probe-0.1.0.tar.gz";
     for (proxy, upstream) in [(&a, &pypi_a), (&b, &pypi_b)] {
-        assert!(wait_page(proxy, project, creds, wheel, Some(true), Duration::from_secs(5)).is_some(), "served from the indexer's pages");
+        assert!(wait_page(proxy, project, creds, sdist, Some(true), Duration::from_secs(5)).is_some(), "served from the indexer's pages");
         let (status, r#static, page) = proxy.page(project, creds);
         assert_eq!((status, r#static), (200, true));
         assert_eq!(page, upstream.page(project, creds).2, "the static page is pypiserver's, byte for byte");
