@@ -66,6 +66,8 @@ pub enum Command {
     /// Load-test the service: the reference's burst stress test, steady load or uploads
     #[command(after_help = "--profile burst|steady|upload selects the workload, as --workload does; any other --profile value is the AWS profile.\nThe password for --url: PYPICTL_BENCH_PASSWORD or the URL's userinfo. It is never printed.")]
     Bench(BenchArgs),
+    /// Print the least-privilege IAM policy deploy, status, diff, creds, upgrade, doctor and destroy need
+    IamPolicy(IamPolicyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -73,6 +75,35 @@ pub struct ConfigArg {
     /// Configuration file
     #[arg(short = 'c', long = "config", default_value = "pypictl.toml")]
     pub path: PathBuf,
+}
+
+/// `--role-arn`: CloudFormation acts through a service role.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RoleArg {
+    /// IAM role CloudFormation acts through (a service role, as the CDK's
+    /// bootstrap makes): the deployer then needs little more than
+    /// CloudFormation, the staging bucket and iam:PassRole on it. `pypictl
+    /// iam-policy` prints both policies.
+    #[arg(long = "role-arn", value_name = "ARN", value_parser = parse_role_arn)]
+    pub role_arn: Option<String>,
+}
+
+/// `arn:<partition>:iam::<12-digit account>:role/<path/name>`.
+fn parse_role_arn(value: &str) -> Result<String, String> {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].strip_prefix("role/").is_some_and(|n| !n.is_empty());
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(format!("{value:?} is not an IAM role ARN (arn:aws:iam::<12-digit account id>:role/<name>)"))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -112,6 +143,12 @@ pub struct DeployArgs {
     /// Allow replacing or removing the file system, backup vault, secret or key (loses data)
     #[arg(long)]
     pub allow_replace_stateful: bool,
+    /// With the stack in UPDATE_ROLLBACK_FAILED: continue the rollback skipping the
+    /// resources that failed to roll back (ResourcesToSkip; they are left as they are)
+    #[arg(long)]
+    pub rollback_skip_failed: bool,
+    #[command(flatten)]
+    pub role: RoleArg,
 }
 
 #[derive(Args, Debug)]
@@ -133,6 +170,8 @@ pub struct DestroyArgs {
     /// Also delete the retained file system, backup vault (and its recovery points), secret and key
     #[arg(long)]
     pub force_destroy_data: bool,
+    #[command(flatten)]
+    pub role: RoleArg,
     /// How to show progress
     #[arg(long, value_enum, default_value_t = crate::ui::ProgressMode::Auto)]
     pub progress: crate::ui::ProgressMode,
@@ -157,6 +196,8 @@ pub struct CredsArgs {
 pub struct UpgradeArgs {
     #[command(flatten)]
     pub config: ConfigArg,
+    #[command(flatten)]
+    pub role: RoleArg,
     /// New EC2 instance type (compute.instance_type)
     #[arg(long)]
     pub instance_type: Option<String>,
@@ -190,6 +231,8 @@ pub struct UpgradeArgs {
 pub struct DiffArgs {
     #[command(flatten)]
     pub config: ConfigArg,
+    #[command(flatten)]
+    pub role: RoleArg,
     /// Show only security-relevant changes (IAM, security groups, policies, keys)
     #[arg(long)]
     pub security_only: bool,
@@ -333,4 +376,25 @@ pub struct InitArgs {
     /// Run `pypictl deploy` once the file is written (non-interactive)
     #[arg(long)]
     pub deploy: bool,
+}
+
+/// Whose policy `pypictl iam-policy` prints.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFor {
+    /// The user or CI role running pypictl
+    Deployer,
+    /// The CloudFormation service role (--role-arn): what CloudFormation does with the templates
+    CloudformationRole,
+}
+
+#[derive(Args, Debug)]
+pub struct IamPolicyArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// CloudFormation service role the deployments use: the deployer then needs pypictl's own calls, the staging bucket's stack and iam:PassRole on it
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Whose policy to print [default: deployer]
+    #[arg(long = "for", value_enum, value_name = "WHO")]
+    pub for_: Option<PolicyFor>,
 }

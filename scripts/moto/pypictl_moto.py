@@ -621,7 +621,8 @@ def teardown(rm: ResourceMap, live: list[str], failed: dict[str, str] | None = N
             pending.remove(lid)
             resource, rjson = rm._parsed_resources[lid], template[lid]
             physical = getattr(resource, "physical_resource_id", "") or ""
-            if rjson.get("DeletionPolicy") == "Retain":
+            # RetainExceptOnCreate is kept like Retain here (a stack deletion).
+            if rjson.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
                 emit(stack, lid, rjson["Type"], "DELETE_SKIPPED", physical)
                 rm._parsed_resources.pop(lid, None)
                 continue

@@ -104,6 +104,8 @@ pub fn classify(code: &str, message: &str, status: Option<u16>) -> ErrorKind {
         "AuthFailure",
         "InvalidAccessKeyId",
         "InvalidToken",
+        // S3's code for a 403 to a HEAD request (which has no body).
+        "Forbidden",
     ];
     const INVALID: &[&str] = &[
         "ValidationError",

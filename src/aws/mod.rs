@@ -7,6 +7,7 @@ mod discover;
 mod probe;
 pub mod reach;
 pub mod registry;
+pub mod permissions;
 mod secrets;
 pub mod wire;
 

@@ -62,6 +62,30 @@ fn resource_change(c: &cfn::ResourceChange) -> ResourceChange {
         replacement: c.replacement().map(|r| r.as_str().to_string()),
         scope: c.scope().iter().map(|s| s.as_str().to_string()).collect(),
         nested_change_set: reason(c.change_set_id()),
+        details: c.details().iter().map(change_detail).collect(),
+    }
+}
+
+fn change_detail(d: &cfn::ResourceChangeDetail) -> ChangeDetail {
+    let target = d.target();
+    ChangeDetail {
+        attribute: target.and_then(|t| t.attribute()).map(|a| a.as_str().to_string()).unwrap_or_default(),
+        name: target.and_then(|t| reason(t.name())),
+        requires_recreation: target.and_then(|t| t.requires_recreation()).map(|r| r.as_str().to_string()),
+        evaluation: d.evaluation().map(|e| e.as_str().to_string()),
+        change_source: d.change_source().map(|c| c.as_str().to_string()),
+        causing_entity: reason(d.causing_entity()),
+    }
+}
+
+/// HeadObject's answer to "is it there?": a 404, or the 403 S3 gives a
+/// role without `s3:ListBucket` for a key that does not exist, is "no".
+/// (S3 User Guide, HeadObject: "If you don't have the s3:ListBucket
+/// permission, Amazon S3 returns an HTTP status code 403 Forbidden error".)
+fn head_object_answer(e: CloudError) -> CloudResult<bool> {
+    match e.kind {
+        ErrorKind::NotFound | ErrorKind::AccessDenied => Ok(false),
+        _ => Err(e),
     }
 }
 
@@ -131,6 +155,7 @@ impl Stacks for AwsCloud {
             .template_body(&request.template_body)
             .set_tags(tags(&request.tags))
             .capabilities(Capability::CapabilityIam)
+            .client_request_token(&request.token)
             .send()
             .await
             .map_err(cloud_error)?;
@@ -153,7 +178,9 @@ impl Stacks for AwsCloud {
             .capabilities(Capability::CapabilityIam)
             .capabilities(Capability::CapabilityAutoExpand)
             .set_parameters(parameters(&request.parameters))
-            .set_tags(tags(&request.tags));
+            .set_tags(tags(&request.tags))
+            .client_token(&request.client_token)
+            .set_role_arn(request.role_arn.clone());
         if !request.description.is_empty() {
             call = call.description(&request.description);
         }
@@ -194,11 +221,12 @@ impl Stacks for AwsCloud {
         change_set.ok_or_else(|| missing("change set (DescribeChangeSet)"))
     }
 
-    async fn execute_change_set(&self, id: &str, disable_rollback: bool) -> CloudResult<()> {
+    async fn execute_change_set(&self, request: &Execute) -> CloudResult<()> {
         self.cloudformation
             .execute_change_set()
-            .change_set_name(id)
-            .disable_rollback(disable_rollback)
+            .change_set_name(&request.change_set_id)
+            .disable_rollback(request.disable_rollback)
+            .client_request_token(&request.token)
             .send()
             .await
             .map_err(cloud_error)?;
@@ -210,27 +238,35 @@ impl Stacks for AwsCloud {
         Ok(())
     }
 
-    async fn delete_stack(&self, stack_id: &str) -> CloudResult<()> {
-        self.cloudformation.delete_stack().stack_name(stack_id).send().await.map_err(cloud_error)?;
+    async fn delete_stack(&self, request: &DeleteStack) -> CloudResult<()> {
+        self.cloudformation
+            .delete_stack()
+            .stack_name(&request.stack_id)
+            .client_request_token(&request.token)
+            .set_role_arn(request.role_arn.clone())
+            .send()
+            .await
+            .map_err(cloud_error)?;
         Ok(())
     }
 
-    async fn continue_update_rollback(&self, stack_id: &str) -> CloudResult<()> {
-        self.cloudformation.continue_update_rollback().stack_name(stack_id).send().await.map_err(cloud_error)?;
+    async fn continue_update_rollback(&self, request: &ContinueRollback) -> CloudResult<()> {
+        self.cloudformation
+            .continue_update_rollback()
+            .stack_name(&request.stack_id)
+            .set_resources_to_skip((!request.skip.is_empty()).then(|| request.skip.clone()))
+            .client_request_token(&request.token)
+            .set_role_arn(request.role_arn.clone())
+            .send()
+            .await
+            .map_err(cloud_error)?;
         Ok(())
     }
 
     async fn object_exists(&self, bucket: &str, key: &str) -> CloudResult<bool> {
         match self.s3.head_object().bucket(bucket).key(key).send().await {
             Ok(_) => Ok(true),
-            Err(e) => {
-                let e = cloud_error(e);
-                if e.kind == ErrorKind::NotFound {
-                    Ok(false)
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) => head_object_answer(cloud_error(e)),
         }
     }
 
@@ -245,5 +281,20 @@ impl Stacks for AwsCloud {
             .await
             .map_err(cloud_error)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forbidden_head_is_a_missing_object() {
+        let answer = |code: &str, status: u16| head_object_answer(CloudError::new(crate::aws::errors::classify(code, "", Some(status)), code, ""));
+        assert_eq!(answer("NotFound", 404), Ok(false));
+        assert_eq!(answer("", 403), Ok(false), "a role without s3:ListBucket is told 403 for a missing key");
+        assert_eq!(answer("Forbidden", 403), Ok(false));
+        assert!(answer("", 500).is_err());
+        assert!(answer("SlowDown", 503).is_err());
     }
 }

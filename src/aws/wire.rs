@@ -1,17 +1,38 @@
 //! What pypictl learns from the wire itself, beside the APIs' answers: the
 //! cloud's clock (each response's `Date` header) and the endpoint each
 //! request went to (named when it cannot be reached). One interceptor,
-//! attached to every client.
+//! attached to every client. With `PYPICTL_RECORD_API_CALLS=<file>` it also
+//! appends each operation's IAM action to that file (`tests/it/iam_policy.rs`
+//! checks them against `pypictl iam-policy`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use aws_sdk_sts::config::interceptors::{BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef};
+use aws_sdk_sts::config::interceptors::{BeforeDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef};
 use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sts::error::BoxError;
 use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
 
 use crate::engine::model::Millis;
+
+/// Names the file every SDK operation appends its IAM action to, one line
+/// each (`cloudformation:DescribeStacks`; S3's `HeadObject` as
+/// `s3:GetObject`: [`super::permissions::iam_actions`]).
+pub const RECORD_ENV: &str = "PYPICTL_RECORD_API_CALLS";
+
+/// Appends the operation's IAM actions to the file named by [`RECORD_ENV`]:
+/// opened in append mode for each line, so that several processes can
+/// record into one file. Recording never fails a call.
+fn record(service: &str, operation: &str) {
+    let Some(path) = std::env::var_os(RECORD_ENV).filter(|p| !p.is_empty()) else { return };
+    for action in super::permissions::iam_actions(service, operation) {
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+            // One write per line: appends of a line are not interleaved.
+            let _ = file.write_all(format!("{action}\n").as_bytes());
+        }
+    }
+}
 
 /// `scheme://host[:port]` of the latest request of this process. A command
 /// makes one request at a time, so when a request fails, this is where it
@@ -59,6 +80,15 @@ pub fn endpoint_of(uri: &str) -> String {
 impl Intercept for WireFacts {
     fn name(&self) -> &'static str {
         "pypictl::WireFacts"
+    }
+
+    /// Once per operation (retries are not serialized again), once its
+    /// configuration, the operation's metadata included, is complete.
+    fn read_before_serialization(&self, _: &BeforeSerializationInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        if let Some(m) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
+            record(m.service(), m.name());
+        }
+        Ok(())
     }
 
     fn read_before_transmit(&self, context: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {

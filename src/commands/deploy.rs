@@ -33,6 +33,8 @@ pub fn run(global: &Global, args: &DeployArgs) -> Result<()> {
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
             on_retry: Some(ui::retry_notice),
+            rollback_skip_failed: args.rollback_skip_failed,
+            role_arn: args.role.role_arn.clone(),
         };
         let mut deployer = Deployer { cloud: &cloud, registry: &registry, sink: &mut sink, interaction: &mut terminal, opts };
         let outcome = deployer.deploy(&assembly, &deployment.config, session::ctrl_c()).await?;

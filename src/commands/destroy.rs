@@ -76,6 +76,8 @@ pub fn run(global: &Global, args: &DestroyArgs) -> Result<()> {
             delete_log_buckets: d.config.load_balancer.access_log_force_destroy,
             watch: WatchOptions::default(),
             on_retry: Some(ui::retry_notice),
+            run: session::change_set_name(),
+            role_arn: args.role.role_arn.clone(),
         };
         let outcome = destroy::destroy(&cloud, &mut sink, &plan, opts, session::ctrl_c()).await?;
         drop(sink);

@@ -57,6 +57,8 @@ pub fn run(global: &Global, args: &DiffArgs) -> Result<()> {
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
             on_retry: Some(ui::retry_notice),
+            rollback_skip_failed: false,
+            role_arn: args.role.role_arn.clone(),
         };
         Deployer { cloud: &cloud, registry: &registry, sink: &mut sink, interaction: &mut preview, opts }.diff(&assembly, &d.config).await
     })?;

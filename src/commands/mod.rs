@@ -6,6 +6,7 @@ mod deploy;
 mod destroy;
 mod diff;
 mod doctor;
+mod iam_policy;
 mod init;
 mod session;
 pub(crate) mod size;
@@ -30,5 +31,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Creds(args) => creds::run(&cli.global, &args),
         Command::Doctor(args) => doctor::run(&cli.global, &args),
         Command::Bench(args) => bench::run(&cli.global, &args),
+        Command::IamPolicy(args) => iam_policy::run(&cli.global, &args),
     }
 }

@@ -24,7 +24,10 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<()> {
         let cloud = session::connect(global, &d.config.region).await?;
         let mut report = status::gather(&cloud, &stack, &prefix).await?;
         if let Some(r) = &report {
-            if args.watch && st::in_progress(&r.stack.status) {
+            if args.watch && r.stack.status == "REVIEW_IN_PROGRESS" {
+                eprintln!("Nothing to watch: {stack} is REVIEW_IN_PROGRESS, an empty stack holding a change set nobody executed (it never settles by itself). `pypictl deploy` creates the stack; `pypictl destroy` removes it.");
+            }
+            if args.watch && st::operation_running(&r.stack.status) {
                 let id = r.stack.id.clone();
                 let tail = EventTail::after_latest(&Patient::new(&cloud), &id).await?;
                 let mut sink = ui::sink(args.progress);

@@ -169,6 +169,8 @@ pub fn run(global: &Global, args: &UpgradeArgs) -> Result<()> {
             poll: Duration::from_secs(2),
             change_set_name: session::change_set_name(),
             on_retry: Some(ui::retry_notice),
+            rollback_skip_failed: false,
+            role_arn: args.role.role_arn.clone(),
         };
         upgrade(&cloud, &registry, &mut sink, &mut terminal, opts, path, &plan, session::ctrl_c()).await
     })?;

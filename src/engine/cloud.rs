@@ -30,10 +30,13 @@ pub trait Stacks {
     async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<String>;
     /// The change set with all its changes (every page).
     async fn describe_change_set(&self, id: &str) -> CloudResult<ChangeSet>;
-    async fn execute_change_set(&self, id: &str, disable_rollback: bool) -> CloudResult<()>;
+    async fn execute_change_set(&self, request: &Execute) -> CloudResult<()>;
     async fn delete_change_set(&self, id: &str) -> CloudResult<()>;
-    async fn delete_stack(&self, stack_id: &str) -> CloudResult<()>;
-    async fn continue_update_rollback(&self, stack_id: &str) -> CloudResult<()>;
+    async fn delete_stack(&self, request: &DeleteStack) -> CloudResult<()>;
+    async fn continue_update_rollback(&self, request: &ContinueRollback) -> CloudResult<()>;
+    /// Whether the object is there. A role without `s3:ListBucket` is told
+    /// 403 for a missing object: that counts as absent (the upload that
+    /// follows says whether writing is allowed).
     async fn object_exists(&self, bucket: &str, key: &str) -> CloudResult<bool>;
     async fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> CloudResult<()>;
 }

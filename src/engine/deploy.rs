@@ -12,13 +12,14 @@ use anyhow::Result;
 use pypictl_stacks::app::{Assembly, STAGING_BUCKET_PARAM};
 use pypictl_stacks::Config;
 
-use super::changeset::{self, Change, Created};
+use super::changeset::{self, Change, Created, Risk};
 use super::cloud::{Account, Clock, Registry, Service, Stacks};
 use super::images;
-use super::model::{status, ChangeSetKind, ChangeSetRequest, StackSummary, StoppedTask};
+use super::model::{request_token, status, ChangeSetKind, ChangeSetRequest, CloudError, ContinueRollback, DeleteStack, ErrorKind, Execute, StackSummary, StoppedTask};
 use super::prereq::{self, Problem};
 use super::patient::{OnRetry, Patient};
 use super::progress::{Progress, Sink};
+use super::rollback;
 use super::rootcause::{self, RootCause};
 use super::staging;
 use super::tail::EventTail;
@@ -45,6 +46,11 @@ pub struct DeployOptions {
     pub change_set_name: String,
     /// Told about each retry of a single call (the watch reports its own).
     pub on_retry: Option<OnRetry>,
+    /// On a stack in UPDATE_ROLLBACK_FAILED: continue the rollback skipping
+    /// the resources whose rollback failed.
+    pub rollback_skip_failed: bool,
+    /// The service role CloudFormation acts through.
+    pub role_arn: Option<String>,
 }
 
 /// What happened. Exit codes are the command's business.
@@ -63,7 +69,9 @@ pub enum Outcome {
     /// The user said no: nothing changed.
     Declined,
     Succeeded { status: String, outputs: Vec<(String, String)> },
-    Failed { status: String, root_cause: Option<RootCause>, advice: String },
+    /// `left_behind`: resources the rollback kept (DeletionPolicy Retain,
+    /// DELETE_SKIPPED), which stay in the account.
+    Failed { status: String, root_cause: Option<RootCause>, advice: String, left_behind: Vec<LeftBehind> },
     /// A stuck stack was recovered; deploy again to apply the configuration.
     Recovered { status: String },
     /// Watching stopped (Ctrl-C or --max-wait); CloudFormation goes on.
@@ -73,6 +81,19 @@ pub enum Outcome {
     Unwatched { reason: String },
     /// `diff`: the changes a deploy would make (nothing was changed).
     Previewed(Vec<Change>),
+}
+
+/// How long abandoning a first deploy's change set waits for its empty
+/// stack to be deleted (usually seconds).
+const ABANDON_WAIT: Duration = Duration::from_secs(300);
+
+/// A resource a failed operation left in the account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeftBehind {
+    pub stack: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub physical_id: String,
 }
 
 /// A stack of this name that another service or environment deployed (its
@@ -158,14 +179,39 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         }
 
         // The stack as it is now decides what can be done.
-        let existing = cloud.describe_stack(&name).await?;
+        let mut existing = cloud.describe_stack(&name).await?;
         if let Some(problem) = existing.as_ref().and_then(|s| other_deployment(s, cfg)) {
             return Ok(Outcome::Prerequisites(vec![problem]));
         }
+        // A deletion under way (a `destroy`, an abandoned first change set):
+        // wait for it, then create the stack anew.
+        if let Some(s) = existing.as_ref().filter(|s| s.status == "DELETE_IN_PROGRESS") {
+            self.sink.emit(Progress::Step(format!("{name} is being deleted (DELETE_IN_PROGRESS): waiting for the deletion, then creating it")));
+            let tail = EventTail::after_latest(cloud, &s.id).await?;
+            let report = self.watch(&s.id.clone(), &name, tail, assembly, interrupt.as_mut()).await;
+            if let Some(stop) = self.deletion_end(&report) {
+                return Ok(stop);
+            }
+            existing = None;
+        }
+        // Rollback disabled (--no-rollback) and the operation failed:
+        // CloudFormation updates such a stack only with DisableRollback
+        // ("preserve successfully provisioned resources"), so this one keeps it.
+        let mut disable_rollback = self.opts.no_rollback;
         let kind = match &existing {
             None => ChangeSetKind::Create,
             Some(s) if s.status == "REVIEW_IN_PROGRESS" => ChangeSetKind::Create,
-            Some(s) if preview && s.status != "REVIEW_IN_PROGRESS" && (status::in_progress(&s.status) || status::unsuccessful(&s.status) && !s.status.starts_with("UPDATE_ROLLBACK_COMPLETE")) => {
+            Some(s) if status::rollback_disabled_failure(&s.status) => {
+                if !disable_rollback {
+                    self.sink.emit(Progress::Step(format!(
+                        "{name} is in {} (rollback was disabled): this update keeps what was provisioned (DisableRollback), as CloudFormation requires; to roll back instead: `aws cloudformation rollback-stack --stack-name {name}`",
+                        s.status
+                    )));
+                }
+                disable_rollback = true;
+                ChangeSetKind::Update
+            }
+            Some(s) if preview && (status::in_progress(&s.status) || status::unsuccessful(&s.status) && !s.status.starts_with("UPDATE_ROLLBACK_COMPLETE")) => {
                 return Ok(Outcome::Stuck {
                     status: s.status.clone(),
                     advice: "no change set can be made now; `pypictl status --watch` shows what is going on, `pypictl deploy` offers the way out".into(),
@@ -185,38 +231,14 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
                 }
                 self.sink.emit(Progress::Step(format!("Deleting {name} ({})", s.status)));
                 let tail = EventTail::after_latest(cloud, &s.id).await?;
-                cloud.delete_stack(&s.id).await?;
+                cloud.delete_stack(&self.delete_request(&s.id)).await?;
                 let report = self.watch(&s.id, &name, tail, assembly, interrupt.as_mut()).await;
-                match report.end {
-                    WatchEnd::Settled(ref st) if st == "DELETE_COMPLETE" => {}
-                    WatchEnd::Settled(ref st) => return Ok(self.failed(st.clone(), &report, "the old stack could not be deleted; see the cause above".into())),
-                    WatchEnd::Interrupted | WatchEnd::TimedOut => return Ok(Outcome::StoppedWatching { interrupted: report.end == WatchEnd::Interrupted }),
-                    ref end @ WatchEnd::Unreadable { .. } => return Ok(Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() }),
+                if let Some(stop) = self.deletion_end(&report) {
+                    return Ok(stop);
                 }
                 ChangeSetKind::Create
             }
-            Some(s) if s.status == "UPDATE_ROLLBACK_FAILED" => {
-                let question = format!(
-                    "{name} is in UPDATE_ROLLBACK_FAILED: a resource could not be rolled back{}. Continue the rollback?",
-                    s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-                );
-                if !self.consent(&question) {
-                    return Ok(Outcome::Stuck {
-                        status: s.status.clone(),
-                        advice: "fix what blocked the rollback (see `pypictl status`), then deploy again with --yes to continue the rollback (CloudFormation ContinueUpdateRollback)".into(),
-                    });
-                }
-                self.sink.emit(Progress::Step(format!("Continuing the rollback of {name}")));
-                let tail = EventTail::after_latest(cloud, &s.id).await?;
-                cloud.continue_update_rollback(&s.id).await?;
-                let report = self.watch(&s.id, &name, tail, assembly, interrupt.as_mut()).await;
-                return Ok(match report.end {
-                    WatchEnd::Settled(st) if st == "UPDATE_ROLLBACK_COMPLETE" => Outcome::Recovered { status: st },
-                    WatchEnd::Settled(ref st) => self.failed(st.clone(), &report, "the rollback failed again; fix the cause above and retry".into()),
-                    end @ WatchEnd::Unreadable { .. } => Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() },
-                    end => Outcome::StoppedWatching { interrupted: end == WatchEnd::Interrupted },
-                });
-            }
+            Some(s) if s.status == "UPDATE_ROLLBACK_FAILED" => return self.continue_rollback(s, assembly, interrupt.as_mut()).await,
             Some(s) if s.status == "DELETE_FAILED" => {
                 return Ok(Outcome::Stuck {
                     status: s.status.clone(),
@@ -226,7 +248,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
             Some(_) => ChangeSetKind::Update,
         };
 
-        let bucket = staging::ensure_bucket(cloud, self.sink, &assembly.staging_body, self.opts.poll).await?;
+        let bucket = staging::ensure_bucket(cloud, self.sink, &assembly.staging_body, &self.opts.change_set_name, self.opts.poll).await?;
         let uploaded = staging::upload(cloud, &bucket, assembly).await?;
         self.sink.emit(Progress::Step(format!(
             "Staged templates in s3://{bucket}/ ({} uploaded, {} unchanged)",
@@ -234,56 +256,154 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         )));
 
         self.sink.emit(Progress::Step(format!("Creating change set {}", self.opts.change_set_name)));
+        let partition = staging::partition_of(&checked.identity.arn);
         let request = ChangeSetRequest {
             stack_name: name.clone(),
             change_set_name: self.opts.change_set_name.clone(),
             kind,
-            template_url: staging::template_url(&bucket, &cfg.region, &assembly.root_asset_key()),
+            template_url: staging::template_url(&bucket, &cfg.region, partition, &assembly.root_asset_key()),
             parameters: [(STAGING_BUCKET_PARAM.to_string(), bucket.clone())].into_iter().chain(checked.parameters.iter().cloned()).collect(),
             tags: tags(cfg),
             description: format!("pypictl deploy of {}", cfg.service_name),
+            client_token: request_token(&self.opts.change_set_name, "create-change-set"),
+            role_arn: self.opts.role_arn.clone(),
         };
         let cs = match changeset::create(cloud, &request, self.opts.poll).await? {
-            Created::NoChanges { id } => {
-                cloud.delete_change_set(&id).await?;
+            Created::NoChanges { id, stack_id } => {
+                self.abandon(&id, kind, &stack_id).await?;
                 return Ok(Outcome::NoChanges);
+            }
+            Created::Failed { id, stack_id, reason } => {
+                // Nothing is left behind: neither the failed change set nor
+                // a first deploy's empty stack.
+                self.abandon(&id, kind, &stack_id).await?;
+                return Err(CloudError::new(ErrorKind::Invalid, "ChangeSetFailed", format!("the change set failed: {reason}")).into());
             }
             Created::Ready(cs) => cs,
         };
-        // Not going ahead: delete the change set, and for a first deploy the
-        // empty stack (REVIEW_IN_PROGRESS) CloudFormation made to hold it.
-        let abandon = |outcome: Outcome| async {
-            cloud.delete_change_set(&cs.id).await?;
-            if kind == ChangeSetKind::Create {
-                cloud.delete_stack(&cs.stack_id).await?;
-            }
-            anyhow::Ok(outcome)
-        };
         let changes = changeset::expand(cloud, &cs, &name).await?;
         self.interaction.show_changes(&name, &changes);
-        if preview {
-            return abandon(Outcome::Previewed(changes)).await;
-        }
-
-        let losing: Vec<Change> = changes.iter().filter(|c| changeset::loses_data(&c.change)).cloned().collect();
-        if !losing.is_empty() && !self.opts.allow_replace_stateful {
-            return abandon(Outcome::Refused(losing)).await;
-        }
-        if !self.opts.yes {
-            if !self.interaction.interactive() {
-                return abandon(Outcome::NeedsConfirmation).await;
+        let give_up = |outcome: Outcome| (outcome, cs.id.clone(), cs.stack_id.clone());
+        let stop = if preview {
+            Some(give_up(Outcome::Previewed(changes.clone())))
+        } else {
+            let losing: Vec<Change> = changes.iter().filter(|c| changeset::replacement_risk(&c.change) == Risk::Certain).cloned().collect();
+            for c in &changes {
+                if let Risk::Uncertain(why) = changeset::replacement_risk(&c.change) {
+                    self.sink.emit(Progress::Warning(format!("{} {} ({}) may be replaced: {why}", c.stack, c.change.logical_id, c.change.resource_type)));
+                }
             }
-            if !self.interaction.confirm(&format!("Deploy these changes to {name}?")) {
-                return abandon(Outcome::Declined).await;
+            if !losing.is_empty() && !self.opts.allow_replace_stateful {
+                Some(give_up(Outcome::Refused(losing)))
+            } else if self.opts.yes {
+                None
+            } else if !self.interaction.interactive() {
+                Some(give_up(Outcome::NeedsConfirmation))
+            } else if !self.interaction.confirm(&format!("Deploy these changes to {name}?")) {
+                Some(give_up(Outcome::Declined))
+            } else {
+                None
             }
+        };
+        if let Some((outcome, id, stack_id)) = stop {
+            self.abandon(&id, kind, &stack_id).await?;
+            return Ok(outcome);
         }
 
         let stack_id = cs.stack_id.clone();
         let tail = EventTail::after_latest(cloud, &stack_id).await?;
         self.sink.emit(Progress::Step(format!("Deploying {name}")));
-        cloud.execute_change_set(&cs.id, self.opts.no_rollback).await?;
+        let execute = Execute { change_set_id: cs.id.clone(), disable_rollback, token: request_token(&self.opts.change_set_name, "execute") };
+        cloud.execute_change_set(&execute).await?;
         let report = self.watch(&stack_id, &name, tail, assembly, interrupt.as_mut()).await;
         Ok(self.verdict(&stack_id, report).await)
+    }
+
+    /// Not going ahead: deletes the change set and, for a first deploy, the
+    /// empty stack (REVIEW_IN_PROGRESS) CloudFormation made to hold it —
+    /// and waits until that stack is gone, so that the next command (`diff
+    /// && deploy`) does not meet it in DELETE_IN_PROGRESS.
+    async fn abandon(&mut self, change_set_id: &str, kind: ChangeSetKind, stack_id: &str) -> Result<()> {
+        let cloud = &Patient::observed(self.cloud, self.opts.on_retry);
+        cloud.delete_change_set(change_set_id).await?;
+        if kind != ChangeSetKind::Create || stack_id.is_empty() {
+            return Ok(());
+        }
+        // A stack that held other change sets (an earlier abandoned run) is
+        // in REVIEW_IN_PROGRESS too: delete it only if it holds nothing else
+        // of value, which for REVIEW_IN_PROGRESS is always the case.
+        cloud.delete_stack(&self.delete_request(stack_id)).await?;
+        let deadline = tokio::time::Instant::now() + ABANDON_WAIT;
+        loop {
+            match cloud.describe_stack(stack_id).await? {
+                None => return Ok(()),
+                Some(s) if s.status == "DELETE_COMPLETE" => return Ok(()),
+                Some(s) if status::terminal(&s.status) && s.status != "REVIEW_IN_PROGRESS" => {
+                    anyhow::bail!("the empty stack {} of the abandoned change set could not be deleted: {}{}", s.name, s.status, s.reason.map(|r| format!(" ({r})")).unwrap_or_default())
+                }
+                Some(_) if tokio::time::Instant::now() >= deadline => {
+                    self.sink.emit(Progress::Warning(format!("the empty stack of the abandoned change set is still being deleted after {} s; CloudFormation goes on", ABANDON_WAIT.as_secs())));
+                    return Ok(());
+                }
+                Some(_) => tokio::time::sleep(self.opts.poll).await,
+            }
+        }
+    }
+
+    fn delete_request(&self, stack_id: &str) -> DeleteStack {
+        DeleteStack { stack_id: stack_id.to_string(), token: request_token(&self.opts.change_set_name, "delete"), role_arn: self.opts.role_arn.clone() }
+    }
+
+    /// After watching a deletion: None when the stack is gone (go on and
+    /// create it), else the outcome to stop with.
+    fn deletion_end(&self, report: &WatchReport) -> Option<Outcome> {
+        match &report.end {
+            WatchEnd::Settled(st) if st == "DELETE_COMPLETE" => None,
+            WatchEnd::Settled(st) => Some(self.failed(st.clone(), report, "the old stack could not be deleted; see the cause above".into())),
+            WatchEnd::Interrupted | WatchEnd::TimedOut => Some(Outcome::StoppedWatching { interrupted: report.end == WatchEnd::Interrupted }),
+            end @ WatchEnd::Unreadable { .. } => Some(Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() }),
+        }
+    }
+
+    /// UPDATE_ROLLBACK_FAILED: shows what blocked the rollback, and continues
+    /// it — skipping those resources with --rollback-skip-failed.
+    async fn continue_rollback<F: Future<Output = ()>>(&mut self, s: &StackSummary, assembly: &Assembly, interrupt: Pin<&mut F>) -> Result<Outcome> {
+        let name = assembly.stack_name.clone();
+        let cloud = &Patient::observed(self.cloud, self.opts.on_retry);
+        let blockers = rollback::blockers(cloud, &s.id).await?;
+        for b in &blockers {
+            self.sink.emit(Progress::Warning(format!("could not roll back {} {} ({}): {}", b.stack, b.logical_id, b.resource_type, b.reason)));
+        }
+        let skip: Vec<String> = if self.opts.rollback_skip_failed { blockers.iter().map(|b| b.skip_name.clone()).collect() } else { Vec::new() };
+        let question = if skip.is_empty() {
+            format!(
+                "{name} is in UPDATE_ROLLBACK_FAILED: a resource could not be rolled back{}. Continue the rollback?",
+                s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            )
+        } else {
+            format!("{name} is in UPDATE_ROLLBACK_FAILED. Continue the rollback, skipping {} (left as they are, marked UPDATE_COMPLETE)?", skip.join(", "))
+        };
+        if !self.consent(&question) {
+            return Ok(Outcome::Stuck { status: s.status.clone(), advice: rollback::advice(&blockers, "then deploy again with --yes to continue the rollback") });
+        }
+        self.sink.emit(Progress::Step(if skip.is_empty() {
+            format!("Continuing the rollback of {name}")
+        } else {
+            format!("Continuing the rollback of {name}, skipping {}", skip.join(", "))
+        }));
+        let tail = EventTail::after_latest(cloud, &s.id).await?;
+        let request = ContinueRollback { stack_id: s.id.clone(), skip, token: request_token(&self.opts.change_set_name, "continue-rollback"), role_arn: self.opts.role_arn.clone() };
+        cloud.continue_update_rollback(&request).await?;
+        let report = self.watch(&s.id, &name, tail, assembly, interrupt).await;
+        Ok(match report.end {
+            WatchEnd::Settled(st) if st == "UPDATE_ROLLBACK_COMPLETE" => Outcome::Recovered { status: st },
+            WatchEnd::Settled(ref st) => {
+                let again = rollback::blockers(cloud, &s.id).await.unwrap_or_default();
+                self.failed(st.clone(), &report, rollback::advice(&again, "then deploy again to retry"))
+            }
+            end @ WatchEnd::Unreadable { .. } => Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() },
+            end => Outcome::StoppedWatching { interrupted: end == WatchEnd::Interrupted },
+        })
     }
 
     /// --yes, or a person who says yes.
@@ -315,14 +435,15 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
                 Outcome::Succeeded { status: st, outputs }
             }
             WatchEnd::Settled(st) => {
-                let advice = if st == "CREATE_FAILED" || st == "UPDATE_FAILED" {
-                    "rollback is disabled (--no-rollback): the failed resources stay as they are. Fix the cause and run `pypictl deploy` again to retry, or roll back with `aws cloudformation rollback-stack --stack-name <stack>`".to_string()
-                } else if st == "ROLLBACK_COMPLETE" {
-                    "the stack rolled back and can only be deleted: fix the cause, then `pypictl deploy` offers to delete and recreate it".to_string()
-                } else if st == "UPDATE_ROLLBACK_FAILED" {
-                    "the rollback itself failed: fix the cause, then `pypictl deploy` offers to continue the rollback".to_string()
-                } else {
-                    "the stack was rolled back to its previous state: fix the cause and deploy again".to_string()
+                let advice = match st.as_str() {
+                    "CREATE_FAILED" | "UPDATE_FAILED" => "rollback is disabled (--no-rollback): the failed resources stay as they are. Fix the cause and run `pypictl deploy` again (it keeps rollback disabled, as CloudFormation requires for this state), or roll back with `aws cloudformation rollback-stack --stack-name <stack>`".to_string(),
+                    "ROLLBACK_COMPLETE" => "the stack rolled back and can only be deleted: fix the cause, then `pypictl deploy` offers to delete and recreate it".to_string(),
+                    "ROLLBACK_FAILED" => "the rollback could not delete everything it had created (see the cause above), so the stack is in ROLLBACK_FAILED and can only be deleted: remove the blocker, then `pypictl deploy` offers to delete and recreate it (or `pypictl destroy`)".to_string(),
+                    "UPDATE_ROLLBACK_FAILED" => {
+                        let blockers = rollback::blockers(&Patient::observed(self.cloud, self.opts.on_retry), stack_id).await.unwrap_or_default();
+                        rollback::advice(&blockers, "then `pypictl deploy` offers to continue the rollback")
+                    }
+                    _ => "the stack was rolled back to its previous state: fix the cause and deploy again".to_string(),
                 };
                 let mut outcome = self.failed(st, &report, advice);
                 if let Outcome::Failed { root_cause: Some(cause), .. } = &mut outcome {
@@ -336,13 +457,17 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
     }
 
     fn failed(&self, status: String, report: &WatchReport, advice: String) -> Outcome {
-        let mut root_cause = rootcause::find(&report.events);
+        let mut root_cause = rootcause::find(&report.events, &status);
+        let left_behind = rootcause::left_behind(&report.events)
+            .into_iter()
+            .map(|s| LeftBehind { stack: s.stack, logical_id: s.event.logical_id, resource_type: s.event.resource_type, physical_id: s.event.physical_id })
+            .collect();
         if let Some(cause) = root_cause.as_mut() {
             if cause.resource_type == "AWS::ECS::Service" {
                 cause.stopped_tasks = latest_stopped(&report.stopped_tasks);
             }
         }
-        Outcome::Failed { status, root_cause, advice }
+        Outcome::Failed { status, root_cause, advice, left_behind }
     }
 }
 

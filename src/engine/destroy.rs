@@ -7,7 +7,7 @@ use std::future::Future;
 use anyhow::Result;
 
 use super::cloud::{Clock, Data, Service, Stacks};
-use super::model::{StackSummary, StackResource};
+use super::model::{request_token, DeleteStack, StackResource, StackSummary};
 use super::patient::{OnRetry, Patient};
 use super::progress::{Progress, Sink};
 use super::rootcause::{self, RootCause};
@@ -86,6 +86,10 @@ pub struct Options {
     pub watch: WatchOptions,
     /// Told about each retry of a single call (the watch reports its own).
     pub on_retry: Option<OnRetry>,
+    /// Names this run (the DeleteStack request token).
+    pub run: String,
+    /// The service role CloudFormation deletes through (`--role-arn`).
+    pub role_arn: Option<String>,
 }
 
 pub async fn destroy<C, S, F>(cloud: &C, sink: &mut S, plan: &Plan, opts: Options, interrupt: F) -> Result<Outcome>
@@ -98,11 +102,15 @@ where
     let name = plan.stack.name.clone();
     sink.emit(Progress::Step(format!("Deleting {name}")));
     let tail = EventTail::after_latest(patient, &plan.stack.id).await?;
-    patient.delete_stack(&plan.stack.id).await?;
+    let request = DeleteStack { stack_id: plan.stack.id.clone(), token: request_token(&opts.run, "destroy"), role_arn: opts.role_arn.clone() };
+    patient.delete_stack(&request).await?;
     let report = Watcher::new(cloud, sink, &plan.stack.id, &name, tail, opts.watch).run(interrupt).await;
     match report.end {
         WatchEnd::Settled(ref st) if st == "DELETE_COMPLETE" => {}
-        WatchEnd::Settled(st) => return Ok(Outcome::Failed { status: st, root_cause: rootcause::find(&report.events) }),
+        WatchEnd::Settled(st) => {
+            let root_cause = rootcause::find(&report.events, &st);
+            return Ok(Outcome::Failed { status: st, root_cause });
+        }
         WatchEnd::Interrupted => return Ok(Outcome::StoppedWatching { interrupted: true }),
         WatchEnd::TimedOut => return Ok(Outcome::StoppedWatching { interrupted: false }),
         ref end @ WatchEnd::Unreadable { .. } => return Ok(Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() }),

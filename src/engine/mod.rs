@@ -8,6 +8,7 @@ pub mod model;
 pub mod progress;
 pub mod changeset;
 pub mod rootcause;
+pub mod rollback;
 pub mod tail;
 pub mod watch;
 pub mod prereq;

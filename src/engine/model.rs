@@ -82,6 +82,52 @@ pub struct ChangeSetRequest {
     pub parameters: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
     pub description: String,
+    /// CreateChangeSet's ClientToken: a retry of a request whose answer was
+    /// lost is recognised, not refused as a second change set of the name.
+    pub client_token: String,
+    /// The service role CloudFormation acts through (`--role-arn`).
+    pub role_arn: Option<String>,
+}
+
+/// ExecuteChangeSet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Execute {
+    pub change_set_id: String,
+    /// "Preserve successfully provisioned resources": no rollback on failure.
+    /// Required by CloudFormation to update a stack in CREATE_FAILED or
+    /// UPDATE_FAILED.
+    pub disable_rollback: bool,
+    pub token: String,
+}
+
+/// DeleteStack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeleteStack {
+    pub stack_id: String,
+    pub token: String,
+    pub role_arn: Option<String>,
+}
+
+/// ContinueUpdateRollback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContinueRollback {
+    pub stack_id: String,
+    /// ResourcesToSkip: `LogicalId` in the root, `NestedStackName.LogicalId`
+    /// in a nested stack; only resources whose rollback failed.
+    pub skip: Vec<String>,
+    pub token: String,
+    pub role_arn: Option<String>,
+}
+
+/// A ClientRequestToken for one operation of one run: the same for every
+/// retry of that operation (so CloudFormation recognises a retry of a
+/// request whose answer was lost), different for the next operation.
+/// CloudFormation's pattern: `[a-zA-Z0-9][-a-zA-Z0-9]*`, at most 128.
+pub fn request_token(run: &str, operation: &str) -> String {
+    let clean = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>();
+    let mut t = format!("pypictl-{}-{}", clean(operation), clean(run));
+    t.truncate(128);
+    t
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +153,26 @@ pub struct ResourceChange {
     pub scope: Vec<String>,
     /// For a nested stack: its own change set, to expand.
     pub nested_change_set: Option<String>,
+    /// What changes, and whether it may recreate the resource.
+    pub details: Vec<ChangeDetail>,
+}
+
+/// One ResourceChangeDetail of a change set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeDetail {
+    /// Properties, Metadata, Tags, ...
+    pub attribute: String,
+    /// The property's name, for Properties.
+    pub name: Option<String>,
+    /// Never, Conditionally or Always.
+    pub requires_recreation: Option<String>,
+    /// Static (known now) or Dynamic (known only during the update: a value
+    /// from another resource or stack output, resolved when it runs).
+    pub evaluation: Option<String>,
+    /// ResourceReference, ParameterReference, ResourceAttribute, DirectModification, Automatic.
+    pub change_source: Option<String>,
+    /// The parameter or resource (attribute) the change comes from.
+    pub causing_entity: Option<String>,
 }
 
 /// A stack to create directly (the staging bucket's stack).
@@ -115,6 +181,7 @@ pub struct CreateStack {
     pub name: String,
     pub template_body: String,
     pub tags: Vec<(String, String)>,
+    pub token: String,
 }
 
 /// ECS service state during a rollout.
@@ -304,8 +371,38 @@ pub mod status {
     pub fn terminal(s: &str) -> bool {
         !in_progress(s)
     }
+    /// CREATE_FAILED / UPDATE_FAILED of a stack: its operation failed with
+    /// rollback disabled ("preserve successfully provisioned resources").
+    /// CloudFormation updates it only with DisableRollback again.
+    pub fn rollback_disabled_failure(s: &str) -> bool {
+        s == "CREATE_FAILED" || s == "UPDATE_FAILED"
+    }
+    /// An operation is running that something will finish: not
+    /// REVIEW_IN_PROGRESS, the empty stack that only holds a change set
+    /// nobody executed (it never settles by itself).
+    pub fn operation_running(s: &str) -> bool {
+        in_progress(s) && s != "REVIEW_IN_PROGRESS"
+    }
     /// A stack status that means the last operation did not succeed.
     pub fn unsuccessful(s: &str) -> bool {
         failed(s) || s.contains("ROLLBACK")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// REVIEW_IN_PROGRESS ends in _IN_PROGRESS but nothing runs: a
+        /// `status --watch` that waited for it would wait forever.
+        #[test]
+        fn review_in_progress_is_not_an_operation() {
+            assert!(in_progress("REVIEW_IN_PROGRESS"));
+            assert!(!operation_running("REVIEW_IN_PROGRESS"));
+            for s in ["CREATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"] {
+                assert!(operation_running(s), "{s}");
+            }
+            assert!(rollback_disabled_failure("CREATE_FAILED") && rollback_disabled_failure("UPDATE_FAILED"));
+            assert!(!rollback_disabled_failure("UPDATE_ROLLBACK_FAILED") && !rollback_disabled_failure("ROLLBACK_FAILED"));
+        }
     }
 }

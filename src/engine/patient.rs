@@ -92,10 +92,10 @@ impl<C: Stacks> Stacks for Patient<'_, C> {
         async fn create_stack(&self, request: &CreateStack) -> CloudResult<String>;
         async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<String>;
         async fn describe_change_set(&self, id: &str) -> CloudResult<ChangeSet>;
-        async fn execute_change_set(&self, id: &str, disable_rollback: bool) -> CloudResult<()>;
+        async fn execute_change_set(&self, request: &Execute) -> CloudResult<()>;
         async fn delete_change_set(&self, id: &str) -> CloudResult<()>;
-        async fn delete_stack(&self, stack_id: &str) -> CloudResult<()>;
-        async fn continue_update_rollback(&self, stack_id: &str) -> CloudResult<()>;
+        async fn delete_stack(&self, request: &DeleteStack) -> CloudResult<()>;
+        async fn continue_update_rollback(&self, request: &ContinueRollback) -> CloudResult<()>;
         async fn object_exists(&self, bucket: &str, key: &str) -> CloudResult<bool>;
         async fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> CloudResult<()>;
     }

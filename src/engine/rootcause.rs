@@ -1,6 +1,8 @@
 //! The root cause of a failed operation: the first failure that is not a
 //! cancellation, in the deepest nested stack — not CloudFormation's
-//! "Embedded stack … was not successfully created" on the way up.
+//! "Embedded stack … was not successfully created" on the way up. When the
+//! rollback itself failed (ROLLBACK_FAILED, UPDATE_ROLLBACK_FAILED), the
+//! cause is what blocked the rollback: the forward failure is history.
 
 use super::model::{status, StackEvent, StoppedTask};
 
@@ -34,7 +36,43 @@ fn is_wrapper(e: &StackEvent) -> bool {
     e.resource_type == "AWS::CloudFormation::Stack"
 }
 
-pub fn find(events: &[SeenEvent]) -> Option<RootCause> {
+/// The root cause of an operation that ended in `final_status`.
+pub fn find(events: &[SeenEvent], final_status: &str) -> Option<RootCause> {
+    if final_status.ends_with("ROLLBACK_FAILED") {
+        // Each stack's rollback phase starts at its own first
+        // *ROLLBACK_IN_PROGRESS (a nested stack rolls back before its
+        // parent does); a stack without one (a completed nested stack the
+        // root's rollback deletes) follows the root's.
+        let start_of = |stack: &str| {
+            events
+                .iter()
+                .filter(|s| s.stack == stack && s.event.is_about_stack() && s.event.status.ends_with("ROLLBACK_IN_PROGRESS"))
+                .map(|s| s.event.timestamp)
+                .min()
+        };
+        if let Some(root_start) = events.iter().find(|s| s.depth == 0).and_then(|s| start_of(&s.stack)) {
+            let later: Vec<SeenEvent> = events.iter().filter(|s| s.event.timestamp >= start_of(&s.stack).unwrap_or(root_start)).cloned().collect();
+            if let Some(cause) = find_among(&later) {
+                return Some(cause);
+            }
+        }
+    }
+    find_among(events)
+}
+
+/// Resources whose deletion was skipped (DeletionPolicy Retain) during the
+/// operation: what a failed first deploy leaves behind in the account.
+pub fn left_behind(events: &[SeenEvent]) -> Vec<SeenEvent> {
+    let mut out: Vec<SeenEvent> = Vec::new();
+    for s in events.iter().filter(|s| s.event.status == "DELETE_SKIPPED" && !s.event.physical_id.is_empty()) {
+        if !out.iter().any(|o| o.event.physical_id == s.event.physical_id) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+fn find_among(events: &[SeenEvent]) -> Option<RootCause> {
     let failures: Vec<&SeenEvent> = events
         .iter()
         .filter(|s| status::failed(&s.event.status) && !s.event.is_about_stack())
@@ -97,7 +135,7 @@ mod tests {
             ev("pypi", 0, 8, "Network", "AWS::CloudFormation::Stack", "CREATE_FAILED", "Resource creation cancelled"),
             ev("pypi", 0, 9, "pypi", "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to create: [Storage, Network]"),
         ];
-        let cause = find(&events).unwrap();
+        let cause = find(&events, "ROLLBACK_COMPLETE").unwrap();
         assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Storage", "MountTarget2"));
         assert!(cause.reason.contains("already exists"));
     }
@@ -105,14 +143,45 @@ mod tests {
     #[test]
     fn a_failure_in_the_root_itself_is_found() {
         let events = vec![ev("pypi", 0, 3, "Storage", "AWS::CloudFormation::Stack", "UPDATE_FAILED", "Parameter validation failed: parameter value vpc-1 does not exist")];
-        let cause = find(&events).unwrap();
+        let cause = find(&events, "ROLLBACK_COMPLETE").unwrap();
         assert_eq!(cause.logical_id, "Storage");
     }
 
     #[test]
     fn without_resource_failures_the_stack_reason_stands() {
         let events = vec![ev("pypi", 0, 9, "pypi", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_IN_PROGRESS", "Stack update timed out")];
-        assert_eq!(find(&events).unwrap().reason, "Stack update timed out");
-        assert!(find(&[]).is_none());
+        assert_eq!(find(&events, "UPDATE_ROLLBACK_COMPLETE").unwrap().reason, "Stack update timed out");
+        assert!(find(&[], "UPDATE_ROLLBACK_COMPLETE").is_none());
+    }
+
+    /// ROLLBACK_FAILED: the forward failure (MountTarget2) is history; what
+    /// blocked the rollback (a security group still in use) is the cause.
+    #[test]
+    fn a_failed_rollback_names_what_blocked_it() {
+        let events = vec![
+            ev("pypi", 0, 1, "pypi", "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "User Initiated"),
+            ev("Storage", 1, 4, "MountTarget2", "AWS::EFS::MountTarget", "CREATE_FAILED", "mount target already exists in this AZ"),
+            ev("pypi", 0, 7, "Storage", "AWS::CloudFormation::Stack", "CREATE_FAILED", "Embedded stack arn:... was not successfully created"),
+            ev("pypi", 0, 9, "pypi", "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to create: [Storage]"),
+            ev("Network", 1, 12, "ServiceSecurityGroup", "AWS::EC2::SecurityGroup", "DELETE_FAILED", "resource sg-0abc has a dependent object"),
+            ev("pypi", 0, 14, "Network", "AWS::CloudFormation::Stack", "DELETE_FAILED", "Embedded stack arn:... was not successfully deleted"),
+            ev("pypi", 0, 15, "pypi", "AWS::CloudFormation::Stack", "ROLLBACK_FAILED", "The following resource(s) failed to delete: [Network]"),
+        ];
+        let cause = find(&events, "ROLLBACK_FAILED").unwrap();
+        assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Network", "ServiceSecurityGroup"));
+        assert!(cause.reason.contains("dependent object"));
+        // Had it rolled back, the forward failure would be the cause.
+        assert_eq!(find(&events[..4], "ROLLBACK_COMPLETE").unwrap().logical_id, "MountTarget2");
+    }
+
+    #[test]
+    fn what_a_failed_create_leaves_behind() {
+        let events = vec![
+            ev("Storage", 1, 20, "FileSystem", "AWS::EFS::FileSystem", "DELETE_COMPLETE", ""),
+            ev("Monitoring", 1, 21, "LogBucket", "AWS::S3::Bucket", "DELETE_SKIPPED", ""),
+            ev("Monitoring", 1, 22, "LogBucket", "AWS::S3::Bucket", "DELETE_SKIPPED", ""),
+        ];
+        let left: Vec<String> = left_behind(&events).iter().map(|s| s.event.logical_id.clone()).collect();
+        assert_eq!(left, ["LogBucket"]);
     }
 }

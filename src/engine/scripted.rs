@@ -96,6 +96,16 @@ pub struct Script {
     /// image exists.
     #[serde(default)]
     pub images: BTreeMap<String, serde_json::Value>,
+    /// Calls whose first attempt takes effect but whose answer is lost (a
+    /// connection reset): ExecuteChangeSet, DeleteStack, ContinueUpdateRollback.
+    /// A retry with the same request token is recognised as the same
+    /// request; one with another token is refused, as CloudFormation does.
+    #[serde(default)]
+    pub lost_answers: Vec<String>,
+    /// Seconds the deletion of an empty REVIEW_IN_PROGRESS stack takes
+    /// (DELETE_IN_PROGRESS meanwhile).
+    #[serde(default)]
+    pub review_delete_seconds: f64,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -121,9 +131,14 @@ pub struct ScriptedChangeSet {
     pub status: String,
     #[serde(default)]
     pub reason: Option<String>,
-    /// `<stack> <Action> <logical id> <type> [replacement]`
+    /// `<stack> <Action> <logical id> <type> [replacement [detail…]]`, a
+    /// detail being `<property>:<RequiresRecreation>:<Evaluation>[:<causing entity>]`.
     #[serde(default)]
     pub changes: Vec<String>,
+    /// A nested stack's own change set failed, with this reason: the root's
+    /// reason then only names that change set, as CloudFormation's does.
+    #[serde(default)]
+    pub nested_failures: BTreeMap<String, String>,
 }
 
 fn complete() -> String {
@@ -215,8 +230,10 @@ struct State {
     secret: Option<serde_json::Value>,
     previous_password: Option<String>,
     passwords_generated: usize,
-    /// The empty stack of an abandoned first change set was deleted.
-    review_deleted: bool,
+    /// When the empty stack of an abandoned first change set was deleted.
+    review_deleted: Option<Instant>,
+    /// Request tokens of calls whose answer was lost, by API.
+    lost_tokens: BTreeMap<&'static str, String>,
     read_calls: usize,
 }
 
@@ -304,6 +321,30 @@ impl ScriptedCloud {
         Ok(())
     }
 
+    /// For a mutating call of `lost_answers`: Ok(true) when this is a retry
+    /// of the lost request (same token: already done), Err when it is a
+    /// different request meeting the operation in progress, Ok(false) when
+    /// the call goes ahead (and, the first time, its answer is then lost).
+    fn retry_of_lost(&self, api: &'static str, token: &str) -> CloudResult<bool> {
+        if !self.script.lost_answers.iter().any(|a| a == api) {
+            return Ok(false);
+        }
+        match self.state.borrow().lost_tokens.get(api) {
+            Some(t) if t == token => Ok(true),
+            Some(_) => Err(CloudError::new(ErrorKind::Invalid, "ValidationError", format!("{api}: an operation is already in progress on stack {}", self.script.stack_name))),
+            None => Ok(false),
+        }
+    }
+
+    /// After a call of `lost_answers` took effect: its answer is lost, once.
+    fn lose_answer(&self, api: &'static str, token: &str) -> CloudResult<()> {
+        if !self.script.lost_answers.iter().any(|a| a == api) {
+            return Ok(());
+        }
+        self.state.borrow_mut().lost_tokens.insert(api, token.to_string());
+        Err(CloudError::new(ErrorKind::Transient, "RequestTimeout", format!("{api}: connection reset before the answer arrived")))
+    }
+
     fn stack_id(&self, label: &str) -> String {
         if label == "root" || label == self.script.stack_name {
             format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}/00000000-root", self.script.stack_name)
@@ -383,8 +424,9 @@ impl ScriptedCloud {
             Some(e) => Some((e.status, e.reason)),
             None => {
                 let st = self.state.borrow();
-                if st.review_deleted {
-                    None
+                if let Some(at) = st.review_deleted {
+                    let gone = at.elapsed().as_secs_f64() >= self.script.review_delete_seconds;
+                    (!gone).then(|| ("DELETE_IN_PROGRESS".into(), None))
                 } else if st.change_set_created && self.script.initial.is_none() {
                     Some(("REVIEW_IN_PROGRESS".into(), None))
                 } else {
@@ -392,6 +434,20 @@ impl ScriptedCloud {
                 }
             }
         }
+    }
+}
+
+/// `<property>:<RequiresRecreation>:<Evaluation>[:<causing entity>]`.
+fn parse_detail(text: &str) -> ChangeDetail {
+    let p: Vec<&str> = text.split(':').collect();
+    assert!(p.len() >= 3, "change detail {text:?}: <property>:<RequiresRecreation>:<Evaluation>[:<causing entity>]");
+    ChangeDetail {
+        attribute: "Properties".into(),
+        name: Some(p[0].into()),
+        requires_recreation: Some(p[1].into()),
+        evaluation: Some(p[2].into()),
+        change_source: Some(if p.len() > 3 { "ParameterReference" } else { "DirectModification" }.into()),
+        causing_entity: p.get(3).map(|s| s.to_string()),
     }
 }
 
@@ -476,7 +532,9 @@ impl Stacks for ScriptedCloud {
         self.call("CreateChangeSet", false)?;
         let params: Vec<String> = request.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
         self.log.borrow_mut().push(format!("CreateChangeSet {:?} {} {}", request.kind, request.template_url, params.join(",")));
-        self.state.borrow_mut().change_set_created = true;
+        let mut st = self.state.borrow_mut();
+        st.change_set_created = true;
+        st.review_deleted = None;
         Ok("cs-root".into())
     }
 
@@ -498,11 +556,21 @@ impl Stacks for ScriptedCloud {
                         replacement: p.get(4).map(|s| s.to_string()),
                         scope: vec!["Properties".into()],
                         nested_change_set: None,
+                        details: p.iter().skip(5).map(|d| parse_detail(d)).collect(),
                     },
                 )
             })
             .collect();
         let label = id.strip_prefix("cs-").unwrap_or("root");
+        if let Some(reason) = script.nested_failures.get(label) {
+            return Ok(ChangeSet { id: id.into(), stack_id: self.stack_id(label), status: "FAILED".into(), status_reason: Some(reason.clone()), changes: vec![] });
+        }
+        if label == "root" {
+            if let Some(nested) = script.nested_failures.keys().next() {
+                let reason = format!("Nested change set cs-{nested} was not successfully created: Currently in FAILED.");
+                return Ok(ChangeSet { id: id.into(), stack_id: self.stack_id("root"), status: "FAILED".into(), status_reason: Some(reason), changes: vec![] });
+            }
+        }
         let mut changes: Vec<ResourceChange> = parsed.iter().filter(|(s, _)| s == label).map(|(_, c)| c.clone()).collect();
         if label == "root" {
             let mut nested: Vec<&String> = parsed.iter().map(|(s, _)| s).filter(|s| *s != "root").collect();
@@ -517,18 +585,22 @@ impl Stacks for ScriptedCloud {
                     replacement: (action == "Modify").then(|| "False".into()),
                     scope: vec!["Properties".into()],
                     nested_change_set: Some(format!("cs-{n}")),
+                    details: vec![],
                 });
             }
         }
         Ok(ChangeSet { id: id.into(), stack_id: self.stack_id("root"), status: script.status, status_reason: script.reason, changes })
     }
 
-    async fn execute_change_set(&self, id: &str, disable_rollback: bool) -> CloudResult<()> {
+    async fn execute_change_set(&self, request: &Execute) -> CloudResult<()> {
         self.call("ExecuteChangeSet", false)?;
-        self.log.borrow_mut().push(format!("ExecuteChangeSet {id} disable_rollback={disable_rollback}"));
+        if self.retry_of_lost("ExecuteChangeSet", &request.token)? {
+            return Ok(());
+        }
+        self.log.borrow_mut().push(format!("ExecuteChangeSet {} disable_rollback={}", request.change_set_id, request.disable_rollback));
         let op = self.script.operations.get("execute").cloned().expect("the script has an execute timeline");
         self.start("execute", op);
-        Ok(())
+        self.lose_answer("ExecuteChangeSet", &request.token)
     }
 
     async fn delete_change_set(&self, id: &str) -> CloudResult<()> {
@@ -537,24 +609,32 @@ impl Stacks for ScriptedCloud {
         Ok(())
     }
 
-    async fn delete_stack(&self, stack_id: &str) -> CloudResult<()> {
+    async fn delete_stack(&self, request: &DeleteStack) -> CloudResult<()> {
         self.call("DeleteStack", false)?;
-        self.log.borrow_mut().push(format!("DeleteStack {}", self.label_of(stack_id)));
-        if self.root_status().is_some_and(|(s, _)| s == "REVIEW_IN_PROGRESS") {
-            self.state.borrow_mut().review_deleted = true;
+        if self.retry_of_lost("DeleteStack", &request.token)? {
             return Ok(());
+        }
+        self.log.borrow_mut().push(format!("DeleteStack {}", self.label_of(&request.stack_id)));
+        if self.root_status().is_some_and(|(s, _)| s == "REVIEW_IN_PROGRESS") {
+            self.state.borrow_mut().review_deleted = Some(Instant::now());
+            return self.lose_answer("DeleteStack", &request.token);
         }
         let op = self.script.operations.get("delete_stack").cloned().expect("the script has a delete_stack timeline");
         self.start("delete", op);
-        Ok(())
+        self.lose_answer("DeleteStack", &request.token)
     }
 
-    async fn continue_update_rollback(&self, stack_id: &str) -> CloudResult<()> {
+    async fn continue_update_rollback(&self, request: &ContinueRollback) -> CloudResult<()> {
         self.call("ContinueUpdateRollback", false)?;
-        self.log.borrow_mut().push(format!("ContinueUpdateRollback {}", self.label_of(stack_id)));
-        let op = self.script.operations.get("continue_update_rollback").cloned().expect("the script has a continue_update_rollback timeline");
+        if self.retry_of_lost("ContinueUpdateRollback", &request.token)? {
+            return Ok(());
+        }
+        self.log.borrow_mut().push(format!("ContinueUpdateRollback {} skip=[{}]", self.label_of(&request.stack_id), request.skip.join(",")));
+        // A skip has its own timeline when the script gives one.
+        let timeline = if request.skip.is_empty() { "continue_update_rollback" } else { "continue_update_rollback_skipping" };
+        let op = self.script.operations.get(timeline).or_else(|| self.script.operations.get("continue_update_rollback")).cloned().expect("the script has a continue_update_rollback timeline");
         self.start("continue", op);
-        Ok(())
+        self.lose_answer("ContinueUpdateRollback", &request.token)
     }
 
     async fn object_exists(&self, bucket: &str, key: &str) -> CloudResult<bool> {

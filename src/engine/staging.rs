@@ -13,8 +13,9 @@ use super::cloud::Stacks;
 use super::model::{status, CreateStack};
 use super::progress::{Progress, Sink};
 
-/// The staging bucket's name, creating its stack on first use.
-pub async fn ensure_bucket<C: Stacks, S: Sink>(cloud: &C, sink: &mut S, template_body: &str, poll: Duration) -> Result<String> {
+/// The staging bucket's name, creating its stack on first use; `run` names
+/// this run (for the request token).
+pub async fn ensure_bucket<C: Stacks, S: Sink>(cloud: &C, sink: &mut S, template_body: &str, run: &str, poll: Duration) -> Result<String> {
     let mut stack = cloud.describe_stack(STACK_NAME).await?;
     if stack.is_none() {
         sink.emit(Progress::Step(format!("Creating the staging bucket (stack {STACK_NAME}, once per account and region)")));
@@ -23,6 +24,7 @@ pub async fn ensure_bucket<C: Stacks, S: Sink>(cloud: &C, sink: &mut S, template
                 name: STACK_NAME.to_string(),
                 template_body: template_body.to_string(),
                 tags: vec![("managed-by".into(), "pypictl".into())],
+                token: super::model::request_token(run, "create-staging"),
             })
             .await?;
     }
@@ -79,8 +81,47 @@ pub async fn upload<C: Stacks>(cloud: &C, bucket: &str, assembly: &Assembly) -> 
     Ok(report)
 }
 
-/// The URL CloudFormation reads a staged template from.
-pub fn template_url(bucket: &str, region: &str, key: &str) -> String {
-    let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
-    format!("https://{bucket}.s3.{region}.{suffix}/{key}")
+/// The URL CloudFormation reads a staged template from: S3's virtual-hosted
+/// endpoint in the partition of the account (the partition is the second
+/// field of the caller's ARN). The nested templates' URLs use the template's
+/// own `AWS::URLSuffix`; this is the root's, built outside CloudFormation.
+pub fn template_url(bucket: &str, region: &str, partition: &str, key: &str) -> String {
+    format!("https://{bucket}.s3.{region}.{}/{key}", url_suffix(partition, region))
+}
+
+/// `AWS::URLSuffix` of a partition (the AWS General Reference's endpoints;
+/// for an unknown partition, the region's prefix decides as before).
+fn url_suffix(partition: &str, region: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "amazonaws.com.cn",
+        "aws-iso" => "c2s.ic.gov",
+        "aws-iso-b" => "sc2s.sgov.gov",
+        "aws-iso-e" => "cloud.adc-e.uk",
+        "aws-iso-f" => "csp.hci.ic.gov",
+        "aws-eusc" => "amazonaws.eu",
+        "aws" | "aws-us-gov" => "amazonaws.com",
+        _ if region.starts_with("cn-") => "amazonaws.com.cn",
+        _ => "amazonaws.com",
+    }
+}
+
+/// The partition of an ARN (`arn:<partition>:...`); `aws` when it has none.
+pub fn partition_of(arn: &str) -> &str {
+    arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_urls_follow_the_partition() {
+        let url = |arn: &str, region: &str| template_url("b", region, partition_of(arn), "k.json");
+        assert_eq!(url("arn:aws:iam::1:user/a", "eu-west-1"), "https://b.s3.eu-west-1.amazonaws.com/k.json");
+        assert_eq!(url("arn:aws-cn:iam::1:user/a", "cn-north-1"), "https://b.s3.cn-north-1.amazonaws.com.cn/k.json");
+        assert_eq!(url("arn:aws-us-gov:iam::1:user/a", "us-gov-west-1"), "https://b.s3.us-gov-west-1.amazonaws.com/k.json");
+        assert_eq!(url("arn:aws-iso:iam::1:user/a", "us-iso-east-1"), "https://b.s3.us-iso-east-1.c2s.ic.gov/k.json");
+        assert_eq!(url("arn:aws-iso-b:iam::1:user/a", "us-isob-east-1"), "https://b.s3.us-isob-east-1.sc2s.sgov.gov/k.json");
+        assert_eq!(url("arn:aws-eusc:iam::1:user/a", "eusc-de-east-1"), "https://b.s3.eusc-de-east-1.amazonaws.eu/k.json");
+    }
 }

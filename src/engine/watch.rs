@@ -2,6 +2,13 @@
 //! during a rollout, until the root stack settles. Polls about every 1.5 s,
 //! backs off when throttled, and never lets a failed poll decide the outcome:
 //! only the stack's final status does.
+//!
+//! A nested stack is read only while its parent shows it in progress (from
+//! the parent's `*_IN_PROGRESS` event for it to its terminal event, plus one
+//! last read), and then every other poll: a rollback that deletes nested
+//! stacks which had completed shows them in progress again, and they are
+//! followed again — their deletions and any DELETE_FAILED blocker included.
+//! The budget this gives is in the README (engine section) and tested.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -57,6 +64,24 @@ pub const MAX_REFUSED_READS: u32 = 5;
 /// Passes over the stacks after the root settled, at most, to read the
 /// nested stacks' last events.
 const DRAIN_POLLS: usize = 20;
+/// A nested stack in progress is read every this many polls (the root every
+/// poll): its events matter less than the verdict's, and CloudFormation's
+/// API rate is shared by every deploy in the account.
+pub const NESTED_EVERY: usize = 2;
+/// The ECS service and its stopped tasks are read every this many polls (4.5 s)
+/// while the service is rolling out.
+pub const ECS_EVERY: usize = 3;
+
+/// Whether a nested stack is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Its parent shows it in progress.
+    Active,
+    /// Its parent shows it finished: one more read for its last events.
+    LastRead,
+    /// Finished, until its parent shows it in progress again.
+    Idle,
+}
 
 impl WatchEnd {
     /// The sentence for a watch that ended without a verdict, with how to
@@ -84,10 +109,13 @@ pub struct WatchReport {
 }
 
 struct Watched {
+    id: String,
     label: String,
     depth: usize,
     tail: EventTail,
+    /// The root: settled. A nested stack: see [`Phase`].
     settled: bool,
+    phase: Phase,
 }
 
 struct EcsTarget {
@@ -141,7 +169,7 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
             sink,
             opts,
             root_id: root_id.to_string(),
-            stacks: vec![Watched { label: root_label.to_string(), depth: 0, tail: root_tail, settled: false }],
+            stacks: vec![Watched { id: root_id.to_string(), label: root_label.to_string(), depth: 0, tail: root_tail, settled: false, phase: Phase::Active }],
             known: HashSet::from([root_id.to_string()]),
             events: Vec::new(),
             stopped: Vec::new(),
@@ -163,19 +191,19 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
             }
             if let Some(id) = r.physical_id.filter(|id| id.starts_with("arn:")) {
                 let tail = EventTail::after_latest(self.cloud, &id).await?;
-                self.add_stack(&id, &r.logical_id, tail);
+                self.add_stack(&id, &r.logical_id, 1, tail);
             }
         }
         Ok(())
     }
 
-    fn add_stack(&mut self, id: &str, label: &str, tail: EventTail) {
+    fn add_stack(&mut self, id: &str, label: &str, depth: usize, tail: EventTail) {
         if !self.known.insert(id.to_string()) {
             return;
         }
         let total = self.opts.totals.get(label).copied();
-        self.sink.emit(Progress::Stack(WatchedStack { label: label.to_string(), depth: 1, total }));
-        self.stacks.push(Watched { label: label.to_string(), depth: 1, tail, settled: false });
+        self.sink.emit(Progress::Stack(WatchedStack { label: label.to_string(), depth, total }));
+        self.stacks.push(Watched { id: id.to_string(), label: label.to_string(), depth, tail, settled: false, phase: Phase::Active });
     }
 
     /// Watches until the root stack settles, `interrupt` resolves (Ctrl-C)
@@ -205,7 +233,7 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
             let polled = tokio::select! {
                 biased;
                 _ = &mut interrupt => break WatchEnd::Interrupted,
-                polled = self.poll_once() => polled,
+                polled = self.poll_once(false) => polled,
             };
             match polled {
                 Ok(()) => {
@@ -249,7 +277,7 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
             let poll = self.opts.poll;
             let drain = async {
                 for _ in 0..DRAIN_POLLS {
-                    match self.poll_once().await {
+                    match self.poll_once(true).await {
                         Ok(()) => break,
                         Err(_) => sleep(poll).await,
                     }
@@ -285,18 +313,26 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
     /// that failed, so that even a throttle hitting every other call cannot
     /// starve one. The ECS reads come after the stacks and are best effort:
     /// their failures are shown, never allowed to hold up the stacks' events.
-    async fn poll_once(&mut self) -> Result<(), (String, CloudError)> {
+    /// `drain`: every nested stack not idle is read, whatever the rhythm.
+    async fn poll_once(&mut self, drain: bool) -> Result<(), (String, CloudError)> {
         let n = self.stacks.len();
         let start = self.resume_at.min(n - 1);
-        for k in 0..n {
-            let i = (start + k) % n;
-            if let Err(e) = self.poll_stack(i).await {
+        // The stack whose read failed last time first (whatever the rhythm:
+        // a throttle hitting every other call cannot starve it), then the
+        // root (its events decide the verdict), then the others.
+        let mut order = vec![start];
+        if start != 0 {
+            order.push(0);
+        }
+        order.extend((1..n).map(|k| (start + k) % n).filter(|&i| i != 0 && i != start));
+        for i in order {
+            if let Err(e) = self.poll_stack(i, drain || i == start).await {
                 self.resume_at = i;
                 return Err(e);
             }
         }
         self.resume_at = 0;
-        if self.ecs_refused < MAX_REFUSED_READS {
+        if self.ecs_refused < MAX_REFUSED_READS && (drain || self.polls % ECS_EVERY == 0) {
             let read = match self.poll_ecs_service().await {
                 Ok(()) => self.poll_ecs_stopped().await.map_err(|e| ("reading stopped ECS tasks", e)),
                 Err(e) => Err(("reading the ECS service", e)),
@@ -313,11 +349,19 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
         Ok(())
     }
 
-    async fn poll_stack(&mut self, i: usize) -> Result<(), (String, CloudError)> {
-        if self.stacks[i].settled && i > 0 {
+    /// Reads stack `i`'s new events if it is due: the root always, a nested
+    /// stack while its parent shows it in progress, every [`NESTED_EVERY`]
+    /// polls (`now`: whatever the rhythm), and once after it finished.
+    async fn poll_stack(&mut self, i: usize, now: bool) -> Result<(), (String, CloudError)> {
+        let phase = self.stacks[i].phase;
+        let due = i == 0 || phase == Phase::LastRead || phase == Phase::Active && (now || self.polls % NESTED_EVERY == 0 || self.stacks[i].tail.calls == 0);
+        if !due {
             return Ok(());
         }
         let fresh = self.stacks[i].tail.poll(self.cloud).await.map_err(|e| (format!("reading {} events", self.stacks[i].label), e))?;
+        if i > 0 && self.stacks[i].phase == Phase::LastRead {
+            self.stacks[i].phase = Phase::Idle;
+        }
         for event in fresh {
             self.observe(i, event);
         }
@@ -329,20 +373,28 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
         if i == 0 && self.op_start.is_none() {
             self.op_start = Some(event.timestamp);
         }
-        if event.is_about_stack() && status::terminal(&event.status) && !event.status.ends_with("_FAILED") {
-            self.stacks[i].settled = true;
-        }
-        if event.is_about_stack() && event.status.ends_with("_FAILED") && i == 0 {
-            // CREATE_FAILED / UPDATE_FAILED of the root (rollback disabled) settles it.
-            self.stacks[i].settled = true;
+        // Any terminal status of the root settles it (CREATE_FAILED and
+        // UPDATE_FAILED too: rollback disabled).
+        if i == 0 && event.is_about_stack() && status::terminal(&event.status) {
+            self.stacks[0].settled = true;
         }
         if let Some(nested_id) = event.nested_stack_id() {
-            if !self.known.contains(nested_id) {
-                let since = self.op_start.unwrap_or(event.timestamp);
-                let tail = EventTail::since(nested_id, since);
-                let nested_id = nested_id.to_string();
-                let logical = event.logical_id.clone();
-                self.add_stack(&nested_id, &logical, tail);
+            // The parent says where its nested stack stands: in progress (a
+            // creation, an update, or a rollback deleting it), or finished.
+            let running = status::in_progress(&event.status);
+            match self.stacks.iter().position(|s| s.id == nested_id) {
+                Some(n) => self.stacks[n].phase = if running { Phase::Active } else { Phase::LastRead },
+                None => {
+                    let since = self.op_start.unwrap_or(event.timestamp);
+                    let tail = EventTail::since(nested_id, since);
+                    let nested_id = nested_id.to_string();
+                    let logical = event.logical_id.clone();
+                    self.add_stack(&nested_id, &logical, depth + 1, tail);
+                    if !running {
+                        // First seen finished (attaching late): read it once.
+                        self.stacks.last_mut().expect("just added").phase = Phase::LastRead;
+                    }
+                }
             }
         }
         if event.resource_type == "AWS::ECS::Service" {

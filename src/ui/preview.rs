@@ -83,6 +83,7 @@ mod tests {
                 replacement: replacement.map(str::to_string),
                 scope: vec![],
                 nested_change_set: None,
+                details: vec![],
             },
         }
     }

@@ -52,11 +52,17 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
             let _ = writeln!(s, "Next: `pypictl creds` prints the username, password and pip/twine/uv/poetry configuration.");
             0
         }
-        Outcome::Failed { status, root_cause, advice } => {
+        Outcome::Failed { status, root_cause, advice, left_behind } => {
             let _ = writeln!(s, "✘ {stack}: {status}");
             match root_cause {
                 Some(cause) => s.push_str(&root_cause_text(cause)),
                 None => s.push_str("  No resource reported a failure; see `pypictl status` for the stack's reason.\n"),
+            }
+            if !left_behind.is_empty() {
+                let _ = writeln!(s, "Left in the account (kept by their DeletionPolicy; delete them by hand if unwanted):");
+                for r in left_behind {
+                    let _ = writeln!(s, "  {:<12} {:<28} {:<28} {}", r.stack, r.logical_id, r.resource_type, r.physical_id);
+                }
             }
             let _ = writeln!(s, "Next: {advice}.");
             1

@@ -12,6 +12,7 @@ pub mod config;
 pub mod edit;
 pub mod indexer;
 pub mod init;
+pub mod permissions;
 pub mod proxy;
 pub mod pypiserver;
 pub mod sizing;

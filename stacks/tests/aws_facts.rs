@@ -144,7 +144,8 @@ fn the_backup_vault_is_always_retained() {
         let Some(backup) = a.nested("backup") else { continue };
         let t = common::json(&backup.body);
         let (_, vault) = one(&t, "AWS::Backup::BackupVault");
-        assert_eq!(vault["DeletionPolicy"], "Retain", "{name}: with force_destroy = true too");
+        assert_eq!(vault["DeletionPolicy"], "RetainExceptOnCreate", "{name}: with force_destroy = true too");
+        assert_eq!(vault["UpdateReplacePolicy"], "Retain", "{name}");
     }
 }
 
@@ -298,6 +299,35 @@ fn dashboards_are_named_per_region() {
             let region = common::deployment(&text).config.region;
             let dashboard = d["Properties"]["DashboardName"].as_str().unwrap();
             assert!(dashboard.ends_with(&format!("-{region}")), "{name}: {id} {dashboard}");
+        }
+    }
+}
+
+/// A failed first deploy rolls back; with `Retain`, each attempt left a KMS
+/// key, a file system, a secret and a vault behind. `RetainExceptOnCreate`
+/// deletes them when the operation that created them rolls back (empty then)
+/// and keeps them on every later deletion ("DeletionPolicy attribute",
+/// CloudFormation User Guide). It is not a valid UpdateReplacePolicy, which
+/// stays Retain. The log buckets keep Retain: the load balancer writes a test
+/// object into its bucket as soon as logging is set up, so a rollback could
+/// not delete it anyway.
+#[test]
+fn stateful_resources_are_deleted_only_by_the_rollback_of_their_creation() {
+    for (name, text) in common::examples() {
+        let a = pypictl_stacks::app::synthesize(&common::deployment(&text)).unwrap();
+        for n in &a.nested {
+            let t = common::json(&n.body);
+            for (id, r) in t["Resources"].as_object().unwrap() {
+                let ty = r["Type"].as_str().unwrap();
+                if ["AWS::EFS::FileSystem", "AWS::SecretsManager::Secret", "AWS::KMS::Key", "AWS::Backup::BackupVault"].contains(&ty) {
+                    assert_eq!(r["DeletionPolicy"], "RetainExceptOnCreate", "{name}/{}: {id}", n.name);
+                    assert_eq!(r["UpdateReplacePolicy"], "Retain", "{name}/{}: {id}", n.name);
+                }
+                if ty == "AWS::S3::Bucket" {
+                    assert_eq!(r["DeletionPolicy"], "Retain", "{name}/{}: {id}", n.name);
+                }
+                assert_ne!(r["UpdateReplacePolicy"], "RetainExceptOnCreate", "{name}/{}: {id}", n.name);
+            }
         }
     }
 }

@@ -286,7 +286,7 @@ fn storage_is_encrypted_retained_and_refuses_plain_nfs() {
         let storage = template(&a, "storage");
         let fs = resources_of_type(&storage, "AWS::EFS::FileSystem");
         let (_, fs) = fs[0];
-        assert_eq!(fs["DeletionPolicy"], "Retain", "{name}");
+        assert_eq!(fs["DeletionPolicy"], "RetainExceptOnCreate", "{name}");
         assert_eq!(fs["UpdateReplacePolicy"], "Retain", "{name}");
         assert_eq!(fs["Properties"]["Encrypted"], true);
         let policy = fs["Properties"]["FileSystemPolicy"].to_string();
@@ -377,7 +377,8 @@ fn stateful_resources_are_retained() {
                 // buckets too: see aws_facts.rs for why.
                 let must_retain = ["AWS::EFS::FileSystem", "AWS::SecretsManager::Secret", "AWS::KMS::Key", "AWS::Backup::BackupVault", "AWS::S3::Bucket"].contains(&ty);
                 if must_retain {
-                    assert_eq!(r["DeletionPolicy"], "Retain", "{name}/{}: {id}", n.name);
+                    // RetainExceptOnCreate for the stateful ones: aws_facts.rs.
+                    assert!(r["DeletionPolicy"] == "Retain" || r["DeletionPolicy"] == "RetainExceptOnCreate", "{name}/{}: {id}", n.name);
                     assert_eq!(r["UpdateReplacePolicy"], "Retain", "{name}/{}: {id}", n.name);
                 }
             }

@@ -27,6 +27,8 @@ pub fn deploy_options(yes: bool) -> pypictl::engine::deploy::DeployOptions {
         poll: std::time::Duration::from_secs(1),
         change_set_name: "pypictl-test".into(),
         on_retry: None,
+        rollback_skip_failed: false,
+        role_arn: None,
     }
 }
 

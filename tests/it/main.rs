@@ -11,6 +11,7 @@ mod creds;
 mod creds_format;
 mod doctor;
 mod engine;
+mod iam_policy;
 mod init;
 mod invalid_configs;
 mod lint;

@@ -65,6 +65,8 @@ pub fn run(global: &Global, args: &InitArgs) -> Result<()> {
             progress: crate::ui::ProgressMode::Auto,
             max_wait: None,
             allow_replace_stateful: false,
+            rollback_skip_failed: false,
+            role: crate::cli::RoleArg::default(),
         };
         return super::deploy::run(&global, &deploy_args);
     }

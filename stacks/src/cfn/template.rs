@@ -57,6 +57,11 @@ impl<T> Res<T> {
 pub enum Policy {
     Delete,
     Retain,
+    /// Retain, except that a rollback of the operation that created the
+    /// resource deletes it: a failed first deploy leaves no orphan behind
+    /// (DeletionPolicy attribute, CloudFormation User Guide). Not valid as
+    /// an UpdateReplacePolicy.
+    RetainExceptOnCreate,
     Snapshot,
 }
 
@@ -85,9 +90,11 @@ impl<T> EntryMut<'_, T> {
         self
     }
     /// Keep the resource when the stack is deleted or the resource replaced:
-    /// for stateful resources, whose loss loses data.
+    /// for stateful resources, whose loss loses data. A rollback of the
+    /// operation that created it deletes it (it holds nothing yet): failed
+    /// first deploys leave no key, file system, secret or vault behind.
     pub fn retain(self) -> Self {
-        self.entry.deletion_policy = Some(Policy::Retain);
+        self.entry.deletion_policy = Some(Policy::RetainExceptOnCreate);
         self.entry.update_replace_policy = Some(Policy::Retain);
         self
     }
@@ -283,11 +290,12 @@ impl Template {
         self.resources.iter().map(|(k, e)| (k.as_str(), e.type_))
     }
 
-    /// The logical ids that carry `DeletionPolicy: Retain`.
+    /// The logical ids a stack deletion keeps (`DeletionPolicy: Retain` or
+    /// `RetainExceptOnCreate`).
     pub fn retained(&self) -> impl Iterator<Item = (&str, &'static str)> {
         self.resources
             .iter()
-            .filter(|(_, e)| e.deletion_policy == Some(Policy::Retain))
+            .filter(|(_, e)| matches!(e.deletion_policy, Some(Policy::Retain | Policy::RetainExceptOnCreate)))
             .map(|(k, e)| (k.as_str(), e.type_))
     }
 

@@ -3,7 +3,7 @@
 
 use crate::cfn::resources::backup::{BackupLifecycle, BackupPlan, BackupPlanBody, BackupRule, BackupSelection, BackupVault, SelectionBody};
 use crate::cfn::resources::iam::Role;
-use crate::cfn::{aws, Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
+use crate::cfn::{aws, Expr, PolicyDocument, StackOutput, Statement, Template};
 
 use super::{encryption, managed_policy, storage, Ctx};
 
@@ -27,10 +27,11 @@ pub fn build(ctx: Ctx, enc: &encryption::Outputs, storage: &storage::Outputs) ->
     // recovery points": AWS Backup API reference, DeleteBackupVault), so a
     // Delete policy fails the stack's deletion after the first backup.
     // `destroy --force-destroy-data` deletes the recovery points, then the
-    // vault, once the stack is gone.
+    // vault, once the stack is gone. A rollback of the deploy that created
+    // it deletes it: it is empty then.
     let vault = t
         .add("BackupVault", BackupVault { backup_vault_name: vault_name, encryption_key_arn: Some(key_arn), backup_vault_tags: None })
-        .deletion_policy(Policy::Retain)
+        .retain()
         .handle();
 
     let role = t

@@ -1,0 +1,106 @@
+//! `pypictl iam-policy [--role-arn ARN] [--for deployer|cloudformation-role]`:
+//! the least-privilege IAM policy for this configuration, as JSON on stdout.
+//!
+//! - No `--role-arn`: CloudFormation acts with the deployer's credentials,
+//!   so the deployer needs pypictl's own calls ([`crate::aws::permissions`])
+//!   and everything CloudFormation does for the templates
+//!   ([`pypictl_stacks::permissions`]).
+//! - `--role-arn ARN --for deployer` (the default): pypictl's own calls,
+//!   the staging bucket's stack (which pypictl creates without the role)
+//!   and `iam:PassRole` on ARN. `--for cloudformation-role`: the role's policy
+//!   (what CloudFormation does for the templates); its trust policy goes to
+//!   stderr as a comment line.
+//!
+//! No AWS call: the templates are synthesized locally. The account is the
+//! role's when `--role-arn` names one, else `*` (pypictl.toml names none).
+
+use anyhow::Result;
+use pypictl_stacks::app;
+use pypictl_stacks::permissions::{self, Target};
+
+use crate::aws::permissions as calls;
+use crate::cli::{Global, IamPolicyArgs, PolicyFor};
+use crate::config_file;
+use crate::exit::bad_input;
+
+/// The largest managed policy IAM accepts, whitespace not counted.
+const MANAGED_POLICY_MAX: usize = 6_144;
+
+/// The account of `arn:<partition>:iam::<account>:role/<name>`; Err when
+/// the value is not a role ARN.
+fn role_account(arn: &str) -> Result<&str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].strip_prefix("role/").is_some_and(|n| !n.is_empty());
+    if !ok {
+        return Err(bad_input(format!("--role-arn {arn}: not an IAM role ARN (arn:aws:iam::<12-digit account id>:role/<name>)")));
+    }
+    Ok(parts[4])
+}
+
+pub fn run(global: &Global, args: &IamPolicyArgs) -> Result<()> {
+    let d = config_file::load(&args.config.path)?;
+    let assembly = app::synthesize(&d).map_err(|e| anyhow::anyhow!("synthesis failed: {e}"))?;
+    let account = args.role_arn.as_deref().map(role_account).transpose()?;
+    let target = Target::new(&d.config, account);
+    let who = args.for_.unwrap_or(PolicyFor::Deployer);
+    let resources = || permissions::resource_statements(&assembly, &target).map_err(|e| anyhow::anyhow!(e));
+
+    let statements = match (who, args.role_arn.as_deref()) {
+        (PolicyFor::Deployer, None) => {
+            let mut s = calls::statements(&target);
+            s.extend(resources()?);
+            s
+        }
+        (PolicyFor::Deployer, Some(role)) => {
+            // pypictl creates the staging bucket's stack without the role.
+            let mut s = calls::statements(&target);
+            s.push(permissions::staging_statement(&target));
+            s.push(calls::pass_role(role));
+            s.sort_by(|a, b| a.sid.cmp(&b.sid));
+            s
+        }
+        (PolicyFor::CloudformationRole, _) => {
+            let trust = serde_json::to_string(&permissions::cloudformation_trust_policy())?;
+            eprintln!("# trust policy of the role (CloudFormation assumes it): {trust}");
+            resources()?
+        }
+    };
+    let document = permissions::document(&statements);
+    println!("{}", serde_json::to_string_pretty(&document)?);
+
+    if global.verbose > 0 && who == PolicyFor::Deployer {
+        let actions: std::collections::BTreeSet<&str> = calls::CALLS.iter().map(|c| c.action).collect();
+        for a in actions {
+            eprintln!("# {a}: {}", calls::commands_of(a).unwrap_or_default());
+        }
+    }
+    let size = serde_json::to_string(&document)?.len();
+    if size > MANAGED_POLICY_MAX {
+        eprintln!(
+            "# {size} characters without whitespace: more than one managed policy holds ({MANAGED_POLICY_MAX}); \
+             split the statements over several managed policies, or attach it as a role's inline policy (10,240)."
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns_name_their_account() {
+        assert_eq!(role_account("arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role").unwrap(), "123456789012");
+        assert_eq!(role_account("arn:aws-cn:iam::123456789012:role/path/deployer").unwrap(), "123456789012");
+        for bad in ["arn:aws:iam::123456789012:user/alice", "arn:aws:iam::1234:role/x", "role/x", "arn:aws:s3:::bucket"] {
+            assert!(role_account(bad).is_err(), "{bad}");
+        }
+    }
+}
