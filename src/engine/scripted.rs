@@ -531,7 +531,8 @@ impl Stacks for ScriptedCloud {
     async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<String> {
         self.call("CreateChangeSet", false)?;
         let params: Vec<String> = request.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        self.log.borrow_mut().push(format!("CreateChangeSet {:?} {} {}", request.kind, request.template_url, params.join(",")));
+        let role = request.role_arn.as_deref().map(|r| format!(" role={r}")).unwrap_or_default();
+        self.log.borrow_mut().push(format!("CreateChangeSet {:?} {} {}{role}", request.kind, request.template_url, params.join(",")));
         let mut st = self.state.borrow_mut();
         st.change_set_created = true;
         st.review_deleted = None;
@@ -614,7 +615,8 @@ impl Stacks for ScriptedCloud {
         if self.retry_of_lost("DeleteStack", &request.token)? {
             return Ok(());
         }
-        self.log.borrow_mut().push(format!("DeleteStack {}", self.label_of(&request.stack_id)));
+        let role = request.role_arn.as_deref().map(|r| format!(" role={r}")).unwrap_or_default();
+        self.log.borrow_mut().push(format!("DeleteStack {}{role}", self.label_of(&request.stack_id)));
         if self.root_status().is_some_and(|(s, _)| s == "REVIEW_IN_PROGRESS") {
             self.state.borrow_mut().review_deleted = Some(Instant::now());
             return self.lose_answer("DeleteStack", &request.token);

@@ -142,8 +142,14 @@ async fn unchanged_templates_are_not_uploaded_again() {
 async fn a_nested_failure_names_the_deepest_first_failure() {
     let cloud = timeline("nested-failure");
     let run = deploy(&cloud, true).await;
-    let Outcome::Failed { status, root_cause, advice, .. } = &run.outcome else { panic!("{:?}", run.outcome) };
+    let Outcome::Failed { status, root_cause, advice, left_behind } = &run.outcome else { panic!("{:?}", run.outcome) };
     assert_eq!(status, "ROLLBACK_COMPLETE");
+    // The file system is RetainExceptOnCreate (deleted by this rollback);
+    // the access-log bucket keeps Retain, and is named with its id.
+    let left: Vec<(&str, &str)> = left_behind.iter().map(|r| (r.stack.as_str(), r.logical_id.as_str())).collect();
+    assert_eq!(left, [("LoadBalancer", "AccessLogBucket")]);
+    let (text, _) = pypictl::ui::report::outcome("pypi", &run.outcome);
+    assert!(text.contains("Left in the account") && text.contains("AccessLogBucket-1A2B3C"), "{text}");
     let cause = root_cause.as_ref().expect("a root cause");
     assert_eq!((cause.stack.as_str(), cause.logical_id.as_str(), cause.resource_type.as_str()), ("Storage", "MountTarget2", "AWS::EFS::MountTarget"));
     assert!(cause.reason.contains("mount target already exists in this AZ"), "{}", cause.reason);
@@ -855,5 +861,18 @@ mod real_cloudformation {
         // Two reads every third poll during the rollout.
         assert!(ecs <= 400, "ECS reads over budget: {ecs}");
         assert!(per_second <= 1.5, "{per_second:.2} calls/s");
+    }
+
+    /// `--role-arn`: CloudFormation acts through the service role for the
+    /// change set and for deletions (here, a first deploy's abandoned stack).
+    #[tokio::test(start_paused = true)]
+    async fn the_service_role_is_passed_to_cloudformation() {
+        let role = "arn:aws:iam::123456789012:role/pypictl-cloudformation";
+        let cloud = timeline("create-success");
+        let opts = DeployOptions { role_arn: Some(role.into()), ..options(false) };
+        let run = deploy_with(&cloud, opts, Script::default(), None).await;
+        assert_eq!(run.outcome, Outcome::NeedsConfirmation);
+        assert!(cloud.logged("CreateChangeSet")[0].ends_with(&format!(" role={role}")), "{:?}", cloud.logged("CreateChangeSet"));
+        assert_eq!(cloud.logged("DeleteStack"), [format!("DeleteStack root role={role}")]);
     }
 }

@@ -73,3 +73,19 @@ fn a_missing_config_file_is_bad_usage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pypictl.toml: no such file (run `pypictl init`"));
 }
+
+/// `--role-arn` that is not an IAM role ARN: exit 2 naming the flag, the
+/// value and the rule, before any AWS call (the endpoint is unreachable).
+#[test]
+fn a_bad_role_arn_is_refused_before_anything_happens() {
+    for command in ["deploy", "destroy", "diff", "upgrade"] {
+        let out = crate::common::pypictl_at("http://127.0.0.1:9")
+            .args([command, "--role-arn", "arn:aws:iam::123:user/ci", "-c"])
+            .arg(crate::common::example("light"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(stderr.contains("--role-arn") && stderr.contains("arn:aws:iam::123:user/ci") && stderr.contains("not an IAM role ARN"), "{command}: {stderr}");
+    }
+}
