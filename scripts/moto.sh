@@ -10,8 +10,17 @@
 # State lives in the tools directory (.tools/, or $PYPICTL_TOOLS): moto.pid, moto.url, moto.log
 # (the server's log: requests, warnings about unsupported resources, tracebacks of 500s).
 # Needs .tools/moto: `bash scripts/tools.sh` installs it.
-# Environment passed to the server: PYPICTL_MOTO_EVENT_PAGE_SIZE (DescribeStackEvents page size,
-# default 100).
+# Environment passed to the server (it inherits this script's), read by pypictl_moto.py:
+#   PYPICTL_MOTO_EVENT_PAGE_SIZE      DescribeStackEvents page size (default 100)
+#   PYPICTL_MOTO_ECS_ROLLOUT_SECONDS  seconds until an ECS deployment's tasks count as running (default 3)
+#   PYPICTL_MOTO_FAIL_RESOURCES       logical ids whose creation fails (the initial fail_create set)
+#   PYPICTL_MOTO_ASYNC=1              stack operations run in the background, as on AWS: ExecuteChangeSet,
+#                                     DeleteStack, ContinueUpdateRollback, ... return at once, the stack
+#                                     reads *_IN_PROGRESS and its events appear over time
+#   PYPICTL_MOTO_RESOURCE_SECONDS     in async mode, seconds per resource created, updated or deleted
+#                                     (default 0.2)
+# Faults can be changed while it runs: POST {"fail_create": [...], "fail_update": [...],
+# "fail_rollback": [...]} to <endpoint>/_pypictl/faults (see pypictl_moto.py's docstring).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -24,13 +24,32 @@ Environment:
   PYPICTL_MOTO_ECS_ROLLOUT_SECONDS  seconds after which an ECS deployment's tasks count as running
                                     (default 3)
   PYPICTL_MOTO_FAIL_RESOURCES       comma-separated logical ids (in any stack) whose creation fails,
-                                    to exercise pypictl's failure reporting and rollback handling
+                                    to exercise pypictl's failure reporting and rollback handling:
+                                    the initial fail_create set of the faults route below
+  PYPICTL_MOTO_ASYNC                1: stack operations run in the background as on AWS (patch
+                                    async-operations): ExecuteChangeSet, CreateStack, UpdateStack,
+                                    DeleteStack, ContinueUpdateRollback and RollbackStack return at
+                                    once, the stack reads *_IN_PROGRESS and its events appear over time.
+                                    Unset (default): each operation completes within its request
+  PYPICTL_MOTO_RESOURCE_SECONDS     async mode: seconds each resource's creation, update or deletion
+                                    takes (default 0.2)
+
+Harness route (same port, not an AWS API; patch fault-injection):
+  POST /_pypictl/faults  {"fail_create": [...], "fail_update": [...], "fail_rollback": [...]}
+      replaces the fault sets (a missing key: an empty set) and answers them as JSON; GET answers
+      them. An entry is a logical id, which matches that resource in any stack except nested stack
+      resources, or <StackName>.<LogicalId> / <NestedStackLogicalId>.<LogicalId>, which matches one
+      stack's resource (nested stack resources included, e.g. pypi.Service). fail_create: the
+      creation fails; fail_update: the update fails; fail_rollback: the resource's deletion during a
+      rollback, or its update back during an update rollback, fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import itertools
 import json
 import logging
 import os
@@ -38,6 +57,8 @@ import re
 import signal
 import sys
 import threading
+import time
+import traceback
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -118,6 +139,196 @@ class ResourceFailed(Exception):
 
 
 # --------------------------------------------------------------------------------------------------
+# Stack operations: synchronous or in the background, faults, what each operation did
+# --------------------------------------------------------------------------------------------------
+
+ASYNC = os.environ.get("PYPICTL_MOTO_ASYNC", "") == "1"
+RESOURCE_SECONDS = float(os.environ.get("PYPICTL_MOTO_RESOURCE_SECONDS", "0.2"))
+
+# moto's backends are not thread-safe: every request holds this lock (patch async-operations wraps
+# the server's dispatch), and so does a background operation, except while it sleeps.
+_LOCK = threading.Lock()
+
+# The thread's stack operation: .active (this thread runs one: it may create resources, and it
+# sleeps in pause()), .token ((stack id, ClientRequestToken) of the request that started it),
+# .disable_rollback (ExecuteChangeSet's DisableRollback), .rollback (a rollback is running: faults
+# fail_rollback apply), .create_rollback (the rollback of the operation that created what it deletes:
+# DeletionPolicy RetainExceptOnCreate deletes).
+_op = threading.local()
+
+
+def in_operation() -> bool:
+    return getattr(_op, "active", False)
+
+
+@contextlib.contextmanager
+def flag(name: str, value: Any = True):
+    """Sets an attribute of the thread's operation for the length of a block."""
+    old = getattr(_op, name, None)
+    setattr(_op, name, value)
+    try:
+        yield
+    finally:
+        setattr(_op, name, old)
+
+
+def pause(resources: float = 1.0) -> None:
+    """The time one resource takes to provision: in async mode the operation sleeps with the lock
+    released, so that requests (DescribeStacks, DescribeStackEvents, ...) see it in progress."""
+    if not ASYNC or not in_operation() or RESOURCE_SECONDS <= 0:
+        return
+    _LOCK.release()
+    try:
+        time.sleep(RESOURCE_SECONDS * resources)
+    finally:
+        _LOCK.acquire()
+
+
+def operation(stack: Any, run: Callable[[], None], token: str | None = None, disable_rollback: bool = False) -> None:
+    """Runs a stack operation that a request started: within the request (synchronous mode), or
+    in a background thread once the request has returned (async mode). A stack operation started
+    from within another (a nested stack's) runs inline, in the same thread."""
+
+    def body() -> None:
+        _op.active, _op.disable_rollback = True, disable_rollback
+        _op.token = (stack.stack_id, token) if token else None
+        try:
+            run()
+        finally:
+            _op.active, _op.disable_rollback, _op.token = False, False, None
+
+    if in_operation():
+        run()
+        return
+    if not ASYNC:
+        body()
+        return
+
+    def worker() -> None:
+        with _LOCK:
+            try:
+                body()
+            except Exception as e:  # noqa: BLE001 - a harness bug must not leave the stack in progress forever
+                traceback.print_exc()
+                status = stack.status.replace("_IN_PROGRESS", "_FAILED") if stack.status.endswith("_IN_PROGRESS") else stack.status
+                stack_event(stack, status, f"pypictl_moto: internal error: {type(e).__name__}: {e}")
+
+    threading.Thread(target=worker, name=f"cfn-{stack.name}", daemon=True).start()
+
+
+@contextlib.contextmanager
+def request_token(stack: Any, token: str | None):
+    """The request's ClientRequestToken on the events emitted within the request itself."""
+    old = getattr(_op, "token", None)
+    _op.token = (stack.stack_id, token) if token else old
+    try:
+        yield
+    finally:
+        _op.token = old
+
+
+# (operation, stack id, ClientRequestToken) of the requests accepted: a retried one is a no-op.
+_TOKENS: set[tuple[str, str, str]] = set()
+
+
+def repeated(action: str, stack: Any, token: str | None) -> bool:
+    """Whether this request repeats an accepted one (same action, stack and ClientRequestToken)."""
+    return bool(token) and (action, stack.stack_id, token) in _TOKENS
+
+
+def accepted(action: str, stack: Any, token: str | None) -> None:
+    """Records a request that passed validation and started its operation."""
+    if token:
+        _TOKENS.add((action, stack.stack_id, token))
+
+
+def stack_event(stack: Any, status: str, reason: str | None = None) -> None:
+    """A stack's status change: its status, its StackStatusReason, and its own event."""
+    stack.status = status
+    stack._add_stack_event(status, resource_status_reason=reason)
+
+
+def busy(stack: Any) -> bool:
+    """A stack whose operation is running in another thread: a request sees only what exists."""
+    return (stack is not None and stack.status.endswith("_IN_PROGRESS") and stack.status != "REVIEW_IN_PROGRESS"
+            and not in_operation())
+
+
+FAULT_KINDS = ("fail_create", "fail_update", "fail_rollback")
+FAULTS: dict[str, set[str]] = {
+    "fail_create": {s.strip() for s in os.environ.get("PYPICTL_MOTO_FAIL_RESOURCES", "").split(",") if s.strip()},
+    "fail_update": set(),
+    "fail_rollback": set(),
+}
+
+
+def faulty(kind: str, stack: Any, logical_id: str, resource_type: str) -> bool:
+    """Whether the fault set `kind` names this resource: its logical id (not for a nested stack
+    resource, whose failure comes from its own resources), or <StackName>.<LogicalId>, or
+    <NestedStackLogicalId>.<LogicalId>."""
+    names = FAULTS[kind]
+    if not names:
+        return False
+    if logical_id in names and resource_type != "AWS::CloudFormation::Stack":
+        return True
+    qualified = set()
+    if stack is not None:
+        qualified.add(f"{stack.name}.{logical_id}")
+        if getattr(stack, "_pypictl_logical_id", None):
+            qualified.add(f"{stack._pypictl_logical_id}.{logical_id}")
+    return bool(names & qualified)
+
+
+def injected(kind: str) -> str:
+    source = "PYPICTL_MOTO_FAIL_RESOURCES" if kind == "fail_create" else f"pypictl_moto fault {kind}"
+    return (f'Resource handler returned message: "Injected failure ({source})" '
+            "(HandlerErrorCode: GeneralServiceException)")
+
+
+_OP_SERIAL = itertools.count(1)
+
+
+class Op:
+    """What a stack's latest operation did, for its rollback (and ContinueUpdateRollback's): the
+    resources it started updating and those it added, in order; for an update, the stack as it was
+    before (template, parameters) and, once rolled back, which resources are and which failed."""
+
+    def __init__(self, stack: Any, kind: str):
+        self.kind = kind
+        self.serial = next(_OP_SERIAL)  # later operations, higher numbers
+        self.updated: list[str] = []
+        self.added: list[str] = []
+        self.rolled_back: set[str] = set()
+        self.rollback_failed: dict[str, str] = {}  # logical id -> reason, failed during the rollback
+        self.new_json: dict[str, Any] = {}
+        self.restored = False
+        self.before = None
+        if kind == "UPDATE":
+            rm = stack.resource_map
+            self.before = {
+                "template": stack.template, "parameters": dict(stack.parameters or {}),
+                "rm_template": rm._template, "rm_json": rm._resource_json_map,
+                "rm_input": dict(rm.input_parameters or {}),
+            }
+
+
+def begin(stack: Any, kind: str) -> Op:
+    stack._pypictl_op = Op(stack, kind)
+    return stack._pypictl_op
+
+
+def op_of(stack: Any) -> Op | None:
+    return getattr(stack, "_pypictl_op", None) if stack is not None else None
+
+
+def parent_of(stack: Any) -> Any:
+    if stack is None or not getattr(stack, "parent_id", None):
+        return None
+    backend = cloudformation_backends[stack.account_id][stack.region_name]
+    return backend.stacks.get(stack.parent_id)
+
+
+# --------------------------------------------------------------------------------------------------
 # Stack events
 # --------------------------------------------------------------------------------------------------
 
@@ -164,15 +375,15 @@ def emit(stack: Stack | None, logical_id: str, resource_type: str, status: str, 
     statuses[logical_id] = (status, reason, event.timestamp)
 
 
-def _fail_list() -> set[str]:
-    return {s.strip() for s in os.environ.get("PYPICTL_MOTO_FAIL_RESOURCES", "").split(",") if s.strip()}
-
-
 @patch(
     "resource-events",
     "each resource of each (nested) stack gets CREATE_IN_PROGRESS, CREATE_IN_PROGRESS 'Resource "
-    "creation Initiated', CREATE_COMPLETE (a dependency completes before its dependant starts; a "
-    "failure is CREATE_FAILED with the handler's message)",
+    "creation Initiated' (with its physical id), CREATE_COMPLETE (a dependency completes before its "
+    "dependant starts; a failure is CREATE_FAILED with the handler's message); likewise "
+    "UPDATE_IN_PROGRESS (with the physical id) / UPDATE_COMPLETE or UPDATE_FAILED, and "
+    "DELETE_IN_PROGRESS / DELETE_COMPLETE, DELETE_FAILED or DELETE_SKIPPED; a nested stack resource's "
+    "'Resource creation Initiated' (with the nested stack's ARN) comes when the nested stack starts, "
+    "its CREATE_COMPLETE once the nested stack completes",
     "creates resources silently (only the stack's own events); an exception in a resource's creation "
     "becomes an HTTP 500 of the whole ExecuteChangeSet/CreateStack",
     "replace parsing.parse_and_create_resource, the one function through which moto creates every "
@@ -181,7 +392,8 @@ def _fail_list() -> set[str]:
     "physical id (EC2::SecurityGroupIngress, EFS::AccessPoint) gets one in AWS's format; likewise "
     "UPDATE_*/DELETE_* around moto's update and delete (DELETE_FAILED and DELETE_SKIPPED for "
     "DeletionPolicy Retain: patch ordered-delete), and a deletion that finds the resource already "
-    "gone counts as done",
+    "gone counts as done. Faults (patch fault-injection) fail a creation or an update here; each "
+    "step takes PYPICTL_MOTO_RESOURCE_SECONDS in async mode (patch async-operations)",
 )
 def patch_resource_events() -> None:
     def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
@@ -190,6 +402,7 @@ def patch_resource_events() -> None:
             return None
         stack = stack_of(resources_map)
         resource_type = resource_json["Type"]
+        nested = resource_type == "AWS::CloudFormation::Stack"
         try:
             resource_tuple = parsing.parse_resource_and_generate_name(logical_id, resource_json, resources_map)
         except ResourceFailed:
@@ -204,16 +417,15 @@ def patch_resource_events() -> None:
              properties=json.dumps(resolved.get("Properties", {}), default=str, sort_keys=True))
         kwargs = {"LogicalId": logical_id, "StackId": resources_map.stack_id, "ResourceType": resource_type}
         try:
-            if logical_id in _fail_list():
-                raise RuntimeError(
-                    'Resource handler returned message: "Injected failure (PYPICTL_MOTO_FAIL_RESOURCES)" '
-                    "(HandlerErrorCode: GeneralServiceException)"
-                )
+            if faulty("fail_create", stack, logical_id, resource_type):
+                raise HandlerFailure(injected("fail_create"))
             resource = resource_class.create_from_cloudformation_json(
                 physical_name, resolved, account_id, region_name, **kwargs
             )
         except ResourceFailed as e:  # a nested stack that failed: its own events say why
-            emit(stack, logical_id, resource_type, "CREATE_FAILED", reason=e.reason)
+            child = resources_map._parsed_resources.get(logical_id) if nested else None
+            emit(stack, logical_id, resource_type, "CREATE_FAILED",
+                 getattr(child, "physical_resource_id", "") or "", reason=e.reason)
             raise ResourceFailed(logical_id, e.reason) from e
         except Exception as e:
             emit(stack, logical_id, resource_type, "CREATE_FAILED", reason=_reason(e))
@@ -226,8 +438,15 @@ def patch_resource_events() -> None:
             make = PHYSICAL_ID_FALLBACKS.get(resource_type, lambda r: physical_name)
             resource.physical_resource_id = make(resource)
         physical = resource.physical_resource_id
-        emit(stack, logical_id, resource_type, "CREATE_IN_PROGRESS", physical, "Resource creation Initiated")
+        if not nested:  # a nested stack's "Resource creation Initiated" came when it started
+            emit(stack, logical_id, resource_type, "CREATE_IN_PROGRESS", physical, "Resource creation Initiated")
+            # Listed (CREATE_IN_PROGRESS) while it provisions, as on AWS.
+            resources_map._parsed_resources[logical_id] = resource
+            pause()
         emit(stack, logical_id, resource_type, "CREATE_COMPLETE", physical)
+        op = op_of(stack)
+        if op is not None and op.kind == "UPDATE" and logical_id not in op.added:
+            op.added.append(logical_id)
         return resource
 
     parsing.parse_and_create_resource = parse_and_create_resource
@@ -236,13 +455,27 @@ def patch_resource_events() -> None:
     def parse_and_update_resource(original, logical_id, resource_json, resources_map, account_id, region_name):
         stack = stack_of(resources_map)
         resource_type = resource_json["Type"]
-        emit(stack, logical_id, resource_type, "UPDATE_IN_PROGRESS")
-        resource = original(logical_id, resource_json, resources_map, account_id, region_name)
+        existing = resources_map._parsed_resources.get(logical_id)
+        physical = getattr(existing, "physical_resource_id", "") or ""
+        op = op_of(stack)
+        if op is not None and logical_id not in op.updated:
+            op.updated.append(logical_id)
+        emit(stack, logical_id, resource_type, "UPDATE_IN_PROGRESS", physical)
+        try:
+            if faulty("fail_update", stack, logical_id, resource_type):
+                raise HandlerFailure(injected("fail_update"))
+            resource = original(logical_id, resource_json, resources_map, account_id, region_name)
+        except (ResourceFailed, HandlerFailure) as e:  # a nested stack's own events say why
+            reason = e.reason if isinstance(e, ResourceFailed) else _reason(e)
+            emit(stack, logical_id, resource_type, "UPDATE_FAILED", physical, reason)
+            raise ResourceFailed(logical_id, reason) from e
         if resource is None:
             # The model has no CloudFormation update: moto would store None and lose the resource
             # (it vanishes from the stack, its Refs break). Keep the existing one, unchanged.
-            resource = resources_map._parsed_resources.get(logical_id)
+            resource = existing
         physical = getattr(resource, "physical_resource_id", "") or ""
+        if resource_type != "AWS::CloudFormation::Stack":
+            pause()
         emit(stack, logical_id, resource_type, "UPDATE_COMPLETE", physical)
         return resource
 
@@ -254,8 +487,11 @@ def patch_resource_events() -> None:
         stack = stack_of(self)
         lid = getattr(parsed_resource, "logical_resource_id", "")
         physical = getattr(parsed_resource, "physical_resource_id", "") or ""
-        emit(stack, lid, resource_json["Type"], "DELETE_IN_PROGRESS", physical)
-        fallback = DELETE_FALLBACKS.get(resource_json["Type"])
+        resource_type = resource_json["Type"]
+        emit(stack, lid, resource_type, "DELETE_IN_PROGRESS", physical)
+        if getattr(_op, "rollback", False) and faulty("fail_rollback", stack, lid, resource_type):
+            raise HandlerFailure(injected("fail_rollback"))
+        fallback = DELETE_FALLBACKS.get(resource_type)
         try:
             if fallback:  # see patch "delete-fallbacks"
                 fallback(parsed_resource, self._account_id, self._region_name)
@@ -266,7 +502,9 @@ def patch_resource_events() -> None:
             # deleted, as for AWS's resource handlers.
             if "NotFound" not in type(e).__name__ and "does not exist" not in _reason(e):
                 raise
-        emit(stack, lid, resource_json["Type"], "DELETE_COMPLETE", physical)
+        if resource_type != "AWS::CloudFormation::Stack":
+            pause()
+        emit(stack, lid, resource_type, "DELETE_COMPLETE", physical)
 
 
 # type -> physical id in AWS's format, for moto models that have none.
@@ -409,7 +647,7 @@ def patch_nested_stacks() -> None:
         parent = backend.stacks.get(parent_id)
         # moto creates the nested stack and all its resources in one call (create_stack); the parent
         # link is needed during that call, so it is handed over through a thread-local.
-        _nesting.parent = (parent_id, getattr(parent, "root_id", None) or parent_id)
+        _nesting.parent = (parent_id, getattr(parent, "root_id", None) or parent_id, kwargs.get("LogicalId"))
         try:
             return original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         finally:
@@ -433,7 +671,8 @@ def patch_nested_stacks() -> None:
     def __init__(original, self, *args, **kwargs):
         link = getattr(_nesting, "parent", None)
         _nesting.parent = None  # only the stack being created, not its own nested stacks
-        self.parent_id, self.root_id = link if link else (None, None)
+        self.parent_id, self.root_id, self._pypictl_logical_id = link if link else (None, None, None)
+        self.status_reason = None
         original(self, *args, **kwargs)
 
     @wrap(Stack, "_create_resource_map")
@@ -442,83 +681,225 @@ def patch_nested_stacks() -> None:
         resource_map._pypictl_stack = self
         return resource_map
 
-    @wrap(cfn_models.CloudFormationBackend, "delete_stack")
-    def delete_stack(original, self, name_or_stack_id):
-        # moto takes the stack out of its list before deleting its resources: when one cannot be
-        # deleted, the stack vanishes and a retry "succeeds". AWS ends the stack DELETE_FAILED.
-        stack = self.stacks.get(name_or_stack_id) or next(
-            (st for st in self.stacks.values() if st.name == name_or_stack_id), None)
-        try:
-            original(self, name_or_stack_id)
-        except Exception as e:  # noqa: BLE001
-            if stack is None:
-                raise
-            self.stacks[stack.stack_id] = stack
-            stack.status = "DELETE_FAILED"
-            stack._add_stack_event("DELETE_FAILED", resource_status_reason=_reason(e))
-            if stack.parent_id:  # the parent's resource deletion fails in turn, with AWS's message
-                raise HandlerFailure(
-                    f"Embedded stack {stack.stack_id} was not successfully deleted: {_reason(e)}") from e
-
     @wrap(Stack, "create_resources")
     def create_resources(original, self):
-        # A nested stack whose resource failed: the stack rolls back on its own, and its parent
-        # sees the nested stack resource fail with AWS's "Embedded stack" message.
+        # A nested stack starts: its parent's resource says so, with the nested stack's ARN, and
+        # lists it (CREATE_IN_PROGRESS). A resource that failed: the stack rolls back on its own
+        # (or, rollback disabled, ends CREATE_FAILED), and its parent sees the nested stack
+        # resource fail with AWS's "Embedded stack" message.
+        begin(self, "CREATE")
+        parent = parent_of(self)
+        lid = self._pypictl_logical_id
+        if parent is not None and lid:
+            self.cf_resource_type, self.logical_resource_id = "AWS::CloudFormation::Stack", lid
+            parent.resource_map._parsed_resources[lid] = self
+            parent_op = op_of(parent)
+            if parent_op is not None and parent_op.kind == "UPDATE" and lid not in parent_op.added:
+                parent_op.added.append(lid)  # added by the parent's update: its rollback deletes it
+            emit(parent, lid, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", self.stack_id,
+                 "Resource creation Initiated")
         try:
             original(self)
         except ResourceFailed as e:
-            rollback(self, "CREATE", [e.logical_id])
+            reason = f"The following resource(s) failed to create: [{e.logical_id}]. "
+            if getattr(_op, "disable_rollback", False):
+                stack_event(self, "CREATE_FAILED", reason)
+            else:
+                rollback(self, [e.logical_id])
             if self.parent_id is None:
-                return  # CreateStack itself succeeded; the stack ended ROLLBACK_COMPLETE
-            raise ResourceFailed(
-                e.logical_id,
-                f"Embedded stack {self.stack_id} was not successfully created: "
-                f"The following resource(s) failed to create: [{e.logical_id}]. ",
-            ) from e
+                return  # CreateStack itself succeeded; the stack ended ROLLBACK_* or CREATE_FAILED
+            raise ResourceFailed(e.logical_id, f"Embedded stack {self.stack_id} was not successfully created: {reason}") from e
+
+    @wrap(Stack, "update")
+    def update(original, self, template, role_arn=None, parameters=None, tags=None):
+        # A nested stack's update (its parent's update), or UpdateStack. A resource that failed: the
+        # stack starts rolling back (rollback disabled: ends UPDATE_FAILED); a nested stack's
+        # rollback is then driven by its root's (patch update-rollback), which rolls back every
+        # nested stack it updated.
+        op = begin(self, "UPDATE")
+        self.status = "UPDATE_IN_PROGRESS"
+        try:
+            original(self, template, role_arn=role_arn, parameters=parameters, tags=tags)
+        except ResourceFailed as e:
+            op.new_json = dict(self.resource_map._resource_json_map)
+            reason = f"The following resource(s) failed to update: [{e.logical_id}]. "
+            disabled = getattr(_op, "disable_rollback", False)
+            stack_event(self, "UPDATE_FAILED" if disabled else "UPDATE_ROLLBACK_IN_PROGRESS", reason)
+            if self.parent_id:
+                raise ResourceFailed(
+                    e.logical_id,
+                    f"Embedded stack {self.stack_id} was not successfully updated. Currently in {self.status} "
+                    f"with reason: {reason}",
+                ) from e
+            if not disabled:
+                rollback_update(self)
+
+    @wrap(cfn_models.CloudFormationBackend, "delete_stack")
+    def delete_stack(original, self, name_or_stack_id, token=None):
+        # moto takes the stack out of its list before deleting its resources: when one cannot be
+        # deleted, the stack vanishes and a retry "succeeds"; and during the deletion the stack
+        # would be unknown. AWS keeps it, DELETE_IN_PROGRESS, and ends it DELETE_COMPLETE, or
+        # DELETE_FAILED ("The following resource(s) failed to delete: [...]").
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (st for st in self.stacks.values() if st.name == name_or_stack_id), None)
+        if stack is None:
+            return original(self, name_or_stack_id)  # unknown, or deleted already: nothing to do
+        if repeated("DeleteStack", stack, token) or (stack.status == "DELETE_IN_PROGRESS" and not in_operation()):
+            return None
+        if busy(stack):
+            raise ValidationError(message=f"Stack [{stack.name}] cannot be deleted while in status {stack.status}")
+        accepted("DeleteStack", stack, token)
+        with request_token(stack, token):
+            stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
+
+        def run() -> None:
+            export_names = [export.name for export in stack.exports]
+            try:
+                stack.resource_map.delete()
+            except Exception as e:  # noqa: BLE001 - the stack ends DELETE_FAILED
+                stack_event(stack, "DELETE_FAILED", _reason(e))
+                if stack.parent_id:  # the parent's resource deletion fails in turn, with AWS's message
+                    raise HandlerFailure(
+                        f"Embedded stack {stack.stack_id} was not successfully deleted: {_reason(e)}") from e
+                return
+            stack_event(stack, "DELETE_COMPLETE")
+            self.stacks.pop(stack.stack_id, None)
+            self.deleted_stacks[stack.stack_id] = stack
+            for name in export_names:
+                self.exports.pop(name, None)
+
+        operation(stack, run, token=token)
+
+    def delete_stack_response(self):
+        self.cloudformation_backend.delete_stack(self._get_param("StackName"), token=self._get_param("ClientRequestToken"))
+        return cfn_responses.EmptyResult()
+
+    cfn_responses.CloudFormationResponse.delete_stack = delete_stack_response
 
 
 _nesting = threading.local()
 
 
-def rollback(stack: Stack, operation: str, failed: list[str]) -> None:
-    """What AWS does after a resource failed: a CREATE deletes what it had created, dependants first
-    (patch "ordered-delete": events for each deletion, DELETE_SKIPPED for DeletionPolicy Retain), and
-    ends ROLLBACK_COMPLETE, or ROLLBACK_FAILED when a deletion failed. An UPDATE ends
-    UPDATE_ROLLBACK_COMPLETE, but the previous state of the resources it changed is not restored
-    (moto keeps no history of resources)."""
-    failed_list = ", ".join(failed)
-    prefix = "" if operation == "CREATE" else "UPDATE_"
-    stack.status = f"{prefix}ROLLBACK_IN_PROGRESS"
-    stack._add_stack_event(
-        f"{prefix}ROLLBACK_IN_PROGRESS",
-        resource_status_reason=f"The following resource(s) failed to {operation.lower()}: [{failed_list}]. "
-        "Rollback requested by user.",
+def rollback(stack: Stack, failed: list[str]) -> None:
+    """What AWS does after a resource failed to create: it deletes what it had created, dependants
+    first (patch "ordered-delete": events for each deletion, DELETE_SKIPPED for DeletionPolicy
+    Retain, a deletion for RetainExceptOnCreate, nested stacks with their resources, the one that
+    failed included), and ends ROLLBACK_COMPLETE, or ROLLBACK_FAILED when a deletion failed."""
+    stack_event(
+        stack, "ROLLBACK_IN_PROGRESS",
+        f"The following resource(s) failed to create: [{', '.join(failed)}]. Rollback requested by user.",
     )
-    not_deleted: dict[str, str] = {}
-    # A nested stack that failed to create is not in the parent's resource map (its creation
-    # raised); it depends on the others, so AWS deletes it first (it has rolled back on its own).
-    backend = cloudformation_backends[stack.account_id][stack.region_name]
-    for child in [s for s in backend.stacks.values() if getattr(s, "parent_id", None) == stack.stack_id]:
-        lid = next((f for f in failed if child.name.startswith(f"{stack.name}-{f}-")), None)
-        if lid and child.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
-            emit(stack, lid, "AWS::CloudFormation::Stack", "DELETE_IN_PROGRESS", child.stack_id)
-            try:
-                backend.delete_stack(child.stack_id)
-            except Exception as e:  # noqa: BLE001 - the nested stack ended DELETE_FAILED
-                emit(stack, lid, "AWS::CloudFormation::Stack", "DELETE_FAILED", child.stack_id, _reason(e))
-                not_deleted[lid] = _reason(e)
-                continue
-            emit(stack, lid, "AWS::CloudFormation::Stack", "DELETE_COMPLETE", child.stack_id)
-    if operation == "CREATE":  # then what it had created, dependants first
-        rm = stack.resource_map
-        not_deleted = teardown(rm, [lid for lid in rm._resource_json_map if _exists(rm._parsed_resources.get(lid))],
-                               not_deleted)
+    rm = stack.resource_map
+    with flag("rollback"), flag("create_rollback"):
+        not_deleted = teardown(rm, [lid for lid in rm._resource_json_map if _exists(rm._parsed_resources.get(lid))])
     if not_deleted:
-        stack.status = f"{prefix}ROLLBACK_FAILED"
-        stack._add_stack_event(f"{prefix}ROLLBACK_FAILED", resource_status_reason=_failed_to_delete(not_deleted))
+        stack_event(stack, "ROLLBACK_FAILED", _failed_to_delete(not_deleted))
         return
-    stack.status = f"{prefix}ROLLBACK_COMPLETE"
-    stack._add_stack_event(f"{prefix}ROLLBACK_COMPLETE")
+    stack_event(stack, "ROLLBACK_COMPLETE")
+
+
+def _restore(stack: Stack, op: Op) -> None:
+    """Puts back a stack's template and parameters as they were before the update `op`."""
+    before = op.before
+    stack.template = before["template"]
+    stack._parse_template()
+    stack.parameters = before["parameters"]
+    rm = stack.resource_map
+    rm._template, rm._resource_json_map = before["rm_template"], before["rm_json"]
+    rm.input_parameters = before["rm_input"]
+    rm.load_mapping()
+    rm.load_parameters()
+    rm.load_conditions()
+    stack.output_map = stack._create_output_map()
+    op.restored = True
+
+
+def rollback_update(stack: Stack, skip: set[str] | None = None) -> str | None:
+    """What AWS does after a resource failed to update, and what ContinueUpdateRollback does again:
+    UPDATE_ROLLBACK_IN_PROGRESS; each resource the update changed (failed one included), newest first,
+    gets UPDATE_IN_PROGRESS / UPDATE_COMPLETE as it is put back (moto's update with the previous
+    template's properties and parameters; a nested stack rolls back in turn); a resource in the
+    fault set fail_rollback gets UPDATE_FAILED, and the stack ends UPDATE_ROLLBACK_FAILED ("The
+    following resource(s) failed to update: [...]"). Otherwise UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_
+    PROGRESS deletes what the update added, then UPDATE_ROLLBACK_COMPLETE. `skip`: logical ids of
+    this stack that ContinueUpdateRollback skips (marked UPDATE_COMPLETE, left as they are) and,
+    as <NestedStackName>.<LogicalId>, of its nested stacks. Returns None, or the reason of the
+    failure as the parent reports it."""
+    skip = skip or set()
+    op = op_of(stack)
+    if stack.status != "UPDATE_ROLLBACK_IN_PROGRESS":
+        stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS")
+    if op is None or op.kind != "UPDATE" or op.before is None:  # nothing this harness can put back
+        stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
+        return None
+    if not op.restored:
+        if not op.new_json:
+            op.new_json = dict(stack.resource_map._resource_json_map)
+        _restore(stack, op)
+    rm = stack.resource_map
+    restore_resource = parsing.parse_and_update_resource.__wrapped__  # moto's own, without events
+    failed: dict[str, str] = {}
+    with flag("rollback"):
+        for lid in reversed(op.updated):
+            if lid in op.rolled_back:
+                continue
+            resource = rm._parsed_resources.get(lid)
+            rjson = rm._resource_json_map.get(lid) or op.new_json.get(lid) or {}
+            rtype = rjson.get("Type", getattr(resource, "cf_resource_type", ""))
+            physical = getattr(resource, "physical_resource_id", "") or ""
+            emit(stack, lid, rtype, "UPDATE_IN_PROGRESS", physical)
+            if lid in skip:
+                op.rolled_back.add(lid)
+                op.rollback_failed.pop(lid, None)
+                emit(stack, lid, rtype, "UPDATE_COMPLETE", physical, "Resource skipped during UPDATE_ROLLBACK (ResourcesToSkip)")
+                continue
+            if isinstance(resource, Stack):
+                child_op = op_of(resource)
+                if child_op is None or child_op.kind != "UPDATE" or child_op.serial < op.serial:
+                    reason = None  # the update failed before reaching it: nothing to put back
+                else:
+                    nested_skip = {name.split(".", 1)[1] for name in skip if name.startswith(f"{resource.name}.")}
+                    nested_skip |= {name for name in skip if "." in name and not name.startswith(f"{resource.name}.")}
+                    reason = rollback_update(resource, nested_skip)
+            elif faulty("fail_rollback", stack, lid, rtype):
+                reason = injected("fail_rollback")
+            else:
+                reason = None
+                if lid in rm._resource_json_map and resource is not None:
+                    try:
+                        restored = restore_resource(lid, rjson, rm, rm._account_id, rm._region_name)
+                        if restored is not None:
+                            restored.cf_resource_type, restored.logical_resource_id = rtype, lid
+                            rm._parsed_resources[lid] = restored
+                    except Exception:  # noqa: BLE001 - what moto cannot put back is not a modelled failure
+                        print(f"pypictl_moto: {stack.name}/{lid}: moto could not restore the previous properties:",
+                              file=sys.stderr)
+                        traceback.print_exc()
+                pause()
+            if reason is not None:
+                failed[lid] = reason
+                op.rollback_failed[lid] = reason
+                emit(stack, lid, rtype, "UPDATE_FAILED", physical, reason)
+                continue
+            op.rolled_back.add(lid)
+            op.rollback_failed.pop(lid, None)
+            emit(stack, lid, rtype, "UPDATE_COMPLETE", physical)
+    if failed:
+        reason = f"The following resource(s) failed to update: [{', '.join(failed)}]. "
+        stack_event(stack, "UPDATE_ROLLBACK_FAILED", reason)
+        if stack.parent_id:
+            return (f"Embedded stack {stack.stack_id} was not successfully updated. Currently in "
+                    f"UPDATE_ROLLBACK_FAILED with reason: {reason}")
+        return reason
+    added = [lid for lid in op.added if _exists(rm._parsed_resources.get(lid))]
+    stack_event(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    if added:
+        # What the update created goes (RetainExceptOnCreate included); a failure here does not
+        # fail the rollback (AWS: the resource stays, the stack completes).
+        with flag("create_rollback"):
+            teardown(rm, added, template=op.new_json, partial=True)
+    stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
+    return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -599,15 +980,26 @@ def _failed_to_delete(failed: dict[str, str]) -> str:
     return f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
 
 
-def teardown(rm: ResourceMap, live: list[str], failed: dict[str, str] | None = None) -> dict[str, str]:
+def retained(rjson: dict) -> bool:
+    """DeletionPolicy Retain, or RetainExceptOnCreate outside the rollback of the operation that
+    created the resource (patch retain-except-on-create)."""
+    policy = rjson.get("DeletionPolicy")
+    return policy == "Retain" or (policy == "RetainExceptOnCreate" and not getattr(_op, "create_rollback", False))
+
+
+def teardown(rm: ResourceMap, live: list[str], failed: dict[str, str] | None = None,
+             template: dict[str, Any] | None = None, partial: bool = False) -> dict[str, str]:
     """Deletes the resources `live` of a stack as CloudFormation does: a resource only once every
     resource of the stack that depends on it is gone; the resources that are ready are deleted
     together (a wave; the slow ones finish last), each once. A failure is DELETE_FAILED with its
     reason, and what the failed resource depends on is then left alone. `failed` (logical id ->
-    reason) are resources that already failed to delete. Returns every resource that failed."""
+    reason) are resources that already failed to delete; `template`, the resources' template if not
+    the stack's current one; `partial`: the stack lives on (an update rollback's cleanup). Returns
+    every resource that failed."""
     stack = stack_of(rm)
-    rm._pypictl_torn_down = True
-    template = rm._resource_json_map
+    if not partial:
+        rm._pypictl_torn_down = True
+    template = template if template is not None else rm._resource_json_map
     deps = dependencies(template)
     failed = dict(failed or {})
     pending = list(reversed(live))  # newest first within a wave, as AWS tends to
@@ -621,8 +1013,7 @@ def teardown(rm: ResourceMap, live: list[str], failed: dict[str, str] | None = N
             pending.remove(lid)
             resource, rjson = rm._parsed_resources[lid], template[lid]
             physical = getattr(resource, "physical_resource_id", "") or ""
-            # RetainExceptOnCreate is kept like Retain here (a stack deletion).
-            if rjson.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
+            if retained(rjson):
                 emit(stack, lid, rjson["Type"], "DELETE_SKIPPED", physical)
                 rm._parsed_resources.pop(lid, None)
                 continue
@@ -673,8 +1064,9 @@ def _delete_reason(e: BaseException, resource_type: str) -> str:
     "replace ResourceMap.delete by teardown(): the dependency graph from the template, waves of "
     "the resources nothing left depends on (Auto Scaling groups, slow to delete, last in their wave), "
     "one attempt each; rollback() uses it too (ROLLBACK_FAILED when something failed). Once a resource "
-    "map is torn down, a resource it no longer has is None (as one whose condition is false), "
-    "DescribeStackResources lists what is left, and outputs are the ones already resolved",
+    "map is torn down, a resource it no longer has is None (as one whose condition is false), and "
+    "outputs are the ones already resolved; only a stack operation creates a resource (a request "
+    "reading a stack never does), and DescribeStackResources lists what exists",
 )
 def patch_ordered_delete() -> None:
     def delete(self: ResourceMap) -> None:
@@ -686,17 +1078,16 @@ def patch_ordered_delete() -> None:
 
     @wrap(ResourceMap, "__getitem__")
     def __getitem__(original, self, key):
-        if (getattr(self, "_pypictl_torn_down", False) and key not in self._parsed_resources
+        if ((getattr(self, "_pypictl_torn_down", False) or not in_operation()) and key not in self._parsed_resources
                 and key in self._resource_json_map):
-            return None  # deleted: never created again behind the caller's back
+            # deleted: never created again behind the caller's back; and only a stack operation
+            # creates: a request reading a stack (one whose operation runs in the background, or
+            # that a failure left without some resources) sees what exists
+            return None
         return original(self, key)
-
-    original_resources = Stack.stack_resources
 
     def stack_resources(self: Stack) -> Any:
         rm = self.resource_map
-        if not getattr(rm, "_pypictl_torn_down", False):
-            return original_resources.fget(self)
         return [rm._parsed_resources[lid] for lid in rm._resource_json_map if _exists(rm._parsed_resources.get(lid))]
 
     Stack.stack_resources = property(stack_resources)
@@ -704,7 +1095,9 @@ def patch_ordered_delete() -> None:
     original_outputs = Stack.outputs
 
     def outputs(self: Stack) -> Any:
-        if not getattr(self.resource_map, "_pypictl_torn_down", False):
+        if self.status == "CREATE_FAILED":
+            return None  # AWS shows a stack's outputs once it has been created
+        if not getattr(self.resource_map, "_pypictl_torn_down", False) and not busy(self):
             return original_outputs.fget(self)
         cached = [o for o in self.output_map._parsed_outputs.values() if o]
         return [{"OutputKey": o.key, "OutputValue": o.value, "Description": o.description, "ExportName": None}
@@ -841,13 +1234,47 @@ def patch_no_changes() -> None:
         change_set_id, stack_id = original(self, stack_name, change_set_name, template, parameters, *args, **kwargs)
         cs = self.change_sets[change_set_id]
         if cs.status == "FAILED" and (cs.status_reason or "").startswith("The submitted information didn't"):
-            changed = _nested_changes(self, self.stacks[stack_id], cs, parameters)
-            if changed:
+            stack = self.stacks[stack_id]
+            changes = [cfn_models.Change("Modify", lid, "AWS::CloudFormation::Stack")
+                       for lid in _nested_changes(self, stack, cs, parameters)]
+            if stack.status in ("CREATE_FAILED", "UPDATE_FAILED"):
+                known = {c.logical_resource_id for c in changes}
+                changes += [c for c in _retries(stack, cs.template_dict) if c.logical_resource_id not in known]
+            if changes:
                 cs.status, cs.execution_status, cs.status_reason = "CREATE_COMPLETE", "AVAILABLE", None
-                cs.changes = [cfn_models.Change("Modify", lid, "AWS::CloudFormation::Stack") for lid in changed]
+                cs.changes = changes
             else:
                 cs.status_reason = NO_CHANGES
         return change_set_id, stack_id
+
+
+def _condition_holds(rm: ResourceMap, rjson: dict) -> bool:
+    condition = rjson.get("Condition")
+    if not condition:
+        return True
+    try:
+        return bool(rm.lazy_condition_map[condition])
+    except Exception:  # noqa: BLE001 - a condition of the new template only: the update decides
+        return True
+
+
+def _retries(stack: Stack, template: dict) -> list[Any]:
+    """What an update of a stack that failed with rollback disabled (CREATE_FAILED, UPDATE_FAILED)
+    retries even with the same template: the resources never created (Add), and those whose
+    creation or update failed or that the failed operation did not reach (Modify)."""
+    rm = stack.resource_map
+    statuses = stack.__dict__.get("_pypictl_resource_status", {})
+    pending = getattr(rm, "_pypictl_pending", set())
+    out = []
+    for lid, rjson in (template.get("Resources") or {}).items():
+        if lid not in rm._resource_json_map:
+            continue  # new in this template: moto's own diff has it
+        if lid not in rm._parsed_resources:
+            if _condition_holds(rm, rjson):
+                out.append(cfn_models.Change("Add", lid, rjson.get("Type", "")))
+        elif lid in pending or statuses.get(lid, ("",))[0] in ("CREATE_FAILED", "UPDATE_FAILED"):
+            out.append(cfn_models.Change("Modify", lid, rjson.get("Type", "")))
+    return out
 
 
 def _nested_changes(backend, stack: Stack, cs: ChangeSet, parameters: dict) -> list[str]:
@@ -874,34 +1301,102 @@ def _nested_changes(backend, stack: Stack, cs: ChangeSet, parameters: dict) -> l
 @patch(
     "execute-change-set",
     "executing a CREATE change set gives the stack its template, description and outputs; a "
-    "resource that fails rolls the stack back (ROLLBACK_IN_PROGRESS, deletions, ROLLBACK_COMPLETE)",
+    "resource that fails rolls the stack back (ROLLBACK_IN_PROGRESS, deletions, ROLLBACK_COMPLETE); "
+    "an UPDATE change set's failure rolls the update back (patch update-rollback); the stack is "
+    "*_IN_PROGRESS from the moment ExecuteChangeSet returns, the change set EXECUTE_IN_PROGRESS, then "
+    "EXECUTE_COMPLETE or EXECUTE_FAILED",
     "the stack keeps the empty template of REVIEW_IN_PROGRESS: no outputs, no description; a "
-    "resource failure is an HTTP 500",
-    "after moto's execution, parse the template and rebuild the output map as Stack.update already "
-    "does; on a ResourceFailed, roll back as AWS does",
+    "resource failure is an HTTP 500; DisableRollback and ClientRequestToken are not read",
+    "CloudFormationBackend.execute_change_set replaced: the stack's first event within the request, "
+    "the rest as a stack operation (patch async-operations: in the request, or in the background); "
+    "after moto's change set apply, parse the template and rebuild the output map as Stack.update "
+    "already does; on a ResourceFailed, roll back as AWS does, or with DisableRollback stop "
+    "CREATE_FAILED / UPDATE_FAILED (patch disable-rollback)",
 )
 def patch_execute_change_set() -> None:
-    @wrap(cfn_models.CloudFormationBackend, "execute_change_set")
-    def execute_change_set(original, self, change_set_name, stack_name=None):
+    def execute_change_set(self, change_set_name, stack_name=None, disable_rollback=False, token=None):
         cs = self.describe_change_set(change_set_name)
+        stack = self.stacks[cs.stack_id]
+        if repeated("ExecuteChangeSet", stack, token):
+            return
         if cs.execution_status != "AVAILABLE":
             raise ValidationError(
                 message=f"ChangeSet [{cs.change_set_id}] cannot be executed in its current status of "
                 f"[{cs.status}]"
             )
-        stack = self.stacks[cs.stack_id]
-        try:
-            original(self, change_set_name, stack_name)
-        except ResourceFailed as e:
-            cs.execution_status = "EXECUTE_FAILED"
+        check_updatable(stack, "CREATE" if cs.change_set_type == "CREATE" else "UPDATE")
+        if stack.status in ("CREATE_FAILED", "UPDATE_FAILED") and not disable_rollback:
+            raise ValidationError(message=non_terminal_failed(stack.status))
+        kind = cs.change_set_type
+        accepted("ExecuteChangeSet", stack, token)
+        op = begin(stack, kind)
+        cs.execution_status = "EXECUTE_IN_PROGRESS"
+        stack.disable_rollback = bool(disable_rollback)
+        with request_token(stack, token):
+            stack_event(stack, f"{kind}_IN_PROGRESS", "User Initiated")
+
+        def run() -> None:
+            try:
+                cs.apply()
+            except ResourceFailed as e:
+                cs.execution_status = "EXECUTE_FAILED"
+                reason = f"The following resource(s) failed to {kind.lower()}: [{e.logical_id}]. "
+                if kind == "CREATE" or disable_rollback:
+                    stack.template = cs.template
+                    stack._parse_template()
+                    stack.parameters = cs.parameters
+                if disable_rollback:
+                    op.new_json = dict(stack.resource_map._resource_json_map)
+                    stack_event(stack, f"{kind}_FAILED", reason)
+                elif kind == "CREATE":
+                    rollback(stack, [e.logical_id])
+                else:
+                    op.new_json = dict(stack.resource_map._resource_json_map)
+                    stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason)
+                    rollback_update(stack)
+                return
             stack.template = cs.template
             stack._parse_template()
-            rollback(stack, cs.change_set_type, [e.logical_id])
-            return
-        stack._parse_template()
-        stack.description = stack.template_dict.get("Description")
-        stack.output_map = stack._create_output_map()
-        stack.parameters = cs.parameters  # moto keeps the creation's: the next diff would be wrong
+            stack.description = stack.template_dict.get("Description")
+            stack.output_map = stack._create_output_map()
+            stack.parameters = cs.parameters  # moto keeps the creation's: the next diff would be wrong
+            cs.execution_status = "EXECUTE_COMPLETE"
+            stack_event(stack, f"{kind}_COMPLETE")
+
+        operation(stack, run, token=token, disable_rollback=bool(disable_rollback))
+
+    cfn_models.CloudFormationBackend.execute_change_set = execute_change_set
+
+    def execute_change_set_response(self):
+        self.cloudformation_backend.execute_change_set(
+            change_set_name=self._get_param("ChangeSetName"),
+            stack_name=self._get_param("StackName"),
+            disable_rollback=self._get_bool_param("DisableRollback", False),
+            token=self._get_param("ClientRequestToken"),
+        )
+        return cfn_responses.EmptyResult()
+
+    cfn_responses.CloudFormationResponse.execute_change_set = execute_change_set_response
+
+
+# Statuses from which a stack can be updated (UpdateStack, an UPDATE change set).
+UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE",
+             "IMPORT_ROLLBACK_COMPLETE", "CREATE_FAILED", "UPDATE_FAILED"}
+
+
+def check_updatable(stack: Stack, kind: str) -> None:
+    """AWS's refusal of an operation on a stack in a status that does not allow it."""
+    if kind == "CREATE":
+        if stack.status != "REVIEW_IN_PROGRESS":
+            raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
+    elif stack.status not in UPDATABLE:
+        raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
+
+
+def non_terminal_failed(status: str) -> str:
+    return (f"This stack is currently in a non-terminal [{status}] state. To update the stack from this state, "
+            "please use the disable-rollback parameter with update-stack API. To rollback to the last known "
+            "good state, use the rollback-stack API")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1741,6 +2236,441 @@ def patch_backup_vault_not_empty() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# Stack operations as on AWS: in the background, failures and rollbacks, faults, request tokens
+# --------------------------------------------------------------------------------------------------
+
+HARNESS_PREFIX = "/_pypictl/"
+
+
+def _json_response(start_response: Callable, status: str, body: Any) -> list[bytes]:
+    data = json.dumps(body, sort_keys=True).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def harness_route(environ: dict, start_response: Callable) -> list[bytes]:
+    """POST/GET /_pypictl/faults (see the module docstring); nothing else under /_pypictl/."""
+    path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+    if path.rstrip("/") != "/_pypictl/faults":
+        return _json_response(start_response, "404 Not Found", {"error": f"no harness route {path}"})
+    if method == "POST":
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
+            doc = json.loads(raw or b"{}")
+            if not isinstance(doc, dict) or set(doc) - set(FAULT_KINDS) or not all(
+                    isinstance(v, list) and all(isinstance(x, str) for x in v) for v in doc.values()):
+                raise ValueError(f"expected an object with lists of logical ids under {', '.join(FAULT_KINDS)}")
+        except ValueError as e:
+            return _json_response(start_response, "400 Bad Request", {"error": str(e)})
+        for kind in FAULT_KINDS:
+            FAULTS[kind] = set(doc.get(kind) or [])
+        print(f"pypictl_moto: faults {({k: sorted(v) for k, v in FAULTS.items()})}", file=sys.stderr, flush=True)
+    elif method != "GET":
+        return _json_response(start_response, "405 Method Not Allowed", {"error": "GET or POST"})
+    return _json_response(start_response, "200 OK", {k: sorted(v) for k, v in FAULTS.items()})
+
+
+@patch(
+    "async-operations",
+    "stack operations take minutes and run in the background: ExecuteChangeSet, CreateStack, "
+    "UpdateStack, DeleteStack, ContinueUpdateRollback and RollbackStack return at once; meanwhile "
+    "the stack reads *_IN_PROGRESS, its events and its nested stacks' appear one by one (a nested "
+    "stack resource goes CREATE_IN_PROGRESS, its nested stack runs its own operation, then the "
+    "resource completes), DescribeStackResources lists the resources that exist, and no outputs "
+    "appear before the stack is created; an update of a stack whose operation is in progress is "
+    "refused ('Stack:<arn> is in UPDATE_IN_PROGRESS state and can not be updated.'), and so is its "
+    "deletion during an update ('Stack [<name>] cannot be deleted while in status ...')",
+    "every operation completes within its request (after up to seconds of work in one call), so no "
+    "client code that polls a stack in progress is exercised; moto's backends are not thread-safe",
+    "PYPICTL_MOTO_ASYNC=1: the request validates, emits the stack's first event and returns; the "
+    "operation runs in a daemon thread. One global lock is held by every request (wrapping the "
+    "server's DomainDispatcherApplication.__call__) and by the operation's thread, which releases "
+    "it only while it sleeps PYPICTL_MOTO_RESOURCE_SECONDS (default 0.2) per resource created, "
+    "updated or deleted (pause()). Only a stack operation creates resources (ResourceMap.__getitem__ "
+    "never does for a request), DescribeStackResources lists the resources that exist, outputs are "
+    "the ones resolved so far. Unset, each operation runs within its request as before, under the "
+    "same lock. A deletion is refused during any operation (AWS accepts one during "
+    "CREATE_IN_PROGRESS and cancels the creation: not modelled); a repeated DeleteStack while the "
+    "stack is DELETE_IN_PROGRESS is accepted and does nothing",
+)
+def patch_async_operations() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    @wrap(DomainDispatcherApplication, "__call__")
+    def __call__(original, self, environ, start_response):
+        with _LOCK:
+            if environ.get("PATH_INFO", "").startswith(HARNESS_PREFIX):
+                return harness_route(environ, start_response)
+            return original(self, environ, start_response)
+
+    @wrap(cfn_models.CloudFormationBackend, "create_stack")
+    def create_stack(original, self, name, template, parameters, *args, token=None, disable_rollback=False, **kwargs):
+        if in_operation():  # a nested stack: created within its parent's operation
+            return original(self, name, template, parameters, *args, **kwargs)
+        existing = next((st for st in self.stacks.values() if st.name == name), None)
+        if existing is not None and repeated("CreateStack", existing, token):
+            return existing
+        # moto's create_stack, with the resources created as a stack operation.
+        created: list[Stack] = []
+        real = Stack.create_resources
+
+        def deferred(stack_self):
+            created.append(stack_self)
+            stack_self.status = "CREATE_IN_PROGRESS"
+
+        Stack.create_resources = deferred
+        try:
+            stack = original(self, name, template, parameters, *args, **kwargs)
+        finally:
+            Stack.create_resources = real
+        accepted("CreateStack", stack, token)
+        stack.disable_rollback = bool(disable_rollback)
+        if token:
+            for event in stack.events:
+                event.client_request_token = token
+        operation(stack, lambda: stack.create_resources(), token=token, disable_rollback=bool(disable_rollback))
+        return stack
+
+    @wrap(cfn_responses.CloudFormationResponse, "create_stack")
+    def create_stack_response(original, self):
+        token, disable = self._get_param("ClientRequestToken"), self._get_bool_param("DisableRollback", False)
+        if self._get_param("OnFailure") == "DO_NOTHING":
+            disable = True
+        backend = self.cloudformation_backend
+        real = backend.create_stack
+        # moto's response calls create_stack without these: hand them over for this call only
+        backend.create_stack = lambda *a, **kw: real(*a, token=token, disable_rollback=disable, **kw)
+        try:
+            return original(self)
+        finally:
+            del backend.create_stack
+
+    @wrap(cfn_models.CloudFormationBackend, "update_stack")
+    def update_stack(original, self, name, template, role_arn, parameters, tags):
+        if in_operation():
+            return original(self, name, template, role_arn, parameters, tags)
+        stack = self.get_stack(name)
+        check_updatable(stack, "UPDATE")
+        if stack.status in ("CREATE_FAILED", "UPDATE_FAILED"):
+            raise ValidationError(message=non_terminal_failed(stack.status))
+        stack.status = "UPDATE_IN_PROGRESS"  # its UPDATE_IN_PROGRESS event comes with Stack.update
+        operation(stack, lambda: original(self, name, template, role_arn, parameters, tags))
+        return stack
+
+    @wrap(cfn_responses.CloudFormationResponse, "create_change_set")
+    def create_change_set(original, self):
+        name = self._get_param("StackName")
+        if self._get_param("ChangeSetType", "CREATE") == "UPDATE":
+            stack = next((st for st in self.cloudformation_backend.stacks.values()
+                          if name in (st.name, st.stack_id)), None)
+            if stack is not None:
+                check_updatable(stack, "UPDATE")
+        return original(self)
+
+
+@patch(
+    "fault-injection",
+    "(harness only) resources fail on AWS for reasons of their own, during a creation, an update, or "
+    "a rollback",
+    "has no failure model",
+    "FAULTS: three sets of resources, fail_create (initially PYPICTL_MOTO_FAIL_RESOURCES), "
+    "fail_update and fail_rollback, replaced at run time by POST /_pypictl/faults (a route of the "
+    "harness on the server's port, answered before moto's dispatch; GET reads them), so that one "
+    "test can deploy, then make the next update fail. A faulty resource's creation or update fails "
+    "with CREATE_FAILED / UPDATE_FAILED and a handler message 'Injected failure (...)'; during a "
+    "rollback, its deletion (DELETE_FAILED) or its update back (UPDATE_FAILED) fails instead",
+)
+def patch_fault_injection() -> None:
+    pass  # applied by patch_resource_events, rollback_update and the harness route
+
+
+@patch(
+    "update-rollback",
+    "a resource that fails during an update fails its stack's update; a nested stack reports "
+    "UPDATE_ROLLBACK_IN_PROGRESS and its parent's resource UPDATE_FAILED 'Embedded stack <arn> was not "
+    "successfully updated. Currently in UPDATE_ROLLBACK_IN_PROGRESS with reason: The following "
+    "resource(s) failed to update: [X]. '; the root goes UPDATE_ROLLBACK_IN_PROGRESS and puts back, "
+    "newest first, every resource the update changed (UPDATE_IN_PROGRESS / UPDATE_COMPLETE in the "
+    "parent for each nested stack it updated, which rolls back in turn), then deletes what the update "
+    "added (UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS) and ends UPDATE_ROLLBACK_COMPLETE; a "
+    "resource that cannot be put back is UPDATE_FAILED, its nested stack UPDATE_ROLLBACK_FAILED, the "
+    "parent's resource UPDATE_FAILED ('Embedded stack <arn> was not successfully updated. Currently "
+    "in UPDATE_ROLLBACK_FAILED with reason: ...') and the root UPDATE_ROLLBACK_FAILED; the resources "
+    "an update removes are deleted only once it succeeded",
+    "has no update failure: moto's ResourceMap.update retries a failing resource in passes and then "
+    "raises (HTTP 500), deletes the removed resources first, keeps no previous state, and a nested "
+    "stack never rolls back",
+    "Stack.update records the stack as it was (template, parameters: class Op) and turns a failure "
+    "into the statuses above; rollback_update() restores the template and parameters, re-runs moto's "
+    "update of each changed resource with the previous properties (what moto cannot put back is "
+    "logged, not failed), recurses into nested stacks, and tears down what was added. "
+    "ResourceMap.update replaced: additions and modifications in dependency order, a ResourceFailed "
+    "stops the update at once, removals last",
+)
+def patch_update_rollback() -> None:
+    def update(self: ResourceMap, template: dict, parameters: dict | None = None) -> None:
+        actions = self.build_resource_diff(template, parameters)
+        old_json = self._resource_json_map
+        self._template = template
+        if parameters:
+            self.input_parameters = parameters
+        self.load_mapping()
+        self.load_parameters()
+        self.load_conditions()
+        self._resource_json_map = template["Resources"]
+        stack = stack_of(self)
+        statuses = stack.__dict__.get("_pypictl_resource_status", {}) if stack is not None else {}
+        pending = getattr(self, "_pypictl_pending", set())
+        add = set(actions["Add"])
+        modify = set(actions["Modify"])
+        # What a failure with rollback disabled left (patch disable-rollback): retried.
+        for lid, rjson in template["Resources"].items():
+            if lid in add or lid in modify or lid not in old_json:
+                continue
+            if lid not in self._parsed_resources:
+                if _condition_holds(self, rjson):
+                    add.add(lid)
+            elif lid in pending or statuses.get(lid, ("",))[0] in ("CREATE_FAILED", "UPDATE_FAILED"):
+                modify.add(lid)
+        self._pypictl_pending = set(modify)
+        deps = dependencies(template["Resources"])
+        order: list[str] = []
+
+        def visit(lid: str, seen: set[str]) -> None:
+            if lid in order or lid in seen:
+                return
+            seen.add(lid)
+            for dep in sorted(deps.get(lid, ())):
+                if dep in add or dep in modify:
+                    visit(dep, seen)
+            order.append(lid)
+
+        for lid in template["Resources"]:
+            if lid in add or lid in modify:
+                visit(lid, set())
+        work, last = order, None
+        for _ in range(parsing.MAX_UPDATE_ATTEMPTS):
+            retry = []
+            for lid in work:
+                if lid in add:
+                    _ = self[lid]
+                    continue
+                try:
+                    changed = parsing.parse_and_update_resource(
+                        lid, self._resource_json_map[lid], self, account_id=self._account_id, region_name=self._region_name)
+                except ResourceFailed:
+                    raise
+                except Exception as e:  # noqa: BLE001 - moto's passes: a dependency's turn may come first
+                    last = e
+                    retry.append(lid)
+                    continue
+                self._parsed_resources[lid] = changed
+                self._pypictl_pending.discard(lid)
+            if not retry:
+                break
+            work = retry
+        else:
+            raise last
+        # The update succeeded: what it removed goes (AWS: in UPDATE_COMPLETE_CLEANUP_IN_PROGRESS).
+        remove = [lid for lid in actions["Remove"] if _exists(self._parsed_resources.get(lid))]
+        for _ in range(parsing.MAX_UPDATE_ATTEMPTS):
+            retry = []
+            for lid in remove:
+                rjson = old_json[lid]
+                if retained(rjson):
+                    emit(stack, lid, rjson["Type"], "DELETE_SKIPPED",
+                         getattr(self._parsed_resources[lid], "physical_resource_id", "") or "")
+                    self._parsed_resources.pop(lid, None)
+                    continue
+                try:
+                    self._delete_resource(self._parsed_resources[lid], rjson)
+                except Exception as e:  # noqa: BLE001
+                    last = e
+                    retry.append(lid)
+                    continue
+                self._parsed_resources.pop(lid, None)
+            if not retry:
+                break
+            remove = retry
+        else:
+            raise last
+
+    ResourceMap.update = update
+
+
+@patch(
+    "disable-rollback",
+    "ExecuteChangeSet (and CreateStack, UpdateStack) with DisableRollback=true, 'Preserve "
+    "successfully provisioned resources': a failed resource stays CREATE_FAILED / UPDATE_FAILED, "
+    "what succeeded stays, and the stack (and a nested stack that failed) ends CREATE_FAILED / "
+    "UPDATE_FAILED with no rollback; the next update retries the failed resources (same template "
+    "included), and must itself pass DisableRollback=true: otherwise ValidationError 'This stack is "
+    "currently in a non-terminal [CREATE_FAILED] state. To update the stack from this state, please "
+    "use the disable-rollback parameter with update-stack API. To rollback to the last known good "
+    "state, use the rollback-stack API' (CloudFormation User Guide, 'Choose how to handle failures "
+    "when provisioning resources' (stack-failure-options): 'When you update a stack that's in a "
+    "FAILED state, you must select Preserve successfully provisioned resources'; the message is "
+    "UpdateStack's as AWS returns it, used for ExecuteChangeSet too)",
+    "ignores DisableRollback (moto's Stack.disable_rollback is always false) and has no failure to "
+    "preserve",
+    "the operation's thread carries DisableRollback (_op.disable_rollback): a failure sets the "
+    "statuses and reasons above and stops; a nested stack that failed stays in its parent; "
+    "ResourceMap.update retries what was never created or failed (and what the failed update did "
+    "not reach), CreateChangeSet turns them into changes of a same-template change set; "
+    "DescribeStacks shows DisableRollback",
+)
+def patch_disable_rollback() -> None:
+    pass  # applied by the execute-change-set, nested-stack, update-rollback and change set patches
+
+
+@patch(
+    "rollback-stack",
+    "RollbackStack rolls a CREATE_FAILED or UPDATE_FAILED stack back to its last known stable state: "
+    "a CREATE_FAILED one is rolled back as a failed creation (ROLLBACK_COMPLETE), an UPDATE_FAILED "
+    "one as a failed update (UPDATE_ROLLBACK_COMPLETE) (API reference, RollbackStack)",
+    "has no RollbackStack (the action is not implemented)",
+    "CloudFormationResponse.rollback_stack: the statuses above, with rollback() / rollback_update() "
+    "as a stack operation",
+)
+def patch_rollback_stack() -> None:
+    def rollback_stack(self):
+        backend = self.cloudformation_backend
+        stack = backend.get_stack(self._get_param("StackName"))
+        token = self._get_param("ClientRequestToken")
+        if repeated("RollbackStack", stack, token):
+            return cfn_responses.ActionResult({"StackId": stack.stack_id})
+        if stack.status not in ("CREATE_FAILED", "UPDATE_FAILED"):
+            raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be rolled back.")
+        accepted("RollbackStack", stack, token)
+        op = op_of(stack)
+        if stack.status == "CREATE_FAILED":
+            failed = [lid for lid, st in stack.__dict__.get("_pypictl_resource_status", {}).items()
+                      if st[0] == "CREATE_FAILED"]
+            stack.status = "ROLLBACK_IN_PROGRESS"  # its event comes with rollback()
+            operation(stack, lambda: rollback(stack, failed), token=token)
+        else:
+            with request_token(stack, token):
+                stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", "User Initiated")
+            if op is not None and not op.new_json:
+                op.new_json = dict(stack.resource_map._resource_json_map)
+            operation(stack, lambda: rollback_update(stack), token=token)
+        return cfn_responses.ActionResult({"StackId": stack.stack_id})
+
+    cfn_responses.CloudFormationResponse.rollback_stack = rollback_stack
+
+
+@patch(
+    "continue-update-rollback",
+    "ContinueUpdateRollback continues the rollback of a root stack in UPDATE_ROLLBACK_FAILED: the "
+    "resources that failed to roll back are tried again (UPDATE_ROLLBACK_FAILED again if one still "
+    "fails), those named in ResourcesToSkip are marked UPDATE_COMPLETE and left as they are, and the "
+    "stack ends UPDATE_ROLLBACK_COMPLETE. ResourcesToSkip names root resources by logical id and "
+    "nested stacks' as <NestedStackName>.<LogicalId> (the nested stack's stack name); only "
+    "resources that went UPDATE_FAILED during the rollback can be skipped, and a nested stack "
+    "resource only once its nested stack is being or has been deleted (User Guide, 'Continue rolling "
+    "back an update'; API reference, ContinueUpdateRollback); a stack in another status is refused",
+    "has no ContinueUpdateRollback (the action is not implemented)",
+    "CloudFormationResponse.continue_update_rollback: validates (ValidationError, the harness's "
+    "wording for the skip refusals), emits UPDATE_ROLLBACK_IN_PROGRESS, and re-runs rollback_update() "
+    "with the skips as a stack operation: it resumes with the resources not yet rolled back",
+)
+def patch_continue_update_rollback() -> None:
+    def continue_update_rollback(self):
+        backend = self.cloudformation_backend
+        stack = backend.get_stack(self._get_param("StackName"))
+        token = self._get_param("ClientRequestToken")
+        skip = list(self._get_param("ResourcesToSkip", []) or [])
+        if repeated("ContinueUpdateRollback", stack, token):
+            return cfn_responses.EmptyResult()
+        if stack.parent_id:
+            raise ValidationError(message=f"Stack {stack.stack_id} is a nested stack: continue the rollback of its "
+                                  f"root stack {stack.root_id} instead.")
+        if stack.status != "UPDATE_ROLLBACK_FAILED":
+            raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not continue "
+                                  "an update rollback (only UPDATE_ROLLBACK_FAILED can).")
+        for name in skip:
+            target, lid = stack, name
+            if "." in name:
+                stack_name, lid = name.split(".", 1)
+                target = next((st for st in backend.stacks.values()
+                               if st.name == stack_name and st.root_id == stack.stack_id), None)
+                if target is None:
+                    raise ValidationError(message=f"ResourcesToSkip: [{name}]: no nested stack named {stack_name} "
+                                          f"in stack {stack.name}.")
+            op = op_of(target)
+            rjson = target.resource_map._resource_json_map.get(lid) or (op.new_json.get(lid) if op else None)
+            if rjson is None:
+                raise ValidationError(message=f"ResourcesToSkip: [{name}]: resource {lid} does not exist in "
+                                      f"stack {target.name}.")
+            if op is None or lid not in op.rollback_failed:
+                raise ValidationError(message=f"ResourcesToSkip: [{name}]: resource {lid} is not in UPDATE_FAILED "
+                                      "state because of a failed rollback; only such resources can be skipped.")
+            child = target.resource_map._parsed_resources.get(lid)
+            if isinstance(child, Stack) and not child.status.startswith("DELETE_"):
+                raise ValidationError(message=f"ResourcesToSkip: [{name}]: {lid} is a nested stack in "
+                                      f"{child.status}: skip the resources of {child.name} that failed to roll "
+                                      f"back instead ({child.name}.<LogicalId>).")
+        accepted("ContinueUpdateRollback", stack, token)
+        with request_token(stack, token):
+            stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", "User Initiated")
+        operation(stack, lambda: rollback_update(stack, set(skip)), token=token)
+        return cfn_responses.EmptyResult()
+
+    cfn_responses.CloudFormationResponse.continue_update_rollback = continue_update_rollback
+
+
+@patch(
+    "retain-except-on-create",
+    "DeletionPolicy RetainExceptOnCreate behaves like Retain (DELETE_SKIPPED when the stack is "
+    "deleted or the resource removed), except that if the stack operation that created the resource "
+    "rolls back, the resource is deleted (User Guide, DeletionPolicy attribute)",
+    "knows only Retain: RetainExceptOnCreate is deleted like Delete, on a stack's deletion too",
+    "teardown() and the update's removals retain it unless the thread runs the rollback of the "
+    "operation that created it (rollback() of a creation, nested stacks included; the cleanup of "
+    "what a rolled-back update added)",
+)
+def patch_retain_except_on_create() -> None:
+    pass  # applied by retained(), which teardown and ResourceMap.update use
+
+
+@patch(
+    "client-request-token",
+    "ExecuteChangeSet, DeleteStack, ContinueUpdateRollback, CreateStack, UpdateStack and RollbackStack "
+    "accept a ClientRequestToken (CreateChangeSet a ClientToken): a retried request with the same "
+    "token is not an error and starts nothing new; the stack's events of that operation carry the "
+    "token (ClientRequestToken in DescribeStackEvents)",
+    "parses the tokens and ignores them: a retried ExecuteChangeSet fails (the change set was "
+    "executed), a retried DeleteStack starts again",
+    "remember (action, stack, token): a repeat is a no-op success; the operation's thread carries the "
+    "token, and Event.__init__ puts it on the events of that stack",
+)
+def patch_client_request_token() -> None:
+    @wrap(Event, "__init__")
+    def __init__(original, self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        token = getattr(_op, "token", None)
+        if token and token[0] == self.stack_id:
+            self.client_request_token = token[1]
+
+
+@patch(
+    "stack-status-reason",
+    "DescribeStacks gives StackStatusReason, the reason of the stack's latest status ('The following "
+    "resource(s) failed to update: [X]. ', 'User Initiated', ...), and DisableRollback",
+    "has no StackStatusReason",
+    "Stack._add_stack_event (every event of a stack about itself) records its reason as the stack's "
+    "status_reason, which moto's serializer returns as StackStatusReason",
+)
+def patch_stack_status_reason() -> None:
+    @wrap(Stack, "_add_stack_event")
+    def _add_stack_event(original, self, resource_status, resource_status_reason=None, resource_properties=None):
+        original(self, resource_status, resource_status_reason=resource_status_reason,
+                 resource_properties=resource_properties)
+        self.status_reason = resource_status_reason
+
+
+# --------------------------------------------------------------------------------------------------
 
 
 def apply_patches() -> None:
@@ -1766,6 +2696,15 @@ def apply_patches() -> None:
         patch_ecs_container_instances,
         patch_asg_delete_protection,
         patch_backup_vault_not_empty,
+        patch_async_operations,
+        patch_fault_injection,
+        patch_update_rollback,
+        patch_disable_rollback,
+        patch_rollback_stack,
+        patch_continue_update_rollback,
+        patch_retain_except_on_create,
+        patch_client_request_token,
+        patch_stack_status_reason,
     ):
         fn()
 

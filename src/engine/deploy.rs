@@ -231,7 +231,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
                 }
                 self.sink.emit(Progress::Step(format!("Deleting {name} ({})", s.status)));
                 let tail = EventTail::after_latest(cloud, &s.id).await?;
-                cloud.delete_stack(&self.delete_request(&s.id)).await?;
+                cloud.delete_stack(&self.delete_request(&s.id, "delete-failed-stack")).await?;
                 let report = self.watch(&s.id, &name, tail, assembly, interrupt.as_mut()).await;
                 if let Some(stop) = self.deletion_end(&report) {
                     return Ok(stop);
@@ -329,10 +329,8 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         if kind != ChangeSetKind::Create || stack_id.is_empty() {
             return Ok(());
         }
-        // A stack that held other change sets (an earlier abandoned run) is
-        // in REVIEW_IN_PROGRESS too: delete it only if it holds nothing else
-        // of value, which for REVIEW_IN_PROGRESS is always the case.
-        cloud.delete_stack(&self.delete_request(stack_id)).await?;
+        // A REVIEW_IN_PROGRESS stack holds change sets and nothing else.
+        cloud.delete_stack(&self.delete_request(stack_id, "abandon")).await?;
         let deadline = tokio::time::Instant::now() + ABANDON_WAIT;
         loop {
             match cloud.describe_stack(stack_id).await? {
@@ -350,8 +348,11 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         }
     }
 
-    fn delete_request(&self, stack_id: &str) -> DeleteStack {
-        DeleteStack { stack_id: stack_id.to_string(), token: request_token(&self.opts.change_set_name, "delete"), role_arn: self.opts.role_arn.clone() }
+    /// DeleteStack of this run: `why` tells its deletions apart (a run may
+    /// delete an old stack, then abandon the new one's change set), each
+    /// keeping one token across its retries.
+    fn delete_request(&self, stack_id: &str, why: &str) -> DeleteStack {
+        DeleteStack { stack_id: stack_id.to_string(), token: request_token(&self.opts.change_set_name, why), role_arn: self.opts.role_arn.clone() }
     }
 
     /// After watching a deletion: None when the stack is gone (go on and

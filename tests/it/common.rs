@@ -345,3 +345,38 @@ impl Moto {
         }
     }
 }
+
+/// A finished command's stdout.
+pub fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+/// A finished command's stderr.
+pub fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+/// The stack label, logical id and status of each `--progress events` line.
+pub fn events(out: &str) -> Vec<(String, String, String)> {
+    out.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 5 && f[0].len() == 8 && f[0].as_bytes()[2] == b':').then(|| (f[1].to_string(), f[2].to_string(), f[4].to_string()))
+        })
+        .collect()
+}
+
+/// Index of the first event (stack, logical id, status) at or after `from`.
+pub fn find_from(events: &[(String, String, String)], from: usize, stack: &str, logical_id: &str, status: &str) -> Option<usize> {
+    events
+        .iter()
+        .enumerate()
+        .skip(from)
+        .find(|(_, (s, l, st))| (s.as_str(), l.as_str(), st.as_str()) == (stack, logical_id, status))
+        .map(|(i, _)| i)
+}
+
+/// Index of the first event (stack, logical id, status); panics without one.
+pub fn position(events: &[(String, String, String)], stack: &str, logical_id: &str, status: &str) -> usize {
+    find_from(events, 0, stack, logical_id, status).unwrap_or_else(|| panic!("no event {stack} › {logical_id} {status} among {events:?}"))
+}

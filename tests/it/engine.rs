@@ -30,6 +30,14 @@ fn timeline(name: &str) -> ScriptedCloud {
     ScriptedCloud::from_json(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
+/// A timeline with some of its top-level keys replaced.
+fn with(name: &str, extra: serde_json::Value) -> ScriptedCloud {
+    let path = common::repo_root().join("fixtures/timelines").join(format!("{name}.json"));
+    let mut script: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    script.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    ScriptedCloud::from_json(&script.to_string())
+}
+
 /// Answers questions from a script.
 #[derive(Default)]
 struct Script {
@@ -597,13 +605,6 @@ mod watching {
 
     const ROOT: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/pypi/00000000-root";
 
-    fn with(name: &str, extra: serde_json::Value) -> ScriptedCloud {
-        let path = common::repo_root().join("fixtures/timelines").join(format!("{name}.json"));
-        let mut script: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        script.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        ScriptedCloud::from_json(&script.to_string())
-    }
-
     /// A deployer role without ecs:DescribeServices / DescribeTasks: the
     /// tasks are not shown (said once per failure), and the stacks' events
     /// are read as ever, to the verdict.
@@ -653,13 +654,6 @@ mod watching {
 /// under way, lost answers, nested change sets that fail.
 mod real_cloudformation {
     use super::*;
-
-    fn with(name: &str, extra: serde_json::Value) -> ScriptedCloud {
-        let path = common::repo_root().join("fixtures/timelines").join(format!("{name}.json"));
-        let mut script: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        script.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        ScriptedCloud::from_json(&script.to_string())
-    }
 
     fn warnings(run: &Run) -> Vec<String> {
         run.progress.iter().filter_map(|p| if let Progress::Warning(w) = p { Some(w.clone()) } else { None }).collect()

@@ -15,17 +15,10 @@ use crate::common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::Moto;
+use common::{stderr, stdout, Moto};
 use pypictl_stacks::permissions::{action_matches, RESOURCE_ACTIONS, NOT_NEEDED};
 use serde_json::Value;
 
-fn stdout(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
-fn stderr(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
-}
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/pypictl-cloudformation";
 

@@ -15,6 +15,7 @@ mod iam_policy;
 mod init;
 mod invalid_configs;
 mod lint;
+mod moto_async;
 mod moto_day_two;
 mod moto_e2e;
 mod moto_teardown;

@@ -16,16 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::{repo_root, tool, tools, Moto};
+use common::{repo_root, stderr, stdout, tool, tools, Moto};
 use serde_json::Value;
 
-fn stdout(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
-fn stderr(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
-}
 
 fn deploy(moto: &Moto, example: &str, dir: &Path) -> PathBuf {
     let seed = moto.seed();

@@ -5,16 +5,8 @@
 
 use crate::common;
 
-use common::Moto;
+use common::{stderr, stdout, Moto};
 use serde_json::Value;
-
-fn stdout(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
-fn stderr(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
-}
 
 #[test]
 fn deploy_status_redeploy_destroy() {

@@ -15,34 +15,8 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::Moto;
+use common::{events, position, stderr, stdout, Moto};
 use serde_json::Value;
-
-fn stdout(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
-fn stderr(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
-}
-
-
-/// The stack label, logical id and status of each `--progress events` line.
-fn events(out: &str) -> Vec<(String, String, String)> {
-    out.lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() >= 5 && f[0].len() == 8 && f[0].as_bytes()[2] == b':').then(|| (f[1].to_string(), f[2].to_string(), f[4].to_string()))
-        })
-        .collect()
-}
-
-fn position(events: &[(String, String, String)], stack: &str, logical_id: &str, status: &str) -> usize {
-    events
-        .iter()
-        .position(|(s, l, st)| (s.as_str(), l.as_str(), st.as_str()) == (stack, logical_id, status))
-        .unwrap_or_else(|| panic!("no event {stack} › {logical_id} {status} among {events:?}"))
-}
 
 /// A first deploy whose Service stack fails late (`ScalableTarget`, created
 /// after the ECS service) rolls back to ROLLBACK_COMPLETE, not
