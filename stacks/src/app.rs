@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cfn::resources::cloudformation::Stack;
 use crate::cfn::{render, Binding, Expr, Parameter, StackOutput, Template};
+use crate::outputs::RootOutput;
 use crate::components::{self as c, Ctx};
 use crate::validate::Deployment;
 
@@ -203,36 +204,36 @@ fn root_template(
         "asg_max_size": cap.asg_max_size,
     }))
     .expect("JSON");
-    let mut outputs: Vec<(&str, &str, Expr)> = vec![
-        ("PypiServerUrls", "URLs of the package index, comma-separated", Expr::str(urls)),
-        ("PypiUserSecret", "Name of the Secrets Manager secret with the username and password", creds.secret_name.in_root()),
-        ("PypiUserSecretArn", "ARN of the secret with the username and password", creds.secret_arn.in_root()),
-        ("PypiLoadBalancerArn", "ARN of the load balancer", lb.load_balancer_arn.in_root()),
-        ("LoadBalancerDnsName", "DNS name of the load balancer", out("LoadBalancer", "LoadBalancerDnsName").in_root()),
-        ("TargetGroupArn", "ARN of the target group", lb.target_group_arn.in_root()),
-        ("AccessLogBucketName", "Bucket of the load balancer's access logs", lb.access_log_bucket.in_root()),
-        ("EcsClusterName", "ECS cluster running pypiserver", compute.cluster_name.in_root()),
-        ("EcsServiceName", "ECS service running pypiserver", service.service_name.in_root()),
-        ("EcsServiceArn", "ARN of the ECS service", service.service_arn.in_root()),
-        ("LogGroupName", "CloudWatch Logs group of the containers", service.log_group.in_root()),
-        ("AsgName", "Auto Scaling group of the container instances", compute.asg_name.in_root()),
-        ("FileSystemId", "EFS file system holding the packages", out("Storage", "FileSystemId").in_root()),
-        ("CloudwatchAlarmSnsTopicArn", "SNS topic of the alarm notifications", monitoring.topic_arn.in_root()),
-        ("CloudwatchAlarmArns", "ARNs of the CloudWatch alarms, comma-separated", out("Monitoring", "AlarmArns").in_root()),
-        ("TaskMinCount", "task_min_count in use (auto-calculated unless set)", Expr::str(cap.task_min_count.to_string())),
-        ("CapacityInfo", "Instance capacity and task packing (JSON)", Expr::str(capacity_info)),
+    let mut outputs: Vec<(RootOutput, Expr)> = vec![
+        (RootOutput::PypiServerUrls, Expr::str(urls)),
+        (RootOutput::PypiUserSecret, creds.secret_name.in_root()),
+        (RootOutput::PypiUserSecretArn, creds.secret_arn.in_root()),
+        (RootOutput::PypiLoadBalancerArn, lb.load_balancer_arn.in_root()),
+        (RootOutput::LoadBalancerDnsName, out("LoadBalancer", "LoadBalancerDnsName").in_root()),
+        (RootOutput::TargetGroupArn, lb.target_group_arn.in_root()),
+        (RootOutput::AccessLogBucketName, lb.access_log_bucket.in_root()),
+        (RootOutput::EcsClusterName, compute.cluster_name.in_root()),
+        (RootOutput::EcsServiceName, service.service_name.in_root()),
+        (RootOutput::EcsServiceArn, service.service_arn.in_root()),
+        (RootOutput::LogGroupName, service.log_group.in_root()),
+        (RootOutput::AsgName, compute.asg_name.in_root()),
+        (RootOutput::FileSystemId, out("Storage", "FileSystemId").in_root()),
+        (RootOutput::CloudwatchAlarmSnsTopicArn, monitoring.topic_arn.in_root()),
+        (RootOutput::CloudwatchAlarmArns, out("Monitoring", "AlarmArns").in_root()),
+        (RootOutput::TaskMinCount, Expr::str(cap.task_min_count.to_string())),
+        (RootOutput::CapacityInfo, Expr::str(capacity_info)),
     ];
     if cfg.monitoring.dashboard {
-        outputs.push(("CloudwatchDashboardUrl", "CloudWatch dashboard", out("Monitoring", "DashboardUrl").in_root()));
+        outputs.push((RootOutput::CloudwatchDashboardUrl, out("Monitoring", "DashboardUrl").in_root()));
     }
     if cfg.backup.enabled {
-        outputs.push(("BackupVaultName", "AWS Backup vault of the file system", out("Backup", "BackupVaultName").in_root()));
+        outputs.push((RootOutput::BackupVaultName, out("Backup", "BackupVaultName").in_root()));
     }
     if cfg.cloudfront.enabled {
-        outputs.push(("CdnDomainName", "CloudFront domain in front of the load balancer", out("Cdn", "DistributionDomainName").in_root()));
-        outputs.push(("CdnLogBucketName", "Bucket of the CloudFront access logs", out("Cdn", "LogBucketName").in_root()));
+        outputs.push((RootOutput::CdnDomainName, out("Cdn", "DistributionDomainName").in_root()));
+        outputs.push((RootOutput::CdnLogBucketName, out("Cdn", "LogBucketName").in_root()));
     }
-    for (name, description, value) in outputs {
+    for (name, value) in outputs {
         if let Expr::GetAtt(stack, attr) = &value {
             let output = attr.trim_start_matches("Outputs.");
             let known = nested.iter().any(|n| &n.logical_id == stack && n.template.output_names().any(|o| o == output));
@@ -240,7 +241,7 @@ fn root_template(
                 return Err(format!("root output {name} refers to {stack}.{output}, which that stack does not output"));
             }
         }
-        root.output(name, description, value);
+        root.output(name.name(), name.description(), value);
     }
     Ok(root)
 }

@@ -1,7 +1,7 @@
 //! `pypictl.toml`: one deployment, as the user describes it.
 //!
 //! Every input of the reference Terraform module has a key here, with the same
-//! default, regrouped into tables (the README maps each reference name to its
+//! default, regrouped into tables (docs/configuration.md maps each reference name to its
 //! key). Parsing is strict: an unknown key is an error, so a typo never falls
 //! back silently to a default.
 

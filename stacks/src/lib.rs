@@ -4,6 +4,7 @@
 //! Nothing here performs I/O or talks to AWS, so the same configuration always
 //! gives byte-identical templates, and all of it is tested without an account.
 
+pub mod alarms;
 pub mod app;
 pub mod catalogue;
 pub mod cfn;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod edit;
 pub mod indexer;
 pub mod init;
+pub mod outputs;
 pub mod permissions;
 pub mod proxy;
 pub mod pypiserver;

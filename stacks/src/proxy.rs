@@ -10,25 +10,36 @@
 //! consistent (simple-dir, no fallback) and takes the bulk of the traffic:
 //! - it checks the credentials itself, against a salted SHA-1 (`{SSHA}`) of
 //!   the generated password, computed at container start from the injected
-//!   secret (see the README, "Credentials": sound for a random 32+ character
+//!   secret (see docs/architecture.md, "Credentials and the hashing choice": sound for a random 32+ character
 //!   password, and microseconds per request);
 //! - `/packages/<file>` is served straight from the shared package directory
 //!   (read-only mount): uploaded files are immutable;
-//! - `/simple/` pages (and their 404s and redirects) are cached for
-//!   [`SIMPLE_CACHE_SECONDS`], one request per page refreshes it
+//! - `/simple/` pages are the page indexer's while its lease holds
+//!   (`crate::indexer`); otherwise pypiserver's answers (pages, 404s,
+//!   redirects), cached for 2 s, one request per page refreshing it
 //!   (`proxy_cache_lock`, stale served while `updating`), so an upload
 //!   through any replica is listed by every replica within that TTL plus one
 //!   pypiserver request;
 //! - everything else (uploads, the `/` page) goes to pypiserver, request
 //!   bodies streamed, not buffered;
-//! - `/health` (no credentials, for the ALB) is pypiserver's, cached for
-//!   [`HEALTH_CACHE_SECONDS`], so it is answered at once during a burst.
+//! - `/health` (no credentials, for the ALB) is pypiserver's, cached for 2 s,
+//!   so it is answered at once during a burst.
+//!
+//! The start script and nginx's configuration are files beside this one
+//! (`proxy/start.sh`, `proxy/nginx.conf`), carried in the container's
+//! command; the configuration's `${NAME}` placeholders are filled from the
+//! environment at container start.
 //!
 //! Facts about the image (the official nginx image, Debian bookworm based)
 //! the start script relies on: `/bin/sh` (dash), coreutils (`head`,
-//! `sha1sum`, `base64`, `cut`, `tr`, `id`), `curl` (health check); nginx runs as a
-//! non-root user with the root file system read-only, so its configuration,
-//! htpasswd, pid, temp files and cache live in a tmpfs at [`RUN_DIR`].
+//! `sha1sum`, `base64`, `cut`, `tr`, `id`, `printenv`), `grep`, `sed` (both
+//! essential Debian packages), `curl` (health check). Its own entry point
+//! (`/docker-entrypoint.sh`, whose `20-envsubst-on-templates.sh` fills
+//! `/etc/nginx/templates/*.template`) is not used: the configuration is not
+//! a file in the image, and the htpasswd must be written before nginx
+//! starts. nginx runs as a non-root user with the root file system
+//! read-only, so its configuration, htpasswd, pid, temp files and cache live
+//! in a tmpfs at [`RUN_DIR`].
 
 use crate::config::Config;
 
@@ -57,10 +68,6 @@ pub const PROXY_MEMORY_MIB: u32 = 128;
 pub const PROXY_MEMORY_RESERVATION_MIB: u32 = 32;
 /// CPU units of the proxy, carved out of the task's sized CPU.
 pub const PROXY_CPU_UNITS: u32 = 64;
-/// How long a `/simple/` page (or its 404) is served from the cache before
-/// one request refreshes it. Bounds cross-replica visibility of an upload.
-pub const SIMPLE_CACHE_SECONDS: u32 = 2;
-pub const HEALTH_CACHE_SECONDS: u32 = 2;
 /// The upstream as the proxy reaches it through the task's container link.
 pub fn upstream() -> String {
     format!("{}:{}", crate::pypiserver::CONTAINER_NAME, crate::pypiserver::CONTAINER_PORT)
@@ -73,130 +80,30 @@ pub fn proxy_share(total: u32, proxy: u32) -> (u32, u32) {
     (total - p, p)
 }
 
-/// The entry point: a POSIX shell running [`start_script`].
-pub fn entry_point() -> Vec<String> {
-    vec!["/bin/sh".into(), "-c".into()]
-}
-
-/// The container's command: write the `{SSHA}` htpasswd from the injected
-/// credentials, drop the password from the environment, write nginx's
-/// configuration from the environment, exec nginx in the foreground.
+/// The start script (`proxy/start.sh`): writes the `{SSHA}` htpasswd from
+/// the injected credentials, drops the password from the environment, writes
+/// [`NGINX_CONF`] (its first argument) with its placeholders filled from the
+/// environment, execs nginx in the foreground.
 ///
 /// Everything it reads comes from the environment ([`environment`] and the
 /// two secrets), so the contract test runs it unchanged with its own paths
 /// and ports. The password only ever goes through shell builtins (`printf`)
 /// into a pipe, never into a process's arguments.
-pub fn start_script() -> String {
-    let user = crate::pypiserver::USERNAME_VAR;
-    let pass = crate::pypiserver::PASSWORD_VAR;
-    let simple = SIMPLE_CACHE_SECONDS;
-    let health = HEALTH_CACHE_SECONDS;
-    // pypiserver's /simple/ answers (pages, 404s, redirects), cached briefly.
-    let from_pypiserver = format!(
-        r#"      proxy_pass http://pypiserver;
-      proxy_cache pages;
-      proxy_cache_key \$http_host\$request_uri;
-      proxy_ignore_headers Cache-Control Expires Set-Cookie;
-      proxy_cache_valid 200 301 302 303 404 {simple}s;
-      proxy_cache_lock on;
-      proxy_cache_lock_timeout 10s;
-      proxy_cache_use_stale updating;
-      proxy_cache_background_update on;
-"#
-    );
-    format!(
-        r#"set -eu
-umask 077
-mkdir -p "$RUN_DIR/cache" "$RUN_DIR/temp"
-salt="$(head -c 12 /dev/urandom | base64 | cut -c1-16)"
-digest="$(printf '%s%s' "${pass}" "$salt" | sha1sum | cut -c1-40)"
-ssha="$({{ while [ -n "$digest" ]; do rest="${{digest#??}}"; printf "\\$(printf %03o "0x${{digest%"$rest"}}")"; digest="$rest"; done; printf '%s' "$salt"; }} | base64 | tr -d '\n')"
-printf '%s:{{SSHA}}%s\n' "${user}" "$ssha" > "$RUN_DIR/htpasswd"
-unset {pass} digest ssha
-# The task runs nginx as the package files' owner (never root); started as
-# root elsewhere, the workers keep that user rather than nginx's "nobody".
-workers_user=""
-[ "$(id -u)" -ne 0 ] || workers_user="user root root;"
-cat > "$RUN_DIR/nginx.conf" <<EOF
-$workers_user
-worker_processes auto;
-pid $RUN_DIR/nginx.pid;
-events {{ worker_connections 8192; }}
-http {{
-  default_type application/octet-stream;
-  access_log off;
-  server_tokens off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_timeout $KEEPALIVE_SECONDS;
-  keepalive_requests 100000;
-  client_max_body_size 0;
-  client_body_temp_path $RUN_DIR/temp/body;
-  proxy_temp_path $RUN_DIR/temp/proxy;
-  fastcgi_temp_path $RUN_DIR/temp/fastcgi;
-  uwsgi_temp_path $RUN_DIR/temp/uwsgi;
-  scgi_temp_path $RUN_DIR/temp/scgi;
-  proxy_cache_path $RUN_DIR/cache levels=1:2 keys_zone=pages:4m max_size=16m inactive=10m use_temp_path=off;
-  proxy_http_version 1.1;
-  proxy_set_header Connection "";
-  proxy_set_header Host \$http_host;
-  proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-  proxy_set_header X-Forwarded-Proto \$http_x_forwarded_proto;
-  proxy_connect_timeout 5s;
-  proxy_read_timeout 120s;
-  proxy_send_timeout 120s;
-  upstream pypiserver {{ server $UPSTREAM; keepalive 16; }}
-  # The current epoch second, for the indexer's lease links.
-  map \$msec \$lease_second {{ "~^(?<second>[0-9]+)[.]" \$second; default none; }}
-  server {{
-    listen $PROXY_HOST:$PROXY_PORT backlog=4096;
-    auth_basic "pypiserver";
-    auth_basic_user_file $RUN_DIR/htpasswd;
-    location = /health {{
-      auth_basic off;
-      proxy_pass http://pypiserver;
-      proxy_cache pages;
-      proxy_cache_valid 200 {health}s;
-      proxy_cache_lock on;
-      proxy_cache_use_stale updating;
-      proxy_cache_background_update on;
-    }}
-    # The indexer's pages while its lease holds (live-<this second>), the
-    # root index and normalized project names only; anything else, or a page
-    # not there, is pypiserver's answer.
-    location = /simple/ {{
-      root $PAGES_DIR;
-      default_type "text/html; charset=UTF-8";
-      add_header X-Pypictl-Page static;
-      try_files /live-\$lease_second/simple/index.html @simple;
-    }}
-    location ~ "^/simple/(?<project>[a-z0-9]+(-[a-z0-9]+)*)/\$" {{
-      root $PAGES_DIR;
-      default_type "text/html; charset=UTF-8";
-      add_header X-Pypictl-Page static;
-      try_files /live-\$lease_second/simple/\$project/index.html @simple;
-    }}
-    location /simple/ {{
-{from_pypiserver}    }}
-    location @simple {{
-{from_pypiserver}    }}
-    location = /packages/ {{
-      proxy_pass http://pypiserver;
-    }}
-    location /packages/ {{
-      alias $PACKAGES_DIR/;
-      location ~ /\. {{ return 404; }}
-    }}
-    location / {{
-      proxy_pass http://pypiserver;
-      proxy_request_buffering off;
-    }}
-  }}
-}}
-EOF
-exec nginx -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e stderr -g 'daemon off;'
-"#
-    )
+pub const START_SCRIPT: &str = include_str!("proxy/start.sh");
+
+/// nginx's configuration (`proxy/nginx.conf`); each `${NAME}` in it is
+/// filled by [`START_SCRIPT`] from the environment variable `NAME`.
+pub const NGINX_CONF: &str = include_str!("proxy/nginx.conf");
+
+/// The entry point: a POSIX shell running the command's [`START_SCRIPT`].
+pub fn entry_point() -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into()]
+}
+
+/// The container's command: [`START_SCRIPT`], then its `$0` (the
+/// container's name, for error messages) and its argument, [`NGINX_CONF`].
+pub fn command() -> Vec<String> {
+    vec![START_SCRIPT.into(), CONTAINER_NAME.into(), NGINX_CONF.into()]
 }
 
 /// Non-secret environment of the container, in order.

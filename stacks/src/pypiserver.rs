@@ -44,50 +44,39 @@ pub fn package_version(image_tag: &str) -> Option<&str> {
     v.chars().next().filter(char::is_ascii_digit).map(|_| v)
 }
 
-/// The entry point: a POSIX shell running [`start_script`].
-pub fn entry_point() -> Vec<String> {
-    vec!["/bin/sh".into(), "-c".into()]
-}
-
-/// `pypi-server` arguments, exactly as started in the container.
-pub fn server_args(cfg: &Config) -> Vec<String> {
-    let mut args: Vec<String> = vec![
-        "run".into(),
-        "-p".into(),
-        "${PYPISERVER_PORT}".into(),
-        "--server".into(),
-        "gunicorn".into(),
-        "--backend".into(),
-        "simple-dir".into(),
-        "--authenticate".into(),
-        "download,list,update".into(),
-        "-P".into(),
-        "${HTPASSWD_FILE}".into(),
-    ];
-    if !cfg.service.allow_public_fallback {
-        args.push("--disable-fallback".into());
-    }
-    args.extend(["--host".into(), "${PYPISERVER_HOST}".into(), "${PACKAGES_DIR}".into()]);
-    args
-}
-
-/// The container's command: write the htpasswd file from the injected
-/// credentials, drop the password from the environment, start pypiserver.
+/// The start script (`pypiserver/start.sh`): writes the htpasswd file from
+/// the injected credentials, drops the password from the environment and
+/// execs `pypi-server run`, its fixed arguments there, the configuration's
+/// ([`server_flags`]) as the script's own arguments (`"$@"`). Everything else
+/// it reads comes from the environment ([`environment`] and the two
+/// secrets), so the contract test runs it unchanged with its own paths and
+/// port.
 ///
 /// The password is hashed as `{SHA}`: pypiserver verifies the hash on every
 /// request, uncached, and the password is a 40-character random string
 /// (~250 bits), so a slow hash buys no security and costs latency (bcrypt
-/// cost 12 alone caps a 2-core server under 5 req/s). See the README,
-/// "Credentials".
-pub fn start_script(cfg: &Config) -> String {
-    let args = server_args(cfg).iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(" ");
-    format!(
-        "set -eu\n\
-         umask 077\n\
-         python -c 'import base64, hashlib, os; print(os.environ[\"{USERNAME_VAR}\"] + \":{{SHA}}\" + base64.b64encode(hashlib.sha1(os.environ[\"{PASSWORD_VAR}\"].encode()).digest()).decode())' > \"${{HTPASSWD_FILE}}\"\n\
-         unset {PASSWORD_VAR}\n\
-         exec pypi-server {args}\n"
-    )
+/// cost 12 alone caps a 2-core server under 5 req/s). See docs/architecture.md,
+/// "Credentials and the hashing choice".
+pub const START_SCRIPT: &str = include_str!("pypiserver/start.sh");
+
+/// The entry point: a POSIX shell running the command's [`START_SCRIPT`].
+pub fn entry_point() -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into()]
+}
+
+/// The `pypi-server run` flags that follow from the configuration.
+pub fn server_flags(cfg: &Config) -> Vec<String> {
+    if cfg.service.allow_public_fallback {
+        vec![]
+    } else {
+        vec!["--disable-fallback".into()]
+    }
+}
+
+/// The container's command: [`START_SCRIPT`], then its `$0` (the
+/// container's name, for error messages) and its arguments, [`server_flags`].
+pub fn command(cfg: &Config) -> Vec<String> {
+    [START_SCRIPT.to_string(), CONTAINER_NAME.to_string()].into_iter().chain(server_flags(cfg)).collect()
 }
 
 /// Non-secret environment of the container, in order.

@@ -1,12 +1,9 @@
 //! The staging bucket's own small stack, created on first deploy in an
 //! account and region: nested templates are uploaded there, content-addressed.
 
-use crate::cfn::resources::s3::{
-    Bucket, BucketEncryption, BucketPolicy, EncryptionByDefault, EncryptionRule, LifecycleConfiguration, LifecycleRule,
-    NoncurrentVersionExpiration, OwnershipControls, OwnershipRule, PublicAccessBlock, Versioning,
-};
+use crate::cfn::resources::s3::{BucketPolicy, LifecycleRule, NoncurrentVersionExpiration};
 use crate::cfn::{Expr, PolicyDocument, Statement, Template};
-use crate::components::insecure_transport;
+use crate::components::{insecure_transport, private_bucket};
 
 pub const STACK_NAME: &str = "pypictl-staging";
 pub const FILE: &str = "staging.template.json";
@@ -17,27 +14,18 @@ pub fn template() -> Template {
     let bucket = t
         .add(
             "StagingBucket",
-            Bucket {
-                bucket_encryption: Some(BucketEncryption {
-                    server_side_encryption_configuration: vec![EncryptionRule {
-                        server_side_encryption_by_default: EncryptionByDefault { sse_algorithm: "AES256".into(), kms_master_key_id: None },
-                        bucket_key_enabled: None,
-                    }],
-                }),
-                public_access_block_configuration: Some(PublicAccessBlock::all()),
-                versioning_configuration: Some(Versioning { status: "Enabled".into() }),
-                lifecycle_configuration: Some(LifecycleConfiguration {
-                    rules: vec![LifecycleRule {
-                        id: Some("expire-replaced-versions".into()),
-                        status: "Enabled".into(),
-                        expiration_in_days: None,
-                        noncurrent_version_expiration: Some(NoncurrentVersionExpiration { noncurrent_days: 30u32.into() }),
-                        abort_incomplete_multipart_upload: None,
-                    }],
-                }),
-                ownership_controls: Some(OwnershipControls { rules: vec![OwnershipRule { object_ownership: "BucketOwnerEnforced".into() }] }),
-                tags: None,
-            },
+            // A log bucket's rule would expire templates still in use: here
+            // only versions replaced by a re-upload expire.
+            private_bucket(
+                LifecycleRule {
+                    id: Some("expire-replaced-versions".into()),
+                    status: "Enabled".into(),
+                    expiration_in_days: None,
+                    noncurrent_version_expiration: Some(NoncurrentVersionExpiration { noncurrent_days: 30u32.into() }),
+                    abort_incomplete_multipart_upload: None,
+                },
+                "BucketOwnerEnforced",
+            ),
         )
         // Templates are content-addressed and re-creatable with `pypictl synth`;
         // keeping the bucket avoids breaking deployments that still point at it.

@@ -1,5 +1,5 @@
 //! What the synthesized templates must contain, checked on every example:
-//! the README's "What gets deployed", property by property.
+//! docs/architecture.md's "What gets deployed", property by property.
 
 mod common;
 
@@ -110,9 +110,15 @@ fn the_container_runs_pypiserver_as_spec_md_describes() {
         let service = template(&a, "service");
         let task = one(&service, "AWS::ECS::TaskDefinition");
         let c = &task["ContainerDefinitions"][0];
-        let script = c["Command"][0].as_str().unwrap();
-        let exec_line = script.lines().find(|l| l.starts_with("exec pypi-server")).expect("execs pypi-server");
-        let args: Vec<String> = exec_line.split_whitespace().skip(2).map(|s| s.trim_matches('"').to_string()).collect();
+        // `sh -c <script> <$0> <arguments>`: the script's "$@" are the command's arguments.
+        let command: Vec<&str> = c["Command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let exec_line = command[0].lines().find(|l| l.starts_with("exec pypi-server")).expect("execs pypi-server");
+        let args: Vec<String> = exec_line
+            .split_whitespace()
+            .skip(2)
+            .flat_map(|s| if s == "\"$@\"" { command[2..].to_vec() } else { vec![s.trim_matches('"')] })
+            .map(str::to_string)
+            .collect();
         let expected_prefix = [
             "run", "-p", "${PYPISERVER_PORT}", "--server", "gunicorn", "--backend", "simple-dir", "--authenticate",
             "download,list,update", "-P", "${HTPASSWD_FILE}",

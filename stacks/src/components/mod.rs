@@ -97,9 +97,11 @@ pub fn same_account() -> Expr {
     Expr::object(vec![("StringEquals", Expr::object(vec![("aws:SourceAccount", aws::account_id())]))])
 }
 
-/// A bucket for service logs (ALB, CloudFront): SSE-S3 (the only encryption
-/// log delivery supports), private, versioned, expiring after `days`.
-pub fn log_bucket(rule_id: &str, days: u32, object_ownership: &str) -> Bucket {
+/// A private bucket: SSE-S3 (the only encryption service log delivery
+/// supports), public access blocked, versioned, owned by the bucket owner
+/// as `object_ownership` says, its objects expiring as `rule` says. The log
+/// buckets and the staging bucket differ only in `rule` and ownership.
+pub fn private_bucket(rule: LifecycleRule, object_ownership: &str) -> Bucket {
     Bucket {
         bucket_encryption: Some(BucketEncryption {
             server_side_encryption_configuration: vec![EncryptionRule {
@@ -109,16 +111,24 @@ pub fn log_bucket(rule_id: &str, days: u32, object_ownership: &str) -> Bucket {
         }),
         public_access_block_configuration: Some(PublicAccessBlock::all()),
         versioning_configuration: Some(Versioning { status: "Enabled".into() }),
-        lifecycle_configuration: Some(LifecycleConfiguration {
-            rules: vec![LifecycleRule {
-                id: Some(rule_id.into()),
-                status: "Enabled".into(),
-                expiration_in_days: Some(days.into()),
-                noncurrent_version_expiration: Some(NoncurrentVersionExpiration { noncurrent_days: 1u32.into() }),
-                abort_incomplete_multipart_upload: Some(AbortIncompleteMultipartUpload { days_after_initiation: 1u32.into() }),
-            }],
-        }),
+        lifecycle_configuration: Some(LifecycleConfiguration { rules: vec![rule] }),
         ownership_controls: Some(OwnershipControls { rules: vec![OwnershipRule { object_ownership: object_ownership.into() }] }),
         tags: None,
     }
+}
+
+/// A bucket for service logs (ALB, CloudFront): a [`private_bucket`] whose
+/// logs expire after `days`, replaced versions and unfinished uploads after
+/// a day.
+pub fn log_bucket(rule_id: &str, days: u32, object_ownership: &str) -> Bucket {
+    private_bucket(
+        LifecycleRule {
+            id: Some(rule_id.into()),
+            status: "Enabled".into(),
+            expiration_in_days: Some(days.into()),
+            noncurrent_version_expiration: Some(NoncurrentVersionExpiration { noncurrent_days: 1u32.into() }),
+            abort_incomplete_multipart_upload: Some(AbortIncompleteMultipartUpload { days_after_initiation: 1u32.into() }),
+        },
+        object_ownership,
+    )
 }

@@ -1,11 +1,13 @@
 //! Alarms and their topic, and the dashboard: EFS burst credits (bursting
 //! mode) and throughput, and the sizing guide's scale-up signals (ECS CPU and
-//! memory, ALB P95 latency, 5xx per hour, unhealthy targets).
+//! memory, ALB P95 latency, 5xx per hour, unhealthy targets). The alarms are
+//! the rows of [`crate::alarms::TABLE`], which `pypictl doctor` reads too.
 
 use serde_json::json;
 
 use crate::cfn::resources::cloudwatch::{Alarm, Dashboard, Dimension, Metric, MetricDataQuery, MetricStat};
 use crate::cfn::resources::sns::{Subscription, Topic, TopicPolicy};
+use crate::alarms::{self, Dim, Measure};
 use crate::cfn::{Expr, PolicyDocument, Res, StackOutput, Statement, Template};
 use crate::config::ThroughputMode;
 
@@ -29,10 +31,6 @@ pub struct Outputs {
 /// regions from sharing, and overwriting, one dashboard.
 pub fn dashboard_name(ctx: Ctx) -> String {
     format!("{}-{}", ctx.name("dashboard"), ctx.cfg.region)
-}
-
-fn dim(name: &str, value: &Expr) -> Dimension {
-    Dimension { name: name.into(), value: value.clone() }
 }
 
 pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
@@ -71,113 +69,66 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
 
     let mut actions = vec![topic.r()];
     actions.extend(m.alarm_topic_arns.iter().map(Expr::from));
-    let name = |suffix: &str| Some(Expr::str(ctx.name(suffix)));
-    let base = |suffix: &str, description: &str| Alarm {
-        alarm_name: name(suffix),
-        alarm_description: Some(description.into()),
-        alarm_actions: Some(actions.clone()),
-        ok_actions: Some(actions.clone()),
-        treat_missing_data: Some("notBreaching".into()),
-        ..Default::default()
+    let value = |d: Dim| match d {
+        Dim::FileSystemId => &fs_id,
+        Dim::ClusterName => &cluster,
+        Dim::ServiceName => &service,
+        Dim::LoadBalancer => &lb_name,
+        Dim::TargetGroup => &tg_name,
     };
-    let mut alarms: Vec<Res<Alarm>> = Vec::new();
-
-    if cfg.storage.throughput_mode == ThroughputMode::Bursting {
-        alarms.push(t.add("EfsBurstCreditsAlarm", Alarm {
-            namespace: Some("AWS/EFS".into()),
-            metric_name: Some("BurstCreditBalance".into()),
-            dimensions: Some(vec![dim("FileSystemId", &fs_id)]),
-            statistic: Some("Minimum".into()),
-            period: Some(300u32.into()),
-            evaluation_periods: 3u32.into(),
-            threshold: Some(Expr::Int(m.efs_burst_credit_threshold as i64)),
-            comparison_operator: "LessThanThreshold".into(),
-            ..base("efs-burst-credits", "EFS burst credits are running out: package listing will slow down. Fix: set storage.throughput_mode = \"elastic\" (or \"provisioned\") in pypictl.toml and run `pypictl deploy`.")
-        }).handle());
+    let dimensions = |metric: &alarms::Metric| Some(metric.dimensions.iter().map(|d| Dimension { name: d.name().into(), value: value(*d).clone() }).collect());
+    let mut resources: Vec<Res<Alarm>> = Vec::new();
+    for spec in alarms::of(cfg) {
+        let mut alarm = Alarm {
+            alarm_name: Some(Expr::str(ctx.name(spec.suffix))),
+            alarm_description: Some(spec.advice.into()),
+            evaluation_periods: spec.evaluation_periods.into(),
+            datapoints_to_alarm: spec.datapoints_to_alarm.map(Expr::from),
+            threshold: Some(Expr::Int(spec.threshold(cfg) as i64)),
+            comparison_operator: spec.comparison.as_str().into(),
+            treat_missing_data: Some("notBreaching".into()),
+            alarm_actions: Some(actions.clone()),
+            ok_actions: Some(actions.clone()),
+            ..Default::default()
+        };
+        match spec.measure {
+            Measure::Stat { metric, statistic } => {
+                alarm.namespace = Some(metric.namespace.into());
+                alarm.metric_name = Some(metric.name.into());
+                alarm.dimensions = dimensions(&metric);
+                if statistic.is_extended() {
+                    alarm.extended_statistic = Some(statistic.as_str().into());
+                } else {
+                    alarm.statistic = Some(statistic.as_str().into());
+                }
+                alarm.period = Some(spec.period_seconds.into());
+            }
+            Measure::Sum { terms, statistic, label } => {
+                let mut queries: Vec<MetricDataQuery> = terms
+                    .iter()
+                    .map(|(id, metric)| MetricDataQuery {
+                        id: (*id).into(),
+                        metric_stat: Some(MetricStat {
+                            metric: Metric { namespace: metric.namespace.into(), metric_name: metric.name.into(), dimensions: dimensions(metric) },
+                            period: spec.period_seconds.into(),
+                            stat: statistic.as_str().into(),
+                        }),
+                        return_data: Some(false),
+                        ..Default::default()
+                    })
+                    .collect();
+                queries.push(MetricDataQuery {
+                    id: "total".into(),
+                    expression: Some(terms.iter().map(|(id, _)| format!("FILL({id}, 0)")).collect::<Vec<_>>().join(" + ").into()),
+                    label: Some(label.into()),
+                    return_data: Some(true),
+                    ..Default::default()
+                });
+                alarm.metrics = Some(queries);
+            }
+        }
+        resources.push(t.add(spec.logical_id, alarm).handle());
     }
-    alarms.push(t.add("EfsThroughputAlarm", Alarm {
-        namespace: Some("AWS/EFS".into()),
-        metric_name: Some("PercentIOLimit".into()),
-        dimensions: Some(vec![dim("FileSystemId", &fs_id)]),
-        statistic: Some("Maximum".into()),
-        period: Some(300u32.into()),
-        evaluation_periods: 3u32.into(),
-        threshold: Some(80u32.into()),
-        comparison_operator: "GreaterThanThreshold".into(),
-        ..base("efs-throughput", "EFS I/O above 80 % of its limit for 15 minutes: requests may be throttled. Fix: check storage.throughput_mode (elastic is the default); for 1000+ packages enable cloudfront.")
-    }).handle());
-    alarms.push(t.add("EcsCpuAlarm", Alarm {
-        namespace: Some("AWS/ECS".into()),
-        metric_name: Some("CPUUtilization".into()),
-        dimensions: Some(vec![dim("ClusterName", &cluster), dim("ServiceName", &service)]),
-        statistic: Some("Average".into()),
-        period: Some(300u32.into()),
-        evaluation_periods: 2u32.into(),
-        threshold: Some(80u32.into()),
-        comparison_operator: "GreaterThanThreshold".into(),
-        ..base("ecs-cpu-high", "ECS service CPU above 80 % for 10 minutes. Fix: a larger instance type, e.g. `pypictl upgrade --instance-type c6a.xlarge`.")
-    }).handle());
-    alarms.push(t.add("EcsMemoryAlarm", Alarm {
-        namespace: Some("AWS/ECS".into()),
-        metric_name: Some("MemoryUtilization".into()),
-        dimensions: Some(vec![dim("ClusterName", &cluster), dim("ServiceName", &service)]),
-        statistic: Some("Average".into()),
-        period: Some(300u32.into()),
-        evaluation_periods: 2u32.into(),
-        threshold: Some(90u32.into()),
-        comparison_operator: "GreaterThanThreshold".into(),
-        ..base("ecs-memory-high", "ECS service memory above 90 %: containers risk OOM kills. Fix: `pypictl upgrade --container-memory 1024` (or a larger instance type).")
-    }).handle());
-    alarms.push(t.add("LatencyP95Alarm", Alarm {
-        namespace: Some("AWS/ApplicationELB".into()),
-        metric_name: Some("TargetResponseTime".into()),
-        dimensions: Some(vec![dim("LoadBalancer", &lb_name)]),
-        extended_statistic: Some("p95".into()),
-        period: Some(300u32.into()),
-        evaluation_periods: 3u32.into(),
-        threshold: Some(5u32.into()),
-        comparison_operator: "GreaterThanThreshold".into(),
-        ..base("alb-p95-latency", "P95 response time above 5 s for 15 minutes. Fix: check `pypictl doctor`; scale up with `pypictl upgrade --instance-type ...`.")
-    }).handle());
-    let count = |id: &str, metric: &str| MetricDataQuery {
-        id: id.into(),
-        metric_stat: Some(MetricStat {
-            metric: Metric { namespace: "AWS/ApplicationELB".into(), metric_name: metric.into(), dimensions: Some(vec![dim("LoadBalancer", &lb_name)]) },
-            period: 3600u32.into(),
-            stat: "Sum".into(),
-        }),
-        return_data: Some(false),
-        ..Default::default()
-    };
-    alarms.push(t.add("Http5xxAlarm", Alarm {
-        metrics: Some(vec![
-            count("target", "HTTPCode_Target_5XX_Count"),
-            count("elb", "HTTPCode_ELB_5XX_Count"),
-            MetricDataQuery {
-                id: "total".into(),
-                expression: Some("FILL(target, 0) + FILL(elb, 0)".into()),
-                label: Some("5xx responses per hour".into()),
-                return_data: Some(true),
-                ..Default::default()
-            },
-        ]),
-        evaluation_periods: 1u32.into(),
-        threshold: Some(10u32.into()),
-        comparison_operator: "GreaterThanThreshold".into(),
-        ..base("5xx-errors", "More than 10 5xx responses in an hour. Fix: run `pypictl doctor` (stopped tasks, target health, OOM kills).")
-    }).handle());
-    alarms.push(t.add("UnhealthyHostsAlarm", Alarm {
-        namespace: Some("AWS/ApplicationELB".into()),
-        metric_name: Some("UnHealthyHostCount".into()),
-        dimensions: Some(vec![dim("TargetGroup", &tg_name), dim("LoadBalancer", &lb_name)]),
-        statistic: Some("Maximum".into()),
-        period: Some(60u32.into()),
-        evaluation_periods: 5u32.into(),
-        datapoints_to_alarm: Some(3u32.into()),
-        threshold: Some(0u32.into()),
-        comparison_operator: "GreaterThanThreshold".into(),
-        ..base("unhealthy-hosts", "Targets failing the /health check. Fix: run `pypictl doctor` (stopped-task reasons, OOM kills, EFS throughput).")
-    }).handle());
 
     if m.dashboard {
         let body = dashboard_body(&cfg.region, cfg.storage.throughput_mode == ThroughputMode::Bursting);
@@ -195,7 +146,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     }
 
     let topic_arn = t.export("AlarmTopicArn", "SNS topic of the alarm notifications", topic.r());
-    t.output("AlarmArns", "ARNs of the CloudWatch alarms, comma-separated", Expr::join(",", alarms.iter().map(|a| a.att("Arn")).collect()));
+    t.output("AlarmArns", "ARNs of the CloudWatch alarms, comma-separated", Expr::join(",", resources.iter().map(|a| a.att("Arn")).collect()));
     (t, Outputs { topic_arn })
 }
 

@@ -45,6 +45,86 @@ fn ecs_tasks_trust() -> Expr {
     .to_expr()
 }
 
+/// One container of the task as its module's contract states it, and as
+/// sized; [`hardened`] adds what every container shares.
+struct Container<'a> {
+    name: &'a str,
+    image: String,
+    entry_point: Vec<String>,
+    command: Vec<String>,
+    environment: Vec<(String, String)>,
+    /// The health check's command, timeout and start period (s).
+    health_check: (Vec<String>, u32, u32),
+    /// CPU units, hard memory limit and soft reservation (MiB; 0: none).
+    size: (u32, u32, u32),
+}
+
+/// What every container of the task shares, each stating only what differs
+/// on top (struct update syntax): hardened (read-only root file system,
+/// unprivileged, an init process), run as the package files' owner (reads
+/// and writes go through the EFS access point as this user anyway),
+/// essential, its logs in the task's `logs_group` under its name, health
+/// checked every 30 s (3 retries), 30 s to stop.
+fn hardened(c: Container, logs_group: &Expr) -> ContainerDefinition {
+    let exprs = |v: Vec<String>| v.into_iter().map(Expr::from).collect::<Vec<_>>();
+    let (health_check, timeout, start_period) = c.health_check;
+    let (cpu, memory, reservation) = c.size;
+    ContainerDefinition {
+        name: c.name.into(),
+        image: c.image.into(),
+        essential: Some(true),
+        entry_point: Some(exprs(c.entry_point)),
+        command: Some(exprs(c.command)),
+        environment: Some(c.environment.into_iter().map(|(k, v)| NameValue { name: k.into(), value: v.into() }).collect()),
+        log_configuration: Some(LogConfiguration {
+            log_driver: "awslogs".into(),
+            options: Some(Expr::object(vec![
+                ("awslogs-group", logs_group.clone()),
+                ("awslogs-region", aws::region()),
+                ("awslogs-stream-prefix", c.name.into()),
+            ])),
+        }),
+        health_check: Some(HealthCheck {
+            command: exprs(health_check),
+            interval: Some(30u32.into()),
+            timeout: Some(timeout.into()),
+            retries: Some(3u32.into()),
+            start_period: Some(start_period.into()),
+        }),
+        cpu: Some(cpu.into()),
+        memory: Some(memory.into()),
+        memory_reservation: (reservation > 0).then(|| reservation.into()),
+        readonly_root_filesystem: Some(true),
+        privileged: Some(false),
+        user: Some(format!("{}:{}", pypi::PYPISERVER_UID, pypi::PYPISERVER_GID).into()),
+        linux_parameters: Some(LinuxParameters { init_process_enabled: Some(true), tmpfs: None }),
+        stop_timeout: Some(30u32.into()),
+        ..Default::default()
+    }
+}
+
+/// An init process and a writable in-memory scratch directory at `path`
+/// (the root file system is read-only).
+fn with_scratch(path: &str, mib: u32) -> Option<LinuxParameters> {
+    Some(LinuxParameters {
+        init_process_enabled: Some(true),
+        tmpfs: Some(vec![Tmpfs {
+            container_path: path.into(),
+            size: mib.into(),
+            mount_options: Some(vec!["rw".into(), "nosuid".into(), "nodev".into(), "noexec".into()]),
+        }]),
+    })
+}
+
+/// 65536 open files (connections and files), for the servers.
+fn many_open_files() -> Option<Vec<Ulimit>> {
+    Some(vec![Ulimit { name: "nofile".into(), soft_limit: 65536u32.into(), hard_limit: 65536u32.into() }])
+}
+
+fn mount(volume: &str, path: &str, read_only: bool) -> MountPoint {
+    MountPoint { source_volume: volume.into(), container_path: path.into(), read_only: Some(read_only) }
+}
+
 pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     let cfg = ctx.cfg;
     let cap = ctx.cap;
@@ -128,17 +208,6 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             Secret { name: PASSWORD_VAR.into(), value_from: secret_key("password") },
         ])
     };
-    let log_configuration = |prefix: &str| {
-        Some(LogConfiguration {
-            log_driver: "awslogs".into(),
-            options: Some(Expr::object(vec![
-                ("awslogs-group", logs.r()),
-                ("awslogs-region", aws::region()),
-                ("awslogs-stream-prefix", prefix.into()),
-            ])),
-        })
-    };
-    let environment = |env: Vec<(String, String)>| Some(env.into_iter().map(|(k, v)| NameValue { name: k.into(), value: v.into() }).collect());
     // The sizing formulas size the task; the proxy's small share of its CPU
     // units and memory reservation is carved out of them (placement is
     // unchanged). Each container keeps its own hard memory limit.
@@ -147,59 +216,31 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     let (pypi_cpu, indexer_cpu) = proxy::proxy_share(pypi_cpu, indexer::CPU_UNITS);
     let (reservation, proxy_reservation) = proxy::proxy_share(cap.container_memory_reservation, proxy::PROXY_MEMORY_RESERVATION_MIB);
     let (reservation, indexer_reservation) = proxy::proxy_share(reservation, indexer::MEMORY_RESERVATION_MIB);
-    let container = ContainerDefinition {
-        name: CONTAINER_NAME.into(),
-        image: pypi::image(cfg).into(),
-        essential: Some(true),
-        entry_point: Some(pypi::entry_point().into_iter().map(Expr::from).collect()),
-        command: Some(vec![pypi::start_script(cfg).into()]),
-        environment: environment(pypi::environment(cap.gunicorn_workers)),
+    let logs_group = logs.r();
+    let container = |c: Container| hardened(c, &logs_group);
+
+    let pypiserver = ContainerDefinition {
         secrets: secrets(),
         // No published port: only the proxy reaches pypiserver, through the
         // container link.
-        port_mappings: None,
-        mount_points: Some(vec![MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(false) }]),
-        log_configuration: log_configuration(CONTAINER_NAME),
-        health_check: Some(HealthCheck {
-            command: pypi::health_check_command().into_iter().map(Expr::from).collect(),
-            interval: Some(30u32.into()),
-            timeout: Some(15u32.into()),
-            retries: Some(3u32.into()),
-            start_period: Some(60u32.into()),
-        }),
-        cpu: Some(pypi_cpu.into()),
-        memory: Some(cap.container_memory.into()),
-        memory_reservation: (reservation > 0).then(|| reservation.into()),
-        readonly_root_filesystem: Some(true),
-        privileged: Some(false),
-        user: Some(format!("{}:{}", pypi::PYPISERVER_UID, pypi::PYPISERVER_GID).into()),
-        ulimits: Some(vec![Ulimit { name: "nofile".into(), soft_limit: 65536u32.into(), hard_limit: 65536u32.into() }]),
-        linux_parameters: Some(LinuxParameters {
-            init_process_enabled: Some(true),
-            // The root file system is read-only; the htpasswd file and
-            // gunicorn's worker heartbeats live in memory.
-            tmpfs: Some(vec![Tmpfs {
-                container_path: SCRATCH_DIR.into(),
-                size: SCRATCH_MIB.into(),
-                mount_options: Some(vec!["rw".into(), "nosuid".into(), "nodev".into(), "noexec".into()]),
-            }]),
-        }),
-        stop_timeout: Some(30u32.into()),
-        depends_on: None,
-        links: None,
-        working_directory: None,
-        restart_policy: None,
+        mount_points: Some(vec![mount("packages", PACKAGES_DIR, false)]),
+        ulimits: many_open_files(),
+        // The htpasswd file and gunicorn's worker heartbeats.
+        linux_parameters: with_scratch(SCRATCH_DIR, SCRATCH_MIB),
+        ..container(Container {
+            name: CONTAINER_NAME,
+            image: pypi::image(cfg),
+            entry_point: pypi::entry_point(),
+            command: pypi::command(cfg),
+            environment: pypi::environment(cap.gunicorn_workers),
+            health_check: (pypi::health_check_command(), 15, 60),
+            size: (pypi_cpu, cap.container_memory, reservation),
+        })
     };
 
     // The proxy sidecar: the load balancer's target. It reads the packages
     // (read-only) and the credentials, and reaches pypiserver by its link.
     let sidecar = ContainerDefinition {
-        name: proxy::CONTAINER_NAME.into(),
-        image: proxy::IMAGE.into(),
-        essential: Some(true),
-        entry_point: Some(proxy::entry_point().into_iter().map(Expr::from).collect()),
-        command: Some(vec![proxy::start_script().into()]),
-        environment: environment(proxy::environment(cfg)),
         secrets: secrets(),
         port_mappings: Some(vec![PortMapping {
             container_port: PROXY_PORT.into(),
@@ -207,42 +248,22 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             protocol: Some("tcp".into()),
             name: None,
         }]),
-        mount_points: Some(vec![
-            MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(true) },
-            MountPoint { source_volume: indexer::VOLUME_NAME.into(), container_path: indexer::PAGES_DIR.into(), read_only: Some(true) },
-        ]),
-        log_configuration: log_configuration(proxy::CONTAINER_NAME),
-        health_check: Some(HealthCheck {
-            command: proxy::health_check_command().into_iter().map(Expr::from).collect(),
-            interval: Some(30u32.into()),
-            timeout: Some(15u32.into()),
-            retries: Some(3u32.into()),
-            start_period: Some(30u32.into()),
-        }),
-        cpu: Some(proxy_cpu.into()),
-        memory: Some(proxy::PROXY_MEMORY_MIB.into()),
-        memory_reservation: (proxy_reservation > 0).then(|| proxy_reservation.into()),
-        readonly_root_filesystem: Some(true),
-        privileged: Some(false),
-        // The image's uid of the package files: reads go through the EFS
-        // access point as this user anyway.
-        user: Some(format!("{}:{}", pypi::PYPISERVER_UID, pypi::PYPISERVER_GID).into()),
-        ulimits: Some(vec![Ulimit { name: "nofile".into(), soft_limit: 65536u32.into(), hard_limit: 65536u32.into() }]),
-        linux_parameters: Some(LinuxParameters {
-            init_process_enabled: Some(true),
-            // Configuration, htpasswd, pid, temp files and the page cache.
-            tmpfs: Some(vec![Tmpfs {
-                container_path: proxy::RUN_DIR.into(),
-                size: proxy::RUN_MIB.into(),
-                mount_options: Some(vec!["rw".into(), "nosuid".into(), "nodev".into(), "noexec".into()]),
-            }]),
-        }),
-        stop_timeout: Some(30u32.into()),
+        mount_points: Some(vec![mount("packages", PACKAGES_DIR, true), mount(indexer::VOLUME_NAME, indexer::PAGES_DIR, true)]),
+        ulimits: many_open_files(),
+        // Configuration, htpasswd, pid, temp files and the page cache.
+        linux_parameters: with_scratch(proxy::RUN_DIR, proxy::RUN_MIB),
         // Registered with the load balancer only once pypiserver answers.
         depends_on: Some(vec![ContainerDependency { container_name: CONTAINER_NAME.into(), condition: "HEALTHY".into() }]),
         links: Some(vec![CONTAINER_NAME.into()]),
-        working_directory: None,
-        restart_policy: None,
+        ..container(Container {
+            name: proxy::CONTAINER_NAME,
+            image: proxy::IMAGE.into(),
+            entry_point: proxy::entry_point(),
+            command: proxy::command(),
+            environment: proxy::environment(cfg),
+            health_check: (proxy::health_check_command(), 15, 30),
+            size: (proxy_cpu, proxy::PROXY_MEMORY_MIB, proxy_reservation),
+        })
     };
 
     // The page indexer: pypiserver's image and Python, the packages
@@ -250,39 +271,19 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     // essential: without it the proxy answers from pypiserver (its lease
     // runs out), and ECS restarts it.
     let page_indexer = ContainerDefinition {
-        name: indexer::CONTAINER_NAME.into(),
-        image: pypi::image(cfg).into(),
         essential: Some(false),
-        entry_point: Some(indexer::entry_point().into_iter().map(Expr::from).collect()),
-        command: Some(vec![indexer::PROGRAM.into()]),
-        environment: environment(indexer::environment()),
-        secrets: None,
-        port_mappings: None,
-        mount_points: Some(vec![
-            MountPoint { source_volume: "packages".into(), container_path: PACKAGES_DIR.into(), read_only: Some(true) },
-            MountPoint { source_volume: indexer::VOLUME_NAME.into(), container_path: indexer::PAGES_DIR.into(), read_only: Some(false) },
-        ]),
-        log_configuration: log_configuration(indexer::CONTAINER_NAME),
-        health_check: Some(HealthCheck {
-            command: indexer::health_check_command().into_iter().map(Expr::from).collect(),
-            interval: Some(30u32.into()),
-            timeout: Some(10u32.into()),
-            retries: Some(3u32.into()),
-            start_period: Some(60u32.into()),
-        }),
-        cpu: Some(indexer_cpu.into()),
-        memory: Some(indexer::MEMORY_MIB.into()),
-        memory_reservation: (indexer_reservation > 0).then(|| indexer_reservation.into()),
-        readonly_root_filesystem: Some(true),
-        privileged: Some(false),
-        user: Some(format!("{}:{}", pypi::PYPISERVER_UID, pypi::PYPISERVER_GID).into()),
-        ulimits: None,
-        linux_parameters: Some(LinuxParameters { init_process_enabled: Some(true), tmpfs: None }),
+        mount_points: Some(vec![mount("packages", PACKAGES_DIR, true), mount(indexer::VOLUME_NAME, indexer::PAGES_DIR, false)]),
         stop_timeout: Some(10u32.into()),
-        depends_on: None,
-        links: None,
-        working_directory: None,
         restart_policy: Some(RestartPolicy { enabled: Some(true), restart_attempt_period: Some(60u32.into()) }),
+        ..container(Container {
+            name: indexer::CONTAINER_NAME,
+            image: pypi::image(cfg),
+            entry_point: indexer::entry_point(),
+            command: vec![indexer::PROGRAM.into()],
+            environment: indexer::environment(),
+            health_check: (indexer::health_check_command(), 10, 60),
+            size: (indexer_cpu, indexer::MEMORY_MIB, indexer_reservation),
+        })
     };
 
     let task = t
@@ -294,7 +295,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                 requires_compatibilities: Some(vec!["EC2".into()]),
                 execution_role_arn: Some(execution_role.att("Arn")),
                 task_role_arn: Some(task_role.att("Arn")),
-                container_definitions: vec![container, sidecar, page_indexer],
+                container_definitions: vec![pypiserver, sidecar, page_indexer],
                 volumes: Some(vec![
                     Volume {
                         name: "packages".into(),
@@ -411,4 +412,67 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     let log_group = t.export("LogGroupName", "CloudWatch Logs group of the containers", logs.r());
     t.output("TaskDefinitionArn", "Task definition in use", task.r());
     (t, Outputs { service_name, service_arn, log_group })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::validate::Deployment;
+    use serde_json::Value;
+
+    /// The synthesized task definition's properties of every example.
+    fn task_definitions() -> Vec<(String, Value)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/examples");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|x| x != "toml") {
+                continue;
+            }
+            let cfg = Config::from_toml(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let assembly = crate::app::synthesize(&Deployment::new(cfg).unwrap()).unwrap();
+            let service: Value = serde_json::from_str(&assembly.nested("service").unwrap().body).unwrap();
+            out.push((path.display().to_string(), service["Resources"]["TaskDefinition"]["Properties"].clone()));
+        }
+        assert!(out.len() >= 6, "the examples in {}", dir.display());
+        out
+    }
+
+    /// ECS refuses a task definition larger than 64 KiB (Amazon ECS service
+    /// quotas, "Task definition size"); the start scripts, nginx's
+    /// configuration and the indexer's program travel in it.
+    #[test]
+    fn the_task_definition_fits_ecs_limit() {
+        for (name, task) in task_definitions() {
+            let size = serde_json::to_string(&task).unwrap().len();
+            assert!(size <= 64 * 1024, "{name}: {size} bytes");
+            assert!(size > 10 * 1024, "the measure counts the real definition ({size} bytes)");
+        }
+    }
+
+    /// Every `${NAME}` (upper case: the environment's, not the shell's or
+    /// nginx's own variables) in a container's command — its start script,
+    /// nginx's configuration — is set by the task definition: nothing is
+    /// filled in at synthesis.
+    #[test]
+    fn the_commands_read_only_what_the_task_definition_sets() {
+        for (name, task) in task_definitions() {
+            for c in task["ContainerDefinitions"].as_array().unwrap() {
+                let set: Vec<&str> = ["Environment", "Secrets"]
+                    .iter()
+                    .filter_map(|k| c.get(*k))
+                    .flat_map(|v| v.as_array().unwrap())
+                    .map(|e| e["Name"].as_str().unwrap())
+                    .collect();
+                for text in c["Command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()) {
+                    for (_, rest) in text.match_indices("${").map(|(i, _)| text.split_at(i + 2)) {
+                        let Some((var, _)) = rest.split_once('}') else { continue };
+                        if !var.is_empty() && var.chars().all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_') {
+                            assert!(set.contains(&var), "{name}: {} reads {var}, which it is not given", c["Name"]);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
