@@ -63,7 +63,7 @@ client() { # NAME URL
 has_bench() { "$PYPICTL" bench --help >/dev/null 2>&1; }
 bench() { # NAME URL
   PYPICTL_BENCH_PASSWORD="$PASSWORD" /usr/bin/time -f '%U %S' -o "$work/$1.time" "$PYPICTL" bench --url "$2" --username "$USERNAME" \
-    --profile burst --concurrency "$CONCURRENCY" --requests "$REQUESTS" --duration "${DURATION}s" --output json >"$work/$1.json"
+    --workload burst --concurrency "$CONCURRENCY" --requests "$REQUESTS" --duration "${DURATION}s" --output json >"$work/$1.json"
 }
 load() { if has_bench; then bench "$@"; else client "$@"; fi; }
 

@@ -64,10 +64,14 @@ pub enum Command {
     /// Find what is wrong with a deployment and say how to fix it
     Doctor(DoctorArgs),
     /// Load-test the service: the reference's burst stress test, steady load or uploads
-    #[command(after_help = "--profile burst|steady|upload selects the workload, as --workload does; any other --profile value is the AWS profile.\nThe password for --url: PYPICTL_BENCH_PASSWORD or the URL's userinfo. It is never printed.")]
+    #[command(after_help = "The password for --url: PYPICTL_BENCH_PASSWORD or the URL's userinfo. It is never printed.")]
     Bench(BenchArgs),
     /// Print the least-privilege IAM policy deploy, status, diff, creds, upgrade, doctor and destroy need
     IamPolicy(IamPolicyArgs),
+    /// Print the shell completion script (bash, zsh or fish) to stdout
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout
+    Man(ManArgs),
 }
 
 #[derive(Args, Debug)]
@@ -257,7 +261,7 @@ pub struct BenchArgs {
     /// Username for --url (the password comes from PYPICTL_BENCH_PASSWORD or the URL)
     #[arg(long)]
     pub username: Option<String>,
-    /// Workload: burst (the reference's stress test), steady or upload. `--profile burst|steady|upload` also works
+    /// Workload: burst (the reference's stress test), steady or upload
     #[arg(long, value_enum)]
     pub workload: Option<crate::bench::workload::Profile>,
     /// Burst size (burst; default 510) or number of clients (steady, upload; default 10)
@@ -398,3 +402,21 @@ pub struct IamPolicyArgs {
     #[arg(long = "for", value_enum, value_name = "WHO")]
     pub for_: Option<PolicyFor>,
 }
+
+/// The shells `pypictl completions` writes a script for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {}

@@ -2,7 +2,7 @@
 //! AWS SDK for Rust, against AWS or an emulator such as moto.
 
 mod account;
-mod data;
+mod retained_data;
 mod discover;
 mod probe;
 pub mod reach;

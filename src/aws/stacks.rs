@@ -31,7 +31,7 @@ fn summary(stack: &cfn::Stack) -> StackSummary {
     StackSummary {
         id: text(stack.stack_id()),
         name: text(stack.stack_name()),
-        status: stack.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        status: Status::parse(stack.stack_status().map(|s| s.as_str()).unwrap_or_default()),
         reason: reason(stack.stack_status_reason()),
         outputs: stack.outputs().iter().map(|o| (text(o.output_key()), text(o.output_value()))).collect(),
         parameters: stack.parameters().iter().map(|p| (text(p.parameter_key()), text(p.parameter_value()))).collect(),
@@ -48,7 +48,7 @@ fn event(e: &cfn::StackEvent) -> StackEvent {
         physical_id: text(e.physical_resource_id()),
         resource_type: text(e.resource_type()),
         timestamp: e.timestamp().map(millis).unwrap_or_default(),
-        status: e.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        status: Status::parse(e.resource_status().map(|s| s.as_str()).unwrap_or_default()),
         reason: reason(e.resource_status_reason()),
     }
 }
@@ -138,7 +138,7 @@ impl Stacks for AwsCloud {
                 logical_id: text(r.logical_resource_id()),
                 physical_id: reason(r.physical_resource_id()),
                 resource_type: text(r.resource_type()),
-                status: r.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                status: Status::parse(r.resource_status().map(|s| s.as_str()).unwrap_or_default()),
             }));
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),

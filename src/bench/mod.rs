@@ -10,6 +10,7 @@ pub mod report;
 pub mod wheel;
 pub mod workload;
 
+use pypictl_stacks::outputs::RootOutput;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,7 +29,7 @@ where
     C: crate::engine::cloud::Stacks + crate::engine::cloud::Secrets,
 {
     let Some((stack, c)) = crate::engine::creds::read(cloud, stack_name).await? else { return Ok(None) };
-    let url = stack.output("PypiServerUrls").and_then(|u| u.split(',').next()).map(str::trim).filter(|u| !u.is_empty()).unwrap_or(default_url).to_string();
+    let url = stack.output(RootOutput::PypiServerUrls).and_then(|u| u.split(',').next()).map(str::trim).filter(|u| !u.is_empty()).unwrap_or(default_url).to_string();
     let target = Target::parse(&url, Some(&c.username), Some(&c.password)).map_err(|e| anyhow::anyhow!("{stack_name}'s service URL: {e}"))?;
     Ok(Some(target))
 }

@@ -171,7 +171,7 @@ pub fn plan(profile: Profile, f: &Flags) -> Result<Plan, String> {
         return Err(format!("--baseline {baseline}: must be 0 to {MAX_CONCURRENCY}"));
     }
     if profile != Profile::Burst && (f.baseline.is_some() || f.burst_every.is_some()) {
-        return Err(format!("--baseline and --burst-every apply to --profile burst only, not {}", profile.name()));
+        return Err(format!("--baseline and --burst-every apply to --workload burst only, not {}", profile.name()));
     }
     let burst_every = f.burst_every.unwrap_or(DEFAULT_BURST_EVERY);
     if burst_every < Duration::from_millis(100) || burst_every > MAX_DURATION {
@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(bad(Profile::Burst, Flags { requests: Some(0), ..flags() }), "--requests 0: must be 1 to 1000000");
         assert!(bad(Profile::Burst, Flags { duration: Some(Duration::from_secs(7200)), ..flags() }).starts_with("--duration 2h: "));
         assert!(bad(Profile::Burst, Flags { timeout: Some(Duration::ZERO), ..flags() }).starts_with("--timeout 0s: "));
-        assert!(bad(Profile::Steady, Flags { baseline: Some(2), ..flags() }).contains("--profile burst only"));
+        assert!(bad(Profile::Steady, Flags { baseline: Some(2), ..flags() }).contains("--workload burst only"));
         assert!(bad(Profile::Burst, Flags { burst_every: Some(Duration::from_millis(10)), ..flags() }).starts_with("--burst-every 10ms: "));
     }
 

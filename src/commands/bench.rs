@@ -11,22 +11,21 @@ use crate::cli::{BenchArgs, Global, Output};
 use crate::config_file;
 use crate::exit::{bad_input, exit};
 
-/// `--profile` is the global AWS profile flag, yet the stress test's
-/// workloads are called profiles too (and scripts call `pypictl bench
-/// --profile burst`). A value naming a workload is taken as the workload;
-/// the AWS profile then comes from AWS_PROFILE. `--workload` is the
-/// unambiguous spelling.
-fn resolve_profile(workload: Option<workload::Profile>, global_profile: Option<&str>) -> Result<(workload::Profile, Option<String>)> {
-    let named = global_profile.and_then(workload::Profile::parse);
-    match (workload, named) {
-        (Some(w), Some(n)) if w != n => Err(bad_input(format!("--workload {} and --profile {}: give the workload once", w.name(), n.name()))),
-        (w, Some(n)) => Ok((w.unwrap_or(n), std::env::var("AWS_PROFILE").ok().filter(|p| workload::Profile::parse(p).is_none()))),
-        (w, None) => Ok((w.unwrap_or(workload::Profile::Burst), global_profile.map(str::to_string))),
+/// The workload (`--workload`, burst by default). `--profile` is the AWS
+/// profile only; a workload's name given to it is a mistake worth naming.
+fn resolve_workload(workload: Option<workload::Profile>, global_profile: Option<&str>) -> Result<workload::Profile> {
+    if let Some(named) = global_profile.and_then(workload::Profile::parse) {
+        return Err(bad_input(format!(
+            "--profile {}: --profile is the AWS profile; the workload is chosen with --workload {}",
+            named.name(),
+            named.name()
+        )));
     }
+    Ok(workload.unwrap_or(workload::Profile::Burst))
 }
 
 pub fn run(global: &Global, args: &BenchArgs) -> Result<()> {
-    let (profile, aws_profile) = resolve_profile(args.workload, global.profile.as_deref())?;
+    let profile = resolve_workload(args.workload, global.profile.as_deref())?;
     let flags = workload::Flags {
         concurrency: args.concurrency,
         baseline: args.baseline,
@@ -48,11 +47,10 @@ pub fn run(global: &Global, args: &BenchArgs) -> Result<()> {
             }
             let d = config_file::load(&args.config.path)?;
             let stack_name = d.config.stack_name().to_string();
-            let global = Global { profile: aws_profile, ..global.clone() };
             let rt = session::runtime()?;
             let default_url = d.config.service_urls()[0].clone();
             let target = rt.block_on(async {
-                let cloud = session::connect(&global, &d.config.region).await?;
+                let cloud = session::connect(global, &d.config.region).await?;
                 match bench::target_from_stack(&cloud, &stack_name, &default_url).await? {
                     Some(t) => Ok(t),
                     None => {

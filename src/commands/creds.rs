@@ -1,6 +1,7 @@
 //! `pypictl creds [--format ...] [--rotate]`: the username and password,
 //! with ready-to-paste client configuration; `--rotate` sets a new password.
 
+use pypictl_stacks::outputs::RootOutput;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -30,7 +31,7 @@ pub fn run(global: &Global, args: &CredsArgs) -> Result<()> {
             return Err(exit(1));
         };
         let url = stack
-            .output("PypiServerUrls")
+            .output(RootOutput::PypiServerUrls)
             .and_then(|u| u.split(',').next())
             .map(str::to_string)
             .unwrap_or_else(|| d.config.service_urls()[0].clone());

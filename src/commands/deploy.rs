@@ -10,7 +10,7 @@ use super::session;
 use crate::aws::registry::HttpRegistry;
 use crate::cli::{DeployArgs, Global};
 use crate::config_file;
-use crate::engine::deploy::{DeployOptions, Deployer};
+use crate::engine::deploy::{DeployOptions, Deployer, Outcome};
 use crate::engine::watch::WatchOptions;
 use crate::exit::exit;
 use crate::ui::{self, prompt::Terminal};
@@ -38,7 +38,7 @@ pub fn run(global: &Global, args: &DeployArgs) -> Result<()> {
         };
         let mut deployer = Deployer { cloud: &cloud, registry: &registry, sink: &mut sink, interaction: &mut terminal, opts };
         let outcome = deployer.deploy(&assembly, &deployment.config, session::ctrl_c()).await?;
-        anyhow::Ok(ui::report::outcome(&assembly.stack_name, &outcome))
+        anyhow::Ok((ui::report::outcome(&assembly.stack_name, &outcome), exit_code(&outcome)))
     })?;
     if code == 0 {
         print!("{message}");
@@ -46,5 +46,19 @@ pub fn run(global: &Global, args: &DeployArgs) -> Result<()> {
     } else {
         eprint!("{message}");
         Err(exit(code))
+    }
+}
+
+/// The exit code of a deploy (and of `upgrade`, `diff`'s stops): 0 done or
+/// nothing to do, 1 failed in AWS or stopped watching after --max-wait, 2
+/// nothing was changed because of the input or the account (bad usage), 130
+/// Ctrl-C.
+pub fn exit_code(outcome: &Outcome) -> i32 {
+    match outcome {
+        Outcome::NoChanges | Outcome::Succeeded { .. } | Outcome::Recovered { .. } | Outcome::Previewed(_) => 0,
+        Outcome::Prerequisites(_) | Outcome::Stuck { .. } | Outcome::Refused(_) | Outcome::NeedsConfirmation => 2,
+        Outcome::Declined | Outcome::Failed { .. } | Outcome::Unwatched { .. } => 1,
+        Outcome::StoppedWatching { interrupted: true } => 130,
+        Outcome::StoppedWatching { interrupted: false } => 1,
     }
 }

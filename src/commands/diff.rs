@@ -76,7 +76,7 @@ pub fn run(global: &Global, args: &DiffArgs) -> Result<()> {
             Ok(())
         }
         other => {
-            let (message, code) = ui::report::outcome(&assembly.stack_name, &other);
+            let (message, code) = (ui::report::outcome(&assembly.stack_name, &other), super::deploy::exit_code(&other));
             eprint!("{message}");
             Err(exit(code))
         }

@@ -1,6 +1,7 @@
 //! `pypictl doctor [--output json]`: the troubleshooting guide, automated
-//! (`crate::engine::doctor`). Exit 0 when nothing failed (warnings allowed),
-//! 1 when a check failed, 2 for a bad configuration.
+//! (`crate::engine::doctor`), rendered by `crate::ui::doctor`. Exit 0 when
+//! nothing failed (warnings allowed), 1 when a check failed, 2 for a bad
+//! configuration.
 
 use anyhow::Result;
 
@@ -11,6 +12,7 @@ use crate::cli::{DoctorArgs, Global, Output};
 use crate::config_file;
 use crate::engine::doctor::{self, Options};
 use crate::exit::exit;
+use crate::ui;
 
 pub fn run(global: &Global, args: &DoctorArgs) -> Result<()> {
     let d = config_file::load(&args.config.path)?;
@@ -23,9 +25,9 @@ pub fn run(global: &Global, args: &DoctorArgs) -> Result<()> {
         anyhow::Ok(doctor::diagnose_with(&cloud, &probe, &registry, &d.config, &Options { url }).await)
     })?;
     if global.output == Output::Json {
-        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+        println!("{}", serde_json::to_string_pretty(&ui::doctor::json(&report))?);
     } else {
-        print!("{}", report.to_text());
+        print!("{}", ui::doctor::text(&report));
     }
     if report.failed() {
         return Err(exit(1));

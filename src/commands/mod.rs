@@ -1,15 +1,16 @@
 //! One module per subcommand.
 
 mod bench;
+mod completions;
 mod creds;
-mod deploy;
+pub mod deploy;
 mod destroy;
 mod diff;
 mod doctor;
 mod iam_policy;
 mod init;
 mod session;
-pub(crate) mod size;
+mod size;
 mod status;
 mod synth;
 pub mod upgrade;
@@ -32,5 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Doctor(args) => doctor::run(&cli.global, &args),
         Command::Bench(args) => bench::run(&cli.global, &args),
         Command::IamPolicy(args) => iam_policy::run(&cli.global, &args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => completions::man(&args),
     }
 }

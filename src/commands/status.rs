@@ -7,8 +7,8 @@ use serde_json::json;
 use super::session;
 use crate::cli::{Global, Output, StatusArgs};
 use crate::config_file;
-use crate::engine::model::status as st;
-use crate::engine::patient::Patient;
+use crate::engine::model::Status;
+use crate::engine::retry::Patient;
 use crate::engine::status::{self, Report};
 use crate::engine::tail::EventTail;
 use crate::engine::watch::{WatchOptions, Watcher};
@@ -24,10 +24,10 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<()> {
         let cloud = session::connect(global, &d.config.region).await?;
         let mut report = status::gather(&cloud, &stack, &prefix).await?;
         if let Some(r) = &report {
-            if args.watch && r.stack.status == "REVIEW_IN_PROGRESS" {
+            if args.watch && r.stack.status == Status::ReviewInProgress {
                 eprintln!("Nothing to watch: {stack} is REVIEW_IN_PROGRESS, an empty stack holding a change set nobody executed (it never settles by itself). `pypictl deploy` creates the stack; `pypictl destroy` removes it.");
             }
-            if args.watch && st::operation_running(&r.stack.status) {
+            if args.watch && r.stack.status.operation_running() {
                 let id = r.stack.id.clone();
                 let tail = EventTail::after_latest(&Patient::new(&cloud), &id).await?;
                 let mut sink = ui::sink(args.progress);
@@ -83,7 +83,7 @@ fn to_text(r: &Report) -> String {
         t.load_preset(UTF8_FULL_CONDENSED);
         t.set_header(vec!["stack", "status"]);
         for n in &r.nested {
-            t.add_row(vec![n.label.clone(), n.status.clone()]);
+            t.add_row(vec![n.label.clone(), n.status.to_string()]);
         }
         out.push_str(&format!("{t}\n"));
     }
@@ -113,7 +113,8 @@ fn to_text(r: &Report) -> String {
             }
         }
     }
-    let shown = ["PypiServerUrls", "PypiUserSecretArn", "EcsClusterName", "EcsServiceName", "FileSystemId", "CloudwatchDashboardUrl", "BackupVaultName"];
+    use pypictl_stacks::outputs::RootOutput as O;
+    let shown = [O::PypiServerUrls, O::PypiUserSecretArn, O::EcsClusterName, O::EcsServiceName, O::FileSystemId, O::CloudwatchDashboardUrl, O::BackupVaultName].map(O::name);
     for (k, v) in r.stack.outputs.iter().filter(|(k, _)| shown.contains(&k.as_str())) {
         out.push_str(&format!("{k}: {v}\n"));
     }

@@ -1,7 +1,8 @@
 //! The engine's view of AWS: three small traits. `crate::aws` implements
 //! them with the AWS SDK (against AWS or an emulator such as moto), and
-//! `crate::engine::scripted` implements them from recorded timelines for
-//! tests of the engine's logic.
+//! `pypictl_test_support::ScriptedCloud` (the `pypictl-test-support` crate
+//! of tests/support/, a dev-dependency) implements them from recorded
+//! timelines for tests of the engine's logic.
 
 #![allow(async_fn_in_trait)]
 
@@ -109,7 +110,7 @@ pub trait Discovery {
 }
 
 /// Deleting what a stack deletion keeps (`destroy --force-destroy-data`).
-pub trait Data {
+pub trait RetainedData {
     /// Deletes every object version of a bucket; returns how many.
     async fn empty_bucket(&self, bucket: &str) -> CloudResult<usize>;
     async fn delete_bucket(&self, bucket: &str) -> CloudResult<()>;

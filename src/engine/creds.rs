@@ -3,6 +3,7 @@
 //! deployment (tasks read the secret when they start; no instance is
 //! replaced), and a check of when the old password stops being accepted.
 
+use pypictl_stacks::outputs::RootOutput;
 use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use tokio::time::{sleep, Instant};
 
 use super::cloud::{Clock, Probe, Secrets, Service, Stacks};
 use super::model::{Deployment, Millis, StackSummary, StoppedTask};
-use super::patient::{OnRetry, Patient};
+use super::retry::{OnRetry, Patient};
 use super::progress::{Progress, Sink};
 
 /// Username and password, as the secret holds them. Debug hides the password.
@@ -29,7 +30,7 @@ impl std::fmt::Debug for Creds {
     }
 }
 
-pub const SECRET_OUTPUT: &str = "PypiUserSecretArn";
+pub const SECRET_OUTPUT: RootOutput = RootOutput::PypiUserSecretArn;
 
 /// The stack and its credentials; None when the stack does not exist.
 pub async fn read<C: Stacks + Secrets>(cloud: &C, stack_name: &str) -> Result<Option<(StackSummary, Creds)>> {
@@ -99,7 +100,7 @@ where
 {
     let patient = &Patient::observed(cloud, opts.on_retry);
     let arn = stack.output(SECRET_OUTPUT).ok_or_else(|| anyhow!("no {SECRET_OUTPUT} output"))?;
-    let (cluster, service) = match (stack.output("EcsClusterName"), stack.output("EcsServiceName")) {
+    let (cluster, service) = match (stack.output(RootOutput::EcsClusterName), stack.output(RootOutput::EcsServiceName)) {
         (Some(c), Some(s)) => (c.to_string(), s.to_string()),
         _ => return Err(anyhow!("{} has no EcsClusterName/EcsServiceName outputs", stack.name)),
     };

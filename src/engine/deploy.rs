@@ -15,13 +15,13 @@ use pypictl_stacks::Config;
 use super::changeset::{self, Change, Created, Risk};
 use super::cloud::{Account, Clock, Registry, Service, Stacks};
 use super::images;
-use super::model::{request_token, status, ChangeSetKind, ChangeSetRequest, CloudError, ContinueRollback, DeleteStack, ErrorKind, Execute, StackSummary, StoppedTask};
+use super::model::{request_token, Status, ChangeSetKind, ChangeSetRequest, CloudError, ContinueRollback, DeleteStack, ErrorKind, Execute, StackSummary, StoppedTask};
 use super::prereq::{self, Problem};
-use super::patient::{OnRetry, Patient};
+use super::retry::{OnRetry, Patient};
 use super::progress::{Progress, Sink};
 use super::rollback;
 use super::rootcause::{self, RootCause};
-use super::staging;
+use super::assets;
 use super::tail::EventTail;
 use super::watch::{WatchEnd, WatchOptions, WatchReport, Watcher};
 
@@ -60,7 +60,7 @@ pub enum Outcome {
     Prerequisites(Vec<Problem>),
     /// The stack is in a state that needs a person (and none could answer,
     /// or they said no): nothing was changed.
-    Stuck { status: String, advice: String },
+    Stuck { status: Status, advice: String },
     NoChanges,
     /// Replacing or removing stateful resources, not allowed: nothing changed.
     Refused(Vec<Change>),
@@ -68,12 +68,12 @@ pub enum Outcome {
     NeedsConfirmation,
     /// The user said no: nothing changed.
     Declined,
-    Succeeded { status: String, outputs: Vec<(String, String)> },
+    Succeeded { status: Status, outputs: Vec<(String, String)> },
     /// `left_behind`: resources the rollback kept (DeletionPolicy Retain,
     /// DELETE_SKIPPED), which stay in the account.
-    Failed { status: String, root_cause: Option<RootCause>, advice: String, left_behind: Vec<LeftBehind> },
+    Failed { status: Status, root_cause: Option<RootCause>, advice: String, left_behind: Vec<LeftBehind> },
     /// A stuck stack was recovered; deploy again to apply the configuration.
-    Recovered { status: String },
+    Recovered { status: Status },
     /// Watching stopped (Ctrl-C or --max-wait); CloudFormation goes on.
     StoppedWatching { interrupted: bool },
     /// Watching stopped because the stacks could not be read (why, and how
@@ -185,7 +185,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         }
         // A deletion under way (a `destroy`, an abandoned first change set):
         // wait for it, then create the stack anew.
-        if let Some(s) = existing.as_ref().filter(|s| s.status == "DELETE_IN_PROGRESS") {
+        if let Some(s) = existing.as_ref().filter(|s| s.status == Status::DeleteInProgress) {
             self.sink.emit(Progress::Step(format!("{name} is being deleted (DELETE_IN_PROGRESS): waiting for the deletion, then creating it")));
             let tail = EventTail::after_latest(cloud, &s.id).await?;
             let report = self.watch(&s.id.clone(), &name, tail, assembly, interrupt.as_mut()).await;
@@ -200,8 +200,8 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         let mut disable_rollback = self.opts.no_rollback;
         let kind = match &existing {
             None => ChangeSetKind::Create,
-            Some(s) if s.status == "REVIEW_IN_PROGRESS" => ChangeSetKind::Create,
-            Some(s) if status::rollback_disabled_failure(&s.status) => {
+            Some(s) if s.status == Status::ReviewInProgress => ChangeSetKind::Create,
+            Some(s) if s.status.rollback_disabled_failure() => {
                 if !disable_rollback {
                     self.sink.emit(Progress::Step(format!(
                         "{name} is in {} (rollback was disabled): this update keeps what was provisioned (DisableRollback), as CloudFormation requires; to roll back instead: `aws cloudformation rollback-stack --stack-name {name}`",
@@ -211,17 +211,17 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
                 disable_rollback = true;
                 ChangeSetKind::Update
             }
-            Some(s) if preview && (status::in_progress(&s.status) || status::unsuccessful(&s.status) && !s.status.starts_with("UPDATE_ROLLBACK_COMPLETE")) => {
+            Some(s) if preview && (s.status.in_progress() || s.status.unsuccessful() && !matches!(s.status, Status::UpdateRollbackComplete | Status::UpdateRollbackCompleteCleanupInProgress)) => {
                 return Ok(Outcome::Stuck {
                     status: s.status.clone(),
                     advice: "no change set can be made now; `pypictl status --watch` shows what is going on, `pypictl deploy` offers the way out".into(),
                 });
             }
-            Some(s) if status::in_progress(&s.status) => {
+            Some(s) if s.status.in_progress() => {
                 self.sink.emit(Progress::Step(format!("{name} is {}: watching that operation instead of starting another", s.status)));
                 return self.attach(s, assembly, interrupt.as_mut()).await;
             }
-            Some(s) if s.status == "ROLLBACK_COMPLETE" || s.status == "ROLLBACK_FAILED" => {
+            Some(s) if s.status == Status::RollbackComplete || s.status == Status::RollbackFailed => {
                 let question = format!("{name} failed to create and is in {}; it cannot be updated. Delete it and create it again?", s.status);
                 if !self.consent(&question) {
                     return Ok(Outcome::Stuck {
@@ -238,30 +238,30 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
                 }
                 ChangeSetKind::Create
             }
-            Some(s) if s.status == "UPDATE_ROLLBACK_FAILED" => return self.continue_rollback(s, assembly, interrupt.as_mut()).await,
-            Some(s) if s.status == "DELETE_FAILED" => {
+            Some(s) if s.status == Status::UpdateRollbackFailed => return self.continue_rollback(s, assembly, interrupt.as_mut()).await,
+            Some(s) if s.status == Status::DeleteFailed => {
                 return Ok(Outcome::Stuck {
                     status: s.status.clone(),
-                    advice: "the stack's deletion failed: run `pypictl destroy` again after fixing the cause shown by `pypictl status`".into(),
+                    advice: Status::DeleteFailed.remedy().unwrap_or_default().into(),
                 })
             }
             Some(_) => ChangeSetKind::Update,
         };
 
-        let bucket = staging::ensure_bucket(cloud, self.sink, &assembly.staging_body, &self.opts.change_set_name, self.opts.poll).await?;
-        let uploaded = staging::upload(cloud, &bucket, assembly).await?;
+        let bucket = assets::ensure_bucket(cloud, self.sink, &assembly.staging_body, &self.opts.change_set_name, self.opts.poll).await?;
+        let uploaded = assets::upload(cloud, &bucket, assembly).await?;
         self.sink.emit(Progress::Step(format!(
             "Staged templates in s3://{bucket}/ ({} uploaded, {} unchanged)",
             uploaded.uploaded, uploaded.unchanged
         )));
 
         self.sink.emit(Progress::Step(format!("Creating change set {}", self.opts.change_set_name)));
-        let partition = staging::partition_of(&checked.identity.arn);
+        let partition = assets::partition_of(&checked.identity.arn);
         let request = ChangeSetRequest {
             stack_name: name.clone(),
             change_set_name: self.opts.change_set_name.clone(),
             kind,
-            template_url: staging::template_url(&bucket, &cfg.region, partition, &assembly.root_asset_key()),
+            template_url: assets::template_url(&bucket, &cfg.region, partition, &assembly.root_asset_key()),
             parameters: [(STAGING_BUCKET_PARAM.to_string(), bucket.clone())].into_iter().chain(checked.parameters.iter().cloned()).collect(),
             tags: tags(cfg),
             description: format!("pypictl deploy of {}", cfg.service_name),
@@ -335,8 +335,8 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         loop {
             match cloud.describe_stack(stack_id).await? {
                 None => return Ok(()),
-                Some(s) if s.status == "DELETE_COMPLETE" => return Ok(()),
-                Some(s) if status::terminal(&s.status) && s.status != "REVIEW_IN_PROGRESS" => {
+                Some(s) if s.status == Status::DeleteComplete => return Ok(()),
+                Some(s) if s.status.terminal() && s.status != Status::ReviewInProgress => {
                     anyhow::bail!("the empty stack {} of the abandoned change set could not be deleted: {}{}", s.name, s.status, s.reason.map(|r| format!(" ({r})")).unwrap_or_default())
                 }
                 Some(_) if tokio::time::Instant::now() >= deadline => {
@@ -359,7 +359,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
     /// create it), else the outcome to stop with.
     fn deletion_end(&self, report: &WatchReport) -> Option<Outcome> {
         match &report.end {
-            WatchEnd::Settled(st) if st == "DELETE_COMPLETE" => None,
+            WatchEnd::Settled(st) if *st == Status::DeleteComplete => None,
             WatchEnd::Settled(st) => Some(self.failed(st.clone(), report, "the old stack could not be deleted; see the cause above".into())),
             WatchEnd::Interrupted | WatchEnd::TimedOut => Some(Outcome::StoppedWatching { interrupted: report.end == WatchEnd::Interrupted }),
             end @ WatchEnd::Unreadable { .. } => Some(Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() }),
@@ -397,7 +397,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         cloud.continue_update_rollback(&request).await?;
         let report = self.watch(&s.id, &name, tail, assembly, interrupt).await;
         Ok(match report.end {
-            WatchEnd::Settled(st) if st == "UPDATE_ROLLBACK_COMPLETE" => Outcome::Recovered { status: st },
+            WatchEnd::Settled(st) if st == Status::UpdateRollbackComplete => Outcome::Recovered { status: st },
             WatchEnd::Settled(ref st) => {
                 let again = rollback::blockers(cloud, &s.id).await.unwrap_or_default();
                 self.failed(st.clone(), &report, rollback::advice(&again, "then deploy again to retry"))
@@ -431,20 +431,17 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
             WatchEnd::Interrupted => Outcome::StoppedWatching { interrupted: true },
             WatchEnd::TimedOut => Outcome::StoppedWatching { interrupted: false },
             end @ WatchEnd::Unreadable { .. } => Outcome::Unwatched { reason: end.stopped_text().unwrap_or_default() },
-            WatchEnd::Settled(st) if st == "CREATE_COMPLETE" || st == "UPDATE_COMPLETE" => {
+            WatchEnd::Settled(st) if st == Status::CreateComplete || st == Status::UpdateComplete => {
                 let outputs = Patient::observed(self.cloud, self.opts.on_retry).describe_stack(stack_id).await.ok().flatten().map(|s| s.outputs).unwrap_or_default();
                 Outcome::Succeeded { status: st, outputs }
             }
             WatchEnd::Settled(st) => {
-                let advice = match st.as_str() {
-                    "CREATE_FAILED" | "UPDATE_FAILED" => "rollback is disabled (--no-rollback): the failed resources stay as they are. Fix the cause and run `pypictl deploy` again (it keeps rollback disabled, as CloudFormation requires for this state), or roll back with `aws cloudformation rollback-stack --stack-name <stack>`".to_string(),
-                    "ROLLBACK_COMPLETE" => "the stack rolled back and can only be deleted: fix the cause, then `pypictl deploy` offers to delete and recreate it".to_string(),
-                    "ROLLBACK_FAILED" => "the rollback could not delete everything it had created (see the cause above), so the stack is in ROLLBACK_FAILED and can only be deleted: remove the blocker, then `pypictl deploy` offers to delete and recreate it (or `pypictl destroy`)".to_string(),
-                    "UPDATE_ROLLBACK_FAILED" => {
+                let advice = match &st {
+                    Status::UpdateRollbackFailed => {
                         let blockers = rollback::blockers(&Patient::observed(self.cloud, self.opts.on_retry), stack_id).await.unwrap_or_default();
                         rollback::advice(&blockers, "then `pypictl deploy` offers to continue the rollback")
                     }
-                    _ => "the stack was rolled back to its previous state: fix the cause and deploy again".to_string(),
+                    other => other.remedy().unwrap_or("the stack was rolled back to its previous state: fix the cause and deploy again").to_string(),
                 };
                 let mut outcome = self.failed(st, &report, advice);
                 if let Outcome::Failed { root_cause: Some(cause), .. } = &mut outcome {
@@ -457,7 +454,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         }
     }
 
-    fn failed(&self, status: String, report: &WatchReport, advice: String) -> Outcome {
+    fn failed(&self, status: Status, report: &WatchReport, advice: String) -> Outcome {
         let mut root_cause = rootcause::find(&report.events, &status);
         let left_behind = rootcause::left_behind(&report.events)
             .into_iter()

@@ -6,9 +6,9 @@ use std::future::Future;
 
 use anyhow::Result;
 
-use super::cloud::{Clock, Data, Service, Stacks};
-use super::model::{request_token, DeleteStack, StackResource, StackSummary};
-use super::patient::{OnRetry, Patient};
+use super::cloud::{Clock, RetainedData, Service, Stacks};
+use super::model::{request_token, DeleteStack, StackResource, StackSummary, Status};
+use super::retry::{OnRetry, Patient};
 use super::progress::{Progress, Sink};
 use super::rootcause::{self, RootCause};
 use super::tail::EventTail;
@@ -53,7 +53,7 @@ pub async fn plan<C: Stacks>(cloud: &C, stack_name: &str, retained: &[(String, S
         for res in &resources {
             let wanted = retained.iter().any(|(s, l)| *s == r.logical_id && *l == res.logical_id);
             if let (true, Some(physical)) = (wanted, res.physical_id.as_ref()) {
-                if !res.status.starts_with("DELETE") {
+                if !res.status.deleting() {
                     kept.push(Retained { stack: r.logical_id.clone(), logical_id: res.logical_id.clone(), resource_type: res.resource_type.clone(), physical_id: physical.clone() });
                 }
             }
@@ -70,7 +70,7 @@ pub enum Outcome {
     /// The stacks are gone. `deleted_data` says what retained data was then
     /// deleted; `kept` what remains; `errors` what could not be deleted.
     Deleted { deleted_data: Vec<String>, kept: Vec<Retained>, errors: Vec<String> },
-    Failed { status: String, root_cause: Option<RootCause> },
+    Failed { status: Status, root_cause: Option<RootCause> },
     StoppedWatching { interrupted: bool },
     /// Watching stopped because the stacks could not be read (why, and how
     /// to resume); the deletion goes on.
@@ -94,7 +94,7 @@ pub struct Options {
 
 pub async fn destroy<C, S, F>(cloud: &C, sink: &mut S, plan: &Plan, opts: Options, interrupt: F) -> Result<Outcome>
 where
-    C: Stacks + Service + Data + Clock,
+    C: Stacks + Service + RetainedData + Clock,
     S: Sink,
     F: Future<Output = ()>,
 {
@@ -106,7 +106,7 @@ where
     patient.delete_stack(&request).await?;
     let report = Watcher::new(cloud, sink, &plan.stack.id, &name, tail, opts.watch).run(interrupt).await;
     match report.end {
-        WatchEnd::Settled(ref st) if st == "DELETE_COMPLETE" => {}
+        WatchEnd::Settled(ref st) if *st == Status::DeleteComplete => {}
         WatchEnd::Settled(st) => {
             let root_cause = rootcause::find(&report.events, &st);
             return Ok(Outcome::Failed { status: st, root_cause });

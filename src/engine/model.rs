@@ -12,7 +12,7 @@ pub type Millis = i64;
 pub struct StackSummary {
     pub id: String,
     pub name: String,
-    pub status: String,
+    pub status: Status,
     pub reason: Option<String>,
     pub outputs: Vec<(String, String)>,
     pub parameters: Vec<(String, String)>,
@@ -20,7 +20,13 @@ pub struct StackSummary {
 }
 
 impl StackSummary {
-    pub fn output(&self, key: &str) -> Option<&str> {
+    /// One of the root stack's outputs.
+    pub fn output(&self, key: pypictl_stacks::outputs::RootOutput) -> Option<&str> {
+        self.output_named(key.name())
+    }
+
+    /// An output by name (a stack other than the root: the staging bucket's).
+    pub fn output_named(&self, key: &str) -> Option<&str> {
         self.outputs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
@@ -35,7 +41,7 @@ pub struct StackEvent {
     pub physical_id: String,
     pub resource_type: String,
     pub timestamp: Millis,
-    pub status: String,
+    pub status: Status,
     pub reason: Option<String>,
 }
 
@@ -64,7 +70,7 @@ pub struct StackResource {
     pub logical_id: String,
     pub physical_id: Option<String>,
     pub resource_type: String,
-    pub status: String,
+    pub status: Status,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -356,53 +362,4 @@ impl fmt::Display for CloudError {
 
 impl std::error::Error for CloudError {}
 
-/// Stack and resource statuses.
-pub mod status {
-    pub fn in_progress(s: &str) -> bool {
-        s.ends_with("_IN_PROGRESS")
-    }
-    pub fn failed(s: &str) -> bool {
-        s.ends_with("_FAILED")
-    }
-    pub fn complete(s: &str) -> bool {
-        s.ends_with("_COMPLETE") || s == "DELETE_SKIPPED"
-    }
-    /// A stack in this status has finished its operation.
-    pub fn terminal(s: &str) -> bool {
-        !in_progress(s)
-    }
-    /// CREATE_FAILED / UPDATE_FAILED of a stack: its operation failed with
-    /// rollback disabled ("preserve successfully provisioned resources").
-    /// CloudFormation updates it only with DisableRollback again.
-    pub fn rollback_disabled_failure(s: &str) -> bool {
-        s == "CREATE_FAILED" || s == "UPDATE_FAILED"
-    }
-    /// An operation is running that something will finish: not
-    /// REVIEW_IN_PROGRESS, the empty stack that only holds a change set
-    /// nobody executed (it never settles by itself).
-    pub fn operation_running(s: &str) -> bool {
-        in_progress(s) && s != "REVIEW_IN_PROGRESS"
-    }
-    /// A stack status that means the last operation did not succeed.
-    pub fn unsuccessful(s: &str) -> bool {
-        failed(s) || s.contains("ROLLBACK")
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        /// REVIEW_IN_PROGRESS ends in _IN_PROGRESS but nothing runs: a
-        /// `status --watch` that waited for it would wait forever.
-        #[test]
-        fn review_in_progress_is_not_an_operation() {
-            assert!(in_progress("REVIEW_IN_PROGRESS"));
-            assert!(!operation_running("REVIEW_IN_PROGRESS"));
-            for s in ["CREATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"] {
-                assert!(operation_running(s), "{s}");
-            }
-            assert!(rollback_disabled_failure("CREATE_FAILED") && rollback_disabled_failure("UPDATE_FAILED"));
-            assert!(!rollback_disabled_failure("UPDATE_ROLLBACK_FAILED") && !rollback_disabled_failure("ROLLBACK_FAILED"));
-        }
-    }
-}
+pub use super::stack_status::Status;

@@ -5,7 +5,7 @@
 //! a nested stack (API reference, ContinueUpdateRollback).
 
 use super::cloud::{CloudResult, Stacks};
-use super::model::{status, StackEvent};
+use super::model::{Status, StackEvent};
 
 /// Event pages read per stack, at most, back to the rollback's start.
 const MAX_PAGES: usize = 10;
@@ -45,7 +45,7 @@ pub async fn blockers<C: Stacks>(cloud: &C, root_id: &str) -> CloudResult<Vec<Bl
         let own = if is_root { resources.clone() } else { cloud.stack_resources(&id).await? };
         let still_failed: Vec<String> = own
             .iter()
-            .filter(|r| r.status == "UPDATE_FAILED" && r.resource_type != "AWS::CloudFormation::Stack")
+            .filter(|r| r.status == Status::UpdateFailed && r.resource_type != "AWS::CloudFormation::Stack")
             .map(|r| r.logical_id.clone())
             .collect();
         if still_failed.is_empty() {
@@ -72,10 +72,10 @@ async fn rollback_failures<C: Stacks>(cloud: &C, stack_id: &str) -> CloudResult<
     for _ in 0..MAX_PAGES {
         let page = cloud.stack_events(stack_id, token.as_deref()).await?;
         for e in page.events {
-            if e.is_about_stack() && status::in_progress(&e.status) && e.status.contains("ROLLBACK") {
+            if e.is_about_stack() && e.status.rolling_back() {
                 return Ok(found);
             }
-            if e.status == "UPDATE_FAILED" && !e.is_about_stack() && e.resource_type != "AWS::CloudFormation::Stack" {
+            if e.status == Status::UpdateFailed && !e.is_about_stack() && e.resource_type != "AWS::CloudFormation::Stack" {
                 found.push(e);
             }
         }

@@ -4,7 +4,7 @@
 //! rollback itself failed (ROLLBACK_FAILED, UPDATE_ROLLBACK_FAILED), the
 //! cause is what blocked the rollback: the forward failure is history.
 
-use super::model::{status, StackEvent, StoppedTask};
+use super::model::{Status, StackEvent, StoppedTask};
 
 /// An event seen while watching, with the stack it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,8 +37,8 @@ fn is_wrapper(e: &StackEvent) -> bool {
 }
 
 /// The root cause of an operation that ended in `final_status`.
-pub fn find(events: &[SeenEvent], final_status: &str) -> Option<RootCause> {
-    if final_status.ends_with("ROLLBACK_FAILED") {
+pub fn find(events: &[SeenEvent], final_status: &Status) -> Option<RootCause> {
+    if matches!(final_status, Status::RollbackFailed | Status::UpdateRollbackFailed | Status::ImportRollbackFailed) {
         // Each stack's rollback phase starts at its own first
         // *ROLLBACK_IN_PROGRESS (a nested stack rolls back before its
         // parent does); a stack without one (a completed nested stack the
@@ -46,7 +46,7 @@ pub fn find(events: &[SeenEvent], final_status: &str) -> Option<RootCause> {
         let start_of = |stack: &str| {
             events
                 .iter()
-                .filter(|s| s.stack == stack && s.event.is_about_stack() && s.event.status.ends_with("ROLLBACK_IN_PROGRESS"))
+                .filter(|s| s.stack == stack && s.event.is_about_stack() && s.event.status.rolling_back())
                 .map(|s| s.event.timestamp)
                 .min()
         };
@@ -64,7 +64,7 @@ pub fn find(events: &[SeenEvent], final_status: &str) -> Option<RootCause> {
 /// operation: what a failed first deploy leaves behind in the account.
 pub fn left_behind(events: &[SeenEvent]) -> Vec<SeenEvent> {
     let mut out: Vec<SeenEvent> = Vec::new();
-    for s in events.iter().filter(|s| s.event.status == "DELETE_SKIPPED" && !s.event.physical_id.is_empty()) {
+    for s in events.iter().filter(|s| s.event.status == Status::DeleteSkipped && !s.event.physical_id.is_empty()) {
         if !out.iter().any(|o| o.event.physical_id == s.event.physical_id) {
             out.push(s.clone());
         }
@@ -75,7 +75,7 @@ pub fn left_behind(events: &[SeenEvent]) -> Vec<SeenEvent> {
 fn find_among(events: &[SeenEvent]) -> Option<RootCause> {
     let failures: Vec<&SeenEvent> = events
         .iter()
-        .filter(|s| status::failed(&s.event.status) && !s.event.is_about_stack())
+        .filter(|s| s.event.status.failed() && !s.event.is_about_stack())
         .filter(|s| !is_cancellation(s.event.reason.as_deref().unwrap_or("")))
         .collect();
     let pick = |candidates: Vec<&SeenEvent>| -> Option<SeenEvent> {
@@ -88,7 +88,7 @@ fn find_among(events: &[SeenEvent]) -> Option<RootCause> {
         .or_else(|| {
             events
                 .iter()
-                .filter(|s| s.event.is_about_stack() && (status::failed(&s.event.status) || s.event.status.contains("ROLLBACK_IN_PROGRESS")))
+                .filter(|s| s.event.is_about_stack() && (s.event.status.failed() || s.event.status.rolling_back()))
                 .min_by_key(|s| s.event.timestamp)
                 .cloned()
         })?;
@@ -118,7 +118,7 @@ mod tests {
                 physical_id: if logical == stack { stack_id } else { format!("phys-{logical}") },
                 resource_type: ty.into(),
                 timestamp: t,
-                status: st.into(),
+                status: Status::parse(st),
                 reason: (!reason.is_empty()).then(|| reason.to_string()),
             },
         }
@@ -135,7 +135,7 @@ mod tests {
             ev("pypi", 0, 8, "Network", "AWS::CloudFormation::Stack", "CREATE_FAILED", "Resource creation cancelled"),
             ev("pypi", 0, 9, "pypi", "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to create: [Storage, Network]"),
         ];
-        let cause = find(&events, "ROLLBACK_COMPLETE").unwrap();
+        let cause = find(&events, &Status::RollbackComplete).unwrap();
         assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Storage", "MountTarget2"));
         assert!(cause.reason.contains("already exists"));
     }
@@ -143,15 +143,15 @@ mod tests {
     #[test]
     fn a_failure_in_the_root_itself_is_found() {
         let events = vec![ev("pypi", 0, 3, "Storage", "AWS::CloudFormation::Stack", "UPDATE_FAILED", "Parameter validation failed: parameter value vpc-1 does not exist")];
-        let cause = find(&events, "ROLLBACK_COMPLETE").unwrap();
+        let cause = find(&events, &Status::RollbackComplete).unwrap();
         assert_eq!(cause.logical_id, "Storage");
     }
 
     #[test]
     fn without_resource_failures_the_stack_reason_stands() {
         let events = vec![ev("pypi", 0, 9, "pypi", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_IN_PROGRESS", "Stack update timed out")];
-        assert_eq!(find(&events, "UPDATE_ROLLBACK_COMPLETE").unwrap().reason, "Stack update timed out");
-        assert!(find(&[], "UPDATE_ROLLBACK_COMPLETE").is_none());
+        assert_eq!(find(&events, &Status::UpdateRollbackComplete).unwrap().reason, "Stack update timed out");
+        assert!(find(&[], &Status::UpdateRollbackComplete).is_none());
     }
 
     /// ROLLBACK_FAILED: the forward failure (MountTarget2) is history; what
@@ -167,11 +167,11 @@ mod tests {
             ev("pypi", 0, 14, "Network", "AWS::CloudFormation::Stack", "DELETE_FAILED", "Embedded stack arn:... was not successfully deleted"),
             ev("pypi", 0, 15, "pypi", "AWS::CloudFormation::Stack", "ROLLBACK_FAILED", "The following resource(s) failed to delete: [Network]"),
         ];
-        let cause = find(&events, "ROLLBACK_FAILED").unwrap();
+        let cause = find(&events, &Status::RollbackFailed).unwrap();
         assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Network", "ServiceSecurityGroup"));
         assert!(cause.reason.contains("dependent object"));
         // Had it rolled back, the forward failure would be the cause.
-        assert_eq!(find(&events[..4], "ROLLBACK_COMPLETE").unwrap().logical_id, "MountTarget2");
+        assert_eq!(find(&events[..4], &Status::RollbackComplete).unwrap().logical_id, "MountTarget2");
     }
 
     #[test]

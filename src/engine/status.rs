@@ -3,16 +3,17 @@
 //! Parts that cannot be read are reported as notes, never as a failure of
 //! the whole status.
 
+use pypictl_stacks::outputs::RootOutput;
 use anyhow::Result;
 
 use super::cloud::{Service, Stacks};
-use super::model::{Alarm, ServiceSnapshot, StackSummary, TargetHealth};
-use super::patient::Patient;
+use super::model::{Alarm, ServiceSnapshot, StackSummary, Status, TargetHealth};
+use super::retry::Patient;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NestedState {
     pub label: String,
-    pub status: String,
+    pub status: Status,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +43,7 @@ pub async fn gather<C: Stacks + Service>(cloud: &C, stack_name: &str, alarm_pref
             Vec::new()
         }
     };
-    let service = match (stack.output("EcsClusterName"), stack.output("EcsServiceName")) {
+    let service = match (stack.output(RootOutput::EcsClusterName), stack.output(RootOutput::EcsServiceName)) {
         (Some(cluster), Some(name)) => match cloud.service(cluster, name).await {
             Ok(s) => s,
             Err(e) => {
@@ -52,7 +53,7 @@ pub async fn gather<C: Stacks + Service>(cloud: &C, stack_name: &str, alarm_pref
         },
         _ => None,
     };
-    let targets = match stack.output("TargetGroupArn") {
+    let targets = match stack.output(RootOutput::TargetGroupArn) {
         Some(tg) => match cloud.target_health(tg).await {
             Ok(t) => Some(t),
             Err(e) => {

@@ -8,7 +8,8 @@
 //! last read), and then every other poll: a rollback that deletes nested
 //! stacks which had completed shows them in progress again, and they are
 //! followed again — their deletions and any DELETE_FAILED blocker included.
-//! The budget this gives is in the README (engine section) and tested.
+//! The budget this gives is in docs/architecture.md ("How the engine works",
+//! polling budget) and tested.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use tokio::time::{sleep, Instant};
 
 use super::cloud::{Clock, CloudResult, Service, Stacks};
-use super::model::{status, CloudError, ErrorKind, Millis, ServiceSnapshot, StackEvent, StoppedTask};
+use super::model::{Status, CloudError, ErrorKind, Millis, ServiceSnapshot, StackEvent, StoppedTask};
 use super::progress::{Progress, Sink, WatchedStack};
 use super::rootcause::SeenEvent;
 use super::tail::EventTail;
@@ -46,7 +47,7 @@ impl Default for WatchOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WatchEnd {
     /// The root stack reached this terminal status (DELETE_COMPLETE when it is gone).
-    Settled(String),
+    Settled(Status),
     /// Ctrl-C: watching stopped, the operation goes on.
     Interrupted,
     /// `max_wait` passed: watching stopped, the operation goes on.
@@ -186,7 +187,7 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
     pub async fn adopt_running_nested(&mut self) -> CloudResult<()> {
         let resources = self.cloud.stack_resources(&self.root_id).await?;
         for r in resources {
-            if r.resource_type != "AWS::CloudFormation::Stack" || !status::in_progress(&r.status) {
+            if r.resource_type != "AWS::CloudFormation::Stack" || !r.status.in_progress() {
                 continue;
             }
             if let Some(id) = r.physical_id.filter(|id| id.starts_with("arn:")) {
@@ -295,12 +296,12 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
     }
 
     /// The root stack's status once settled, from DescribeStacks.
-    async fn settled_status(&mut self) -> Option<String> {
+    async fn settled_status(&mut self) -> Option<Status> {
         let root_id = self.root_id.clone();
-        match super::patient::retry(|| self.cloud.describe_stack(&root_id)).await {
-            Ok(Some(s)) if status::terminal(&s.status) => Some(s.status),
+        match super::retry::retry(|| self.cloud.describe_stack(&root_id)).await {
+            Ok(Some(s)) if s.status.terminal() => Some(s.status),
             Ok(Some(_)) => None,
-            Ok(None) => Some("DELETE_COMPLETE".into()),
+            Ok(None) => Some(Status::DeleteComplete),
             Err(e) => {
                 self.sink.emit(Progress::Retrying { what: "DescribeStacks".into(), reason: e.to_string(), delay_ms: self.opts.poll.as_millis() as u64 });
                 None
@@ -375,13 +376,13 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
         }
         // Any terminal status of the root settles it (CREATE_FAILED and
         // UPDATE_FAILED too: rollback disabled).
-        if i == 0 && event.is_about_stack() && status::terminal(&event.status) {
+        if i == 0 && event.is_about_stack() && event.status.terminal() {
             self.stacks[0].settled = true;
         }
         if let Some(nested_id) = event.nested_stack_id() {
             // The parent says where its nested stack stands: in progress (a
             // creation, an update, or a rollback deleting it), or finished.
-            let running = status::in_progress(&event.status);
+            let running = event.status.in_progress();
             match self.stacks.iter().position(|s| s.id == nested_id) {
                 Some(n) => self.stacks[n].phase = if running { Phase::Active } else { Phase::LastRead },
                 None => {
@@ -405,7 +406,7 @@ impl<'a, C: Stacks + Service + Clock, S: Sink> Watcher<'a, C, S> {
     }
 
     fn track_ecs(&mut self, label: &str, event: &StackEvent) {
-        if status::in_progress(&event.status) && !event.status.starts_with("DELETE") {
+        if event.status.in_progress() && !event.status.deleting() {
             if let Some((cluster, service)) = parse_service_arn(&event.physical_id) {
                 if self.ecs.as_ref().is_none_or(|t| t.done || t.service != service) {
                     self.ecs = Some(EcsTarget { cluster, service, label: label.to_string(), last: None, seen_stopped: HashSet::new(), done: false });

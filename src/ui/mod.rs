@@ -10,10 +10,13 @@ use std::io::IsTerminal;
 use crate::engine::progress::{Progress, Sink};
 
 pub mod creds;
+pub mod doctor;
 pub mod plain;
 pub mod preview;
 pub mod prompt;
 pub mod report;
+pub mod size;
+pub mod upgrade;
 pub(crate) mod text;
 pub mod tty;
 
@@ -42,7 +45,7 @@ pub fn retry_text(what: &str, err: &crate::engine::model::CloudError, pause: std
         what.replace('_', " "),
         text::one_line(&err.to_string()),
         pause.as_secs_f64().ceil() as u64,
-        crate::engine::patient::ATTEMPTS
+        crate::engine::retry::ATTEMPTS
     )
 }
 

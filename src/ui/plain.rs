@@ -77,7 +77,7 @@ impl<W: Write> Sink for PlainRenderer<W> {
                     one_line(&stack),
                     one_line(&event.logical_id),
                     one_line(&event.resource_type),
-                    one_line(&event.status),
+                    one_line(event.status.as_str()),
                     lw = self.label_width,
                 );
                 if let Some(reason) = event.reason.as_deref().map(one_line).filter(|r| !r.is_empty()) {

@@ -6,24 +6,21 @@ use std::fmt::Write as _;
 use crate::engine::deploy::Outcome;
 use crate::engine::rootcause::RootCause;
 
-/// The closing message and the exit code for an outcome.
-pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
+/// The closing message for an outcome (the command decides the exit code).
+pub fn outcome(stack: &str, outcome: &Outcome) -> String {
     let mut s = String::new();
-    let code = match outcome {
+    match outcome {
         Outcome::Prerequisites(problems) => {
             let _ = writeln!(s, "error: the account is not ready for {stack} (nothing was changed):");
             for p in problems {
                 let _ = writeln!(s, "  - {}\n    fix: {}", p.what, p.fix);
             }
-            2
         }
         Outcome::Stuck { status, advice } => {
             let _ = writeln!(s, "error: {stack} is {status} (nothing was changed): {advice}");
-            2
         }
         Outcome::NoChanges => {
             let _ = writeln!(s, "No changes: {stack} already matches the configuration.");
-            0
         }
         Outcome::Refused(changes) => {
             let _ = writeln!(s, "error: these changes would replace or remove stateful resources, and lose their data:");
@@ -32,25 +29,21 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
                 let _ = writeln!(s, "  - {} {} ({}) would be {what}", c.stack, c.change.logical_id, c.change.resource_type);
             }
             let _ = writeln!(s, "Nothing was changed. If you mean it, deploy again with --allow-replace-stateful.");
-            2
         }
         Outcome::NeedsConfirmation => {
             let _ = writeln!(s, "error: there is no terminal to confirm these changes on; deploy again with --yes to apply them (nothing was changed)");
-            2
         }
         Outcome::Declined => {
             let _ = writeln!(s, "Nothing was deployed.");
-            1
         }
         Outcome::Succeeded { status, outputs } => {
             let _ = writeln!(s, "✔ {stack}: {status}");
-            if let Some((_, urls)) = outputs.iter().find(|(k, _)| k == "PypiServerUrls") {
+            if let Some((_, urls)) = outputs.iter().find(|(k, _)| k == pypictl_stacks::outputs::RootOutput::PypiServerUrls.name()) {
                 for url in urls.split(',').filter(|u| !u.is_empty()) {
                     let _ = writeln!(s, "  {url}");
                 }
             }
             let _ = writeln!(s, "Next: `pypictl creds` prints the username, password and pip/twine/uv/poetry configuration.");
-            0
         }
         Outcome::Failed { status, root_cause, advice, left_behind } => {
             let _ = writeln!(s, "✘ {stack}: {status}");
@@ -65,32 +58,23 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> (String, i32) {
                 }
             }
             let _ = writeln!(s, "Next: {advice}.");
-            1
         }
         Outcome::Recovered { status } => {
             let _ = writeln!(s, "✔ {stack} recovered: {status}. Deploy again to apply the configuration.");
-            0
         }
         Outcome::Previewed(changes) => {
             let _ = writeln!(s, "{} change{} previewed; nothing was changed.", changes.len(), if changes.len() == 1 { "" } else { "s" });
-            0
         }
         Outcome::Unwatched { reason } => {
             let _ = writeln!(s, "✘ {stack}: {reason}");
-            1
         }
         Outcome::StoppedWatching { interrupted } => {
             let why = if *interrupted { "Stopped watching" } else { "Stopped watching after --max-wait" };
             let _ = writeln!(s, "{why}: CloudFormation carries on, nothing was cancelled or rolled back.");
             let _ = writeln!(s, "Resume watching with `pypictl status --watch`.");
-            if *interrupted {
-                130
-            } else {
-                1
-            }
         }
-    };
-    (s, code)
+    }
+    s
 }
 
 pub fn root_cause_text(cause: &RootCause) -> String {

@@ -28,7 +28,7 @@ use console::Style;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle};
 
 use super::text::{duration, one_line, seconds};
-use crate::engine::model::{status, Millis, ServiceSnapshot, StackEvent};
+use crate::engine::model::{Millis, Status, ServiceSnapshot, StackEvent};
 use crate::engine::progress::{Progress, Sink, WatchedStack};
 
 /// Spinner frames; the last one is what a line still in progress shows once
@@ -94,7 +94,7 @@ struct Columns {
 
 struct Resource {
     logical_id: String,
-    status: String,
+    status: Status,
     /// When it last entered an *_IN_PROGRESS status: in-progress ids are
     /// listed oldest first, so the list does not reshuffle as events arrive.
     since: Millis,
@@ -105,7 +105,7 @@ struct StackLine {
     depth: usize,
     total: Option<usize>,
     /// The stack's own latest status.
-    status: Option<String>,
+    status: Option<Status>,
     /// A failure or rollback happened in this stack during the watch: it ends
     /// with ✘ whatever its final status (a nested stack created, then deleted
     /// by its parent's rollback, ends DELETE_COMPLETE).
@@ -218,7 +218,7 @@ impl TtyRenderer {
     }
 
     fn event(&mut self, label: String, event: StackEvent) {
-        if status::failed(&event.status) {
+        if event.status.failed() {
             self.print_failure(&label, &event);
         }
         self.now = self.now.max(event.timestamp);
@@ -300,26 +300,27 @@ impl StackLine {
     fn record(&mut self, event: &StackEvent) {
         self.first = Some(self.first.map_or(event.timestamp, |t| t.min(event.timestamp)));
         self.last = self.last.max(event.timestamp);
-        let s = event.status.as_str();
+        let s = &event.status;
         if event.is_about_stack() {
-            if status::unsuccessful(s) || (self.built && s.starts_with("DELETE_")) {
+            if s.unsuccessful() || (self.built && s.deleting()) {
                 self.troubled = true;
             }
-            self.built |= s.starts_with("CREATE_") || s.starts_with("UPDATE_") || s.starts_with("IMPORT_");
-            self.status = Some(s.to_string());
+            let name = s.as_str();
+            self.built |= name.starts_with("CREATE_") || name.starts_with("UPDATE_") || name.starts_with("IMPORT_");
+            self.status = Some(s.clone());
             return;
         }
-        self.troubled |= status::failed(s);
+        self.troubled |= s.failed();
         match self.resources.iter_mut().find(|r| r.logical_id == event.logical_id) {
             Some(r) => {
-                if status::in_progress(s) && !status::in_progress(&r.status) {
+                if s.in_progress() && !r.status.in_progress() {
                     r.since = event.timestamp;
                 }
-                r.status = s.to_string();
+                r.status = s.clone();
             }
             None => self.resources.push(Resource {
                 logical_id: event.logical_id.clone(),
-                status: s.to_string(),
+                status: s.clone(),
                 since: event.timestamp,
             }),
         }
@@ -329,7 +330,7 @@ impl StackLine {
         let working = match &self.status {
             None if self.resources.is_empty() => return Look::Waiting,
             None => true,
-            Some(s) => status::in_progress(s),
+            Some(s) => s.in_progress(),
         };
         match (working, self.troubled) {
             (true, false) => Look::Running,
@@ -361,18 +362,18 @@ impl StackLine {
     /// What the end of the line says: the ids in progress while working, the
     /// final status once done.
     fn message(&self, look: Look) -> String {
-        let status = self.status.as_deref().unwrap_or("");
+        let status = self.status.as_ref().map_or("", |s| s.as_str());
         match look {
             Look::Waiting => "waiting".to_string(),
             Look::Done | Look::Failed => status.to_string(),
             Look::Running | Look::Troubled => {
                 let mut working: Vec<&Resource> =
-                    self.resources.iter().filter(|r| status::in_progress(&r.status)).collect();
+                    self.resources.iter().filter(|r| r.status.in_progress()).collect();
                 working.sort_by_key(|r| r.since);
                 let ids = budgeted(working.iter().map(|r| r.logical_id.as_str()), IN_PROGRESS_BUDGET);
                 // The ordinary statuses go without saying; a rollback or a
                 // cleanup is worth reading.
-                if matches!(status, "" | "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS") {
+                if matches!(self.status, None | Some(Status::CreateInProgress | Status::UpdateInProgress)) {
                     ids
                 } else {
                     format!("{status}  {ids}").trim_end().to_string()
@@ -389,7 +390,7 @@ impl StackLine {
             self.bar.set_style(self.style(look, label_width));
             self.styled = Some((look, label_width));
         }
-        let done = self.resources.iter().filter(|r| status::complete(&r.status) || status::failed(&r.status)).count();
+        let done = self.resources.iter().filter(|r| r.status.complete() || r.status.failed()).count();
         let total = self.total.unwrap_or(0).max(self.resources.len());
         let end = if look.animated() { now.max(self.last) } else { self.last };
         {

@@ -69,7 +69,7 @@ fn assert_consistent(r: &Value) {
 #[test]
 fn steady_sends_exactly_the_requested_number_across_the_mix() {
     let server = PypiServer::start(USER, PASSWORD, &packages());
-    let out = bench(&server.url(), Some(PASSWORD), &["--username", USER, "--profile", "steady", "--concurrency", "4", "--requests", "57", "--duration", "60s", "--seed", "3", "--output", "json"]);
+    let out = bench(&server.url(), Some(PASSWORD), &["--username", USER, "--workload", "steady", "--concurrency", "4", "--requests", "57", "--duration", "60s", "--seed", "3", "--output", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let r = json(&out);
     assert_consistent(&r);
@@ -90,7 +90,7 @@ fn burst_fires_the_burst_every_period_over_the_baseline_and_compares_with_the_gu
     let out = bench(
         &url,
         None,
-        &["--profile", "burst", "--concurrency", "25", "--baseline", "2", "--burst-every", "1s", "--duration", "2500ms", "--timeout", "30s", "--instance-type", "c6a.xlarge"],
+        &["--workload", "burst", "--concurrency", "25", "--baseline", "2", "--burst-every", "1s", "--duration", "2500ms", "--timeout", "30s", "--instance-type", "c6a.xlarge"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -106,7 +106,7 @@ fn burst_fires_the_burst_every_period_over_the_baseline_and_compares_with_the_gu
     let out = bench(
         &url,
         None,
-        &["--profile", "burst", "--concurrency", "25", "--baseline", "0", "--burst-every", "1s", "--duration", "2500ms", "--timeout", "30s", "--output", "json"],
+        &["--workload", "burst", "--concurrency", "25", "--baseline", "0", "--burst-every", "1s", "--duration", "2500ms", "--timeout", "30s", "--output", "json"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let r = json(&out);
@@ -160,7 +160,7 @@ fn upload_profile_uploads_fresh_wheels_that_the_index_then_lists() {
 #[test]
 fn a_wrong_password_is_counted_as_4xx() {
     let server = PypiServer::start(USER, PASSWORD, &packages());
-    let out = bench(&server.url(), Some("wrong"), &["--username", USER, "--profile", "steady", "--concurrency", "2", "--requests", "12", "--output", "json"]);
+    let out = bench(&server.url(), Some("wrong"), &["--username", USER, "--workload", "steady", "--concurrency", "2", "--requests", "12", "--output", "json"]);
     assert_eq!(out.status.code(), Some(1), "nothing succeeded: exit 1, report printed\n{}", stderr(&out));
     let r = json(&out);
     assert_consistent(&r);
@@ -172,7 +172,7 @@ fn a_wrong_password_is_counted_as_4xx() {
 #[test]
 fn a_closed_port_is_counted_as_connection_errors() {
     let port = common::free_port();
-    let out = bench(&format!("http://127.0.0.1:{port}/"), None, &["--profile", "steady", "--concurrency", "2", "--requests", "7", "--output", "json"]);
+    let out = bench(&format!("http://127.0.0.1:{port}/"), None, &["--workload", "steady", "--concurrency", "2", "--requests", "7", "--output", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let r = json(&out);
     assert_consistent(&r);
@@ -187,7 +187,7 @@ fn a_server_that_never_answers_is_counted_as_timeouts() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let started = std::time::Instant::now();
-    let out = bench(&format!("http://127.0.0.1:{port}/"), None, &["--profile", "steady", "--concurrency", "3", "--requests", "6", "--timeout", "300ms", "--output", "json"]);
+    let out = bench(&format!("http://127.0.0.1:{port}/"), None, &["--workload", "steady", "--concurrency", "3", "--requests", "6", "--timeout", "300ms", "--output", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let r = json(&out);
     assert_consistent(&r);
@@ -202,7 +202,7 @@ fn the_duration_bounds_a_run_without_a_request_cap() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let started = std::time::Instant::now();
-    let out = bench(&format!("http://127.0.0.1:{port}/"), None, &["--profile", "steady", "--concurrency", "2", "--duration", "500ms", "--timeout", "400ms", "--output", "json"]);
+    let out = bench(&format!("http://127.0.0.1:{port}/"), None, &["--workload", "steady", "--concurrency", "2", "--duration", "500ms", "--timeout", "400ms", "--output", "json"]);
     let r = json(&out);
     let n = r["requests"].as_u64().unwrap();
     // Each client starts a request, waits 400 ms, starts one more before 500 ms.
@@ -217,8 +217,8 @@ fn bad_flags_exit_2_naming_the_flag_value_and_rule() {
         (&["--concurrency", "0"], "--concurrency 0: must be 1 to 5000"),
         (&["--requests", "0"], "--requests 0: must be 1 to 1000000"),
         (&["--duration", "2h"], "--duration 2h: must be more than 0 and at most 1h"),
-        (&["--profile", "steady", "--baseline", "2"], "--baseline and --burst-every apply to --profile burst only, not steady"),
-        (&["--profile", "burst", "--workload", "steady"], "--workload steady and --profile burst: give the workload once"),
+        (&["--workload", "steady", "--baseline", "2"], "--baseline and --burst-every apply to --workload burst only, not steady"),
+        (&["--profile", "burst"], "--profile burst: --profile is the AWS profile; the workload is chosen with --workload burst"),
         (&["--username", "me"], "--username given without a password"),
     ];
     for (args, message) in cases {
@@ -235,7 +235,7 @@ fn bad_flags_exit_2_naming_the_flag_value_and_rule() {
 #[test]
 fn without_url_the_target_is_the_stacks_url_with_the_secrets_credentials() {
     use pypictl::bench::{self, workload};
-    use pypictl::engine::scripted::ScriptedCloud;
+    use pypictl_test_support::ScriptedCloud;
     let password = "st@ck:p/ss%word";
     let server = PypiServer::start("pypi-1a2b3c4d", password, &packages());
     let cloud = ScriptedCloud::new(

@@ -6,13 +6,14 @@
 //! cloud's time, and draw the same live view (elapsed times come from the
 //! cloud's timestamps and the ticks).
 
+use pypictl::engine::model::Status;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pypictl::engine::creds::{self, RotateOptions, Rotated};
 use pypictl::engine::deploy::{Deployer, Outcome};
 use pypictl::engine::model::Millis;
 use pypictl::engine::progress::{Progress, Recorder};
-use pypictl::engine::scripted::ScriptedCloud;
+use pypictl_test_support::ScriptedCloud;
 use pypictl::engine::tail::EventTail;
 use pypictl::engine::watch::{WatchEnd, WatchOptions, Watcher};
 use pypictl_stacks::app::synthesize;
@@ -85,7 +86,7 @@ async fn a_deploy_reads_the_same_at_any_date_and_any_skew() {
             .await
             .unwrap();
         let Outcome::Failed { status, root_cause, .. } = &outcome else { panic!("{what}: {outcome:?}") };
-        assert_eq!(status, "UPDATE_ROLLBACK_COMPLETE", "{what}");
+        assert_eq!(*status, Status::UpdateRollbackComplete, "{what}");
         assert_eq!(root_cause.as_ref().unwrap().stopped_tasks.len(), 2, "{what}: the tasks stopped during the operation");
         let stopped = sink.items.iter().filter(|p| matches!(p, Progress::TaskStopped { .. })).count();
         assert_eq!(stopped, 3, "{what}: each stopped task of the operation, once");

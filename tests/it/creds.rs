@@ -7,7 +7,7 @@ use std::time::Duration;
 use pypictl::engine::cloud::Probe;
 use pypictl::engine::creds::{self, RotateOptions, Rotated};
 use pypictl::engine::progress::{Progress, Recorder};
-use pypictl::engine::scripted::ScriptedCloud;
+use pypictl_test_support::ScriptedCloud;
 use serde_json::json;
 
 const URL: &str = "https://pypi.example.com/simple/";

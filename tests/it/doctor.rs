@@ -8,7 +8,7 @@
 use crate::common;
 
 use pypictl::engine::doctor::{self, names::*, Options, Report, Status};
-use pypictl::engine::scripted::ScriptedCloud;
+use pypictl_test_support::ScriptedCloud;
 use pypictl_stacks::config::ThroughputMode;
 use pypictl_stacks::Config;
 use serde_json::{json, Value};

@@ -5,6 +5,7 @@
 //! an operation in progress, stuck stacks, refused stateful replacements.
 //! Time is tokio's paused clock: hours of CloudFormation take milliseconds.
 
+use pypictl::engine::model::Status;
 use crate::common;
 
 use std::collections::VecDeque;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use pypictl::engine::changeset::Change;
 use pypictl::engine::deploy::{DeployOptions, Deployer, Interaction, Outcome};
 use pypictl::engine::progress::{Progress, Recorder};
-use pypictl::engine::scripted::ScriptedCloud;
+use pypictl_test_support::ScriptedCloud;
 use pypictl::engine::watch::WatchOptions;
 use pypictl_stacks::app::{synthesize, Assembly};
 use pypictl_stacks::{Config, Deployment};
@@ -109,7 +110,7 @@ async fn a_new_stack_with_nine_nested_stacks_succeeds() {
     let cloud = timeline("create-success");
     let run = deploy(&cloud, true).await;
     let Outcome::Succeeded { status, outputs } = &run.outcome else { panic!("{:?}", run.outcome) };
-    assert_eq!(status, "CREATE_COMPLETE");
+    assert_eq!(*status, Status::CreateComplete);
     assert!(outputs.iter().any(|(k, v)| k == "PypiServerUrls" && v == "https://pypi.example.com/"));
 
     let announced = stacks_announced(&run);
@@ -151,12 +152,12 @@ async fn a_nested_failure_names_the_deepest_first_failure() {
     let cloud = timeline("nested-failure");
     let run = deploy(&cloud, true).await;
     let Outcome::Failed { status, root_cause, advice, left_behind } = &run.outcome else { panic!("{:?}", run.outcome) };
-    assert_eq!(status, "ROLLBACK_COMPLETE");
+    assert_eq!(*status, Status::RollbackComplete);
     // The file system is RetainExceptOnCreate (deleted by this rollback);
     // the access-log bucket keeps Retain, and is named with its id.
     let left: Vec<(&str, &str)> = left_behind.iter().map(|r| (r.stack.as_str(), r.logical_id.as_str())).collect();
     assert_eq!(left, [("LoadBalancer", "AccessLogBucket")]);
-    let (text, _) = pypictl::ui::report::outcome("pypi", &run.outcome);
+    let text = pypictl::ui::report::outcome("pypi", &run.outcome);
     assert!(text.contains("Left in the account") && text.contains("AccessLogBucket-1A2B3C"), "{text}");
     let cause = root_cause.as_ref().expect("a root cause");
     assert_eq!((cause.stack.as_str(), cause.logical_id.as_str(), cause.resource_type.as_str()), ("Storage", "MountTarget2", "AWS::EFS::MountTarget"));
@@ -170,7 +171,7 @@ async fn an_ecs_service_that_never_stabilises_reports_why_tasks_stopped() {
     let cloud = timeline("ecs-never-stable");
     let run = deploy(&cloud, true).await;
     let Outcome::Failed { status, root_cause, .. } = &run.outcome else { panic!("{:?}", run.outcome) };
-    assert_eq!(status, "UPDATE_ROLLBACK_COMPLETE");
+    assert_eq!(*status, Status::UpdateRollbackComplete);
     let cause = root_cause.as_ref().unwrap();
     assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Service", "Service"));
     assert!(cause.reason.contains("Circuit Breaker"), "{}", cause.reason);
@@ -195,7 +196,7 @@ async fn update_rollback_failed_is_continued_when_the_user_agrees() {
     let cloud = timeline("update-rollback-failed");
     let run = deploy(&cloud, false).await;
     let Outcome::Stuck { status, advice } = &run.outcome else { panic!("{:?}", run.outcome) };
-    assert_eq!(status, "UPDATE_ROLLBACK_FAILED");
+    assert_eq!(*status, Status::UpdateRollbackFailed);
     assert!(advice.contains("--yes"));
     assert!(cloud.logged("ContinueUpdateRollback").is_empty());
 }
@@ -204,7 +205,7 @@ async fn update_rollback_failed_is_continued_when_the_user_agrees() {
 async fn throttling_on_every_other_call_never_fails_a_successful_deploy() {
     let cloud = timeline("throttled");
     let run = deploy(&cloud, true).await;
-    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"), "{:?}", run.outcome);
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if *status == Status::CreateComplete), "{:?}", run.outcome);
     let retries = run.progress.iter().filter(|p| matches!(p, Progress::Retrying { .. })).count();
     assert!(retries > 10, "throttled polls were retried ({retries})");
     assert_eq!(events(&run).len(), 194, "no event lost or repeated despite throttling");
@@ -234,7 +235,7 @@ async fn throttled_single_calls_are_retried_and_told() {
 async fn a_long_history_is_never_read() {
     let cloud = timeline("long-history");
     let run = deploy(&cloud, true).await;
-    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "UPDATE_COMPLETE"), "{:?}", run.outcome);
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if *status == Status::UpdateComplete), "{:?}", run.outcome);
     assert_eq!(events(&run).len(), 15, "only this operation's events");
     let calls = cloud.count("DescribeStackEvents");
     let paged = cloud.count("DescribeStackEvents(next page)");
@@ -261,7 +262,7 @@ async fn ctrl_c_stops_watching_and_nothing_else() {
 async fn an_operation_in_progress_is_watched_not_joined() {
     let cloud = timeline("attach");
     let run = deploy(&cloud, true).await;
-    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "UPDATE_COMPLETE"), "{:?}", run.outcome);
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if *status == Status::UpdateComplete), "{:?}", run.outcome);
     assert!(cloud.logged("CreateChangeSet").is_empty() && cloud.logged("ExecuteChangeSet").is_empty(), "nothing started");
     assert!(stacks_announced(&run).contains(&"Compute".to_string()), "the running nested stack is followed");
     let watched: Vec<&str> = events(&run).iter().map(|e| e.logical_id.as_str()).collect();
@@ -291,12 +292,12 @@ async fn stateful_replacement_is_refused_unless_allowed() {
 async fn rollback_complete_is_deleted_and_recreated_with_consent() {
     let cloud = timeline("rollback-complete");
     let run = deploy(&cloud, false).await;
-    assert!(matches!(&run.outcome, Outcome::Stuck { status, .. } if status == "ROLLBACK_COMPLETE"), "{:?}", run.outcome);
+    assert!(matches!(&run.outcome, Outcome::Stuck { status, .. } if *status == Status::RollbackComplete), "{:?}", run.outcome);
     assert!(cloud.logged("DeleteStack").is_empty());
 
     let cloud = timeline("rollback-complete");
     let run = deploy(&cloud, true).await;
-    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"), "{:?}", run.outcome);
+    assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if *status == Status::CreateComplete), "{:?}", run.outcome);
     let log = cloud.log.borrow().clone();
     let delete = log.iter().position(|l| l.starts_with("DeleteStack")).expect("deleted");
     let create = log.iter().position(|l| l.starts_with("CreateChangeSet Create")).expect("recreated");
@@ -545,7 +546,7 @@ mod destroying {
         let cloud = timeline("destroy-blocked");
         let (_, outcome, _) = run(&cloud, true, false).await;
         let Gone::Failed { status, root_cause } = outcome else { panic!("{outcome:?}") };
-        assert_eq!(status, "DELETE_FAILED");
+        assert_eq!(status, Status::DeleteFailed);
         let cause = root_cause.unwrap();
         assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Network", "InstanceSecurityGroup"));
         assert!(cause.reason.contains("has a dependent object"));
@@ -591,7 +592,7 @@ mod diffing {
         assert_eq!(diff(&timeline("no-changes")).await.0, Outcome::NoChanges);
         let cloud = timeline("attach");
         let (outcome, _) = diff(&cloud).await;
-        assert!(matches!(&outcome, Outcome::Stuck { status, .. } if status == "UPDATE_IN_PROGRESS"), "{outcome:?}");
+        assert!(matches!(&outcome, Outcome::Stuck { status, .. } if *status == Status::UpdateInProgress), "{outcome:?}");
         assert!(cloud.logged("CreateChangeSet").is_empty(), "no change set on a busy stack");
     }
 }
@@ -613,7 +614,7 @@ mod watching {
         let cloud = with("create-success", serde_json::json!({"errors": {"DescribeServices": "AccessDeniedException", "DescribeTasks": "AccessDeniedException"}}));
         let opts = DeployOptions { watch: WatchOptions { max_wait: Some(Duration::from_secs(3 * 3600)), ..WatchOptions::default() }, ..options(true) };
         let run = deploy_with(&cloud, opts, Script::default(), None).await;
-        assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"), "{:?}", run.outcome);
+        assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if *status == Status::CreateComplete), "{:?}", run.outcome);
         let warnings: Vec<&String> = run.progress.iter().filter_map(|p| if let Progress::Warning(w) = p { Some(w) } else { None }).collect();
         assert!(warnings.iter().any(|w| w.contains("reading the ECS service") && w.contains("AccessDenied")), "{warnings:?}");
         assert!(cloud.count("DescribeServices") <= MAX_REFUSED_READS as usize, "ECS reads stop after {MAX_REFUSED_READS} refusals: {}", cloud.count("DescribeServices"));
@@ -673,10 +674,10 @@ mod real_cloudformation {
         let cloud = timeline("rollback-failed");
         let run = deploy(&cloud, true).await;
         let Outcome::Failed { status, root_cause, advice, .. } = &run.outcome else { panic!("{:?}", run.outcome) };
-        assert_eq!(status, "ROLLBACK_FAILED");
-        let blocked = run.progress.iter().any(|p| matches!(p, Progress::Event { stack, event } if stack == "Network" && event.logical_id == "InstanceSecurityGroup" && event.status == "DELETE_FAILED"));
+        assert_eq!(*status, Status::RollbackFailed);
+        let blocked = run.progress.iter().any(|p| matches!(p, Progress::Event { stack, event } if stack == "Network" && event.logical_id == "InstanceSecurityGroup" && event.status == Status::DeleteFailed));
         assert!(blocked, "the blocker's DELETE_FAILED event is shown");
-        let deleting = run.progress.iter().any(|p| matches!(p, Progress::Event { stack, event } if stack == "Network" && event.status == "DELETE_IN_PROGRESS"));
+        let deleting = run.progress.iter().any(|p| matches!(p, Progress::Event { stack, event } if stack == "Network" && event.status == Status::DeleteInProgress));
         assert!(deleting, "the nested stack's deletion is followed");
         let cause = root_cause.as_ref().unwrap();
         assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Network", "InstanceSecurityGroup"), "{cause:?}");
@@ -693,7 +694,7 @@ mod real_cloudformation {
         let cloud = timeline("update-rollback-blocked");
         let run = deploy(&cloud, true).await;
         let Outcome::Failed { status, root_cause, advice, .. } = &run.outcome else { panic!("{:?}", run.outcome) };
-        assert_eq!(status, "UPDATE_ROLLBACK_FAILED");
+        assert_eq!(*status, Status::UpdateRollbackFailed);
         let cause = root_cause.as_ref().unwrap();
         assert_eq!((cause.stack.as_str(), cause.logical_id.as_str()), ("Network", "ServiceSecurityGroup"));
         assert!(cause.reason.contains("does not exist"), "the rollback's failure, not the update's: {}", cause.reason);
@@ -702,14 +703,14 @@ mod real_cloudformation {
 
         // A plain retry: ContinueUpdateRollback without resources to skip fails again.
         let run = deploy(&cloud, true).await;
-        assert!(matches!(&run.outcome, Outcome::Failed { status, .. } if status == "UPDATE_ROLLBACK_FAILED"), "{:?}", run.outcome);
+        assert!(matches!(&run.outcome, Outcome::Failed { status, .. } if *status == Status::UpdateRollbackFailed), "{:?}", run.outcome);
         assert!(warnings(&run).iter().any(|w| w.contains("ServiceSecurityGroup") && w.contains("does not exist")), "{:?}", warnings(&run));
         assert_eq!(cloud.logged("ContinueUpdateRollback"), ["ContinueUpdateRollback root skip=[]"]);
 
         // With --rollback-skip-failed: the blocker is skipped, by its nested stack's name.
         let opts = DeployOptions { rollback_skip_failed: true, ..options(true) };
         let run = deploy_with(&cloud, opts, Script::default(), None).await;
-        assert!(matches!(&run.outcome, Outcome::Recovered { status } if status == "UPDATE_ROLLBACK_COMPLETE"), "{:?}", run.outcome);
+        assert!(matches!(&run.outcome, Outcome::Recovered { status } if *status == Status::UpdateRollbackComplete), "{:?}", run.outcome);
         assert_eq!(cloud.logged("ContinueUpdateRollback").last().unwrap(), &format!("ContinueUpdateRollback root skip=[{skip}]"));
         assert!(steps(&run).iter().any(|s| s.contains(&format!("skipping {skip}"))), "{:?}", steps(&run));
     }
@@ -732,7 +733,7 @@ mod real_cloudformation {
     async fn a_stack_being_deleted_is_waited_for_then_created() {
         let cloud = timeline("delete-in-progress");
         let run = deploy(&cloud, true).await;
-        assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"), "{:?}", run.outcome);
+        assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if *status == Status::CreateComplete), "{:?}", run.outcome);
         assert!(cloud.logged("CreateChangeSet")[0].starts_with("CreateChangeSet Create "), "{:?}", cloud.logged("CreateChangeSet"));
         assert!(steps(&run).iter().any(|s| s.contains("being deleted")), "{:?}", steps(&run));
     }
@@ -744,7 +745,7 @@ mod real_cloudformation {
     async fn a_retry_after_no_rollback_keeps_rollback_disabled() {
         let cloud = timeline("failed-no-rollback");
         let run = deploy(&cloud, true).await;
-        assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "UPDATE_COMPLETE"), "{:?}", run.outcome);
+        assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if *status == Status::UpdateComplete), "{:?}", run.outcome);
         assert_eq!(cloud.logged("ExecuteChangeSet"), ["ExecuteChangeSet cs-root disable_rollback=true"]);
         assert!(steps(&run).iter().any(|s| s.contains("UPDATE_FAILED") && s.contains("DisableRollback") && s.contains("rollback-stack")), "{:?}", steps(&run));
     }
@@ -829,13 +830,13 @@ mod real_cloudformation {
         assert!(matches!(outcome, Outcome::Previewed(_)), "{outcome:?}");
         assert_eq!(cloud.describe_stack("pypi").await.unwrap(), None, "deleted, not DELETE_IN_PROGRESS");
         let run = deploy(&cloud, true).await;
-        assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if status == "CREATE_COMPLETE"), "{:?}", run.outcome);
+        assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if *status == Status::CreateComplete), "{:?}", run.outcome);
     }
 
     /// The polling budget of a deploy at a real account's pace (the heavy
     /// example, about half an hour): the root every poll, a nested stack only
     /// while its parent shows it in progress and every other poll, ECS every
-    /// other poll during the rollout. The figures go in the README.
+    /// third poll during the rollout. The figures are in docs/architecture.md.
     #[tokio::test(start_paused = true)]
     async fn the_polling_budget_of_a_half_hour_deploy() {
         let cloud = timeline("create-slow");

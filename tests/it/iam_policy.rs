@@ -147,7 +147,7 @@ fn the_resource_table_covers_the_provider_schemas_handlers() {
         }
     }
     assert!(checked > 300, "{checked} permissions checked");
-    assert!(missing.is_empty(), "permissions of the schemas' handlers missing from RESOURCE_ACTIONS (stacks/src/permissions.rs):\n{}", missing.join("\n"));
+    assert!(missing.is_empty(), "permissions of the schemas' handlers missing from RESOURCE_ACTIONS (stacks/src/permissions/actions.rs):\n{}", missing.join("\n"));
 }
 
 /// Runs pypictl against the emulator with recording into `record`.

@@ -9,6 +9,7 @@ mod clock;
 mod contract;
 mod creds;
 mod creds_format;
+mod docs;
 mod doctor;
 mod engine;
 mod iam_policy;

@@ -26,7 +26,7 @@ use pypictl::engine::deploy::{Deployer, Outcome};
 use pypictl::engine::doctor::{self, names::IMAGES, Options, Status};
 use pypictl::engine::images::{self, ImageRef, ManifestAnswer};
 use pypictl::engine::progress::{Progress, Recorder};
-use pypictl::engine::scripted::ScriptedCloud;
+use pypictl_test_support::ScriptedCloud;
 use pypictl_stacks::app::{synthesize, Assembly};
 use pypictl_stacks::{Config, Deployment};
 
@@ -424,7 +424,7 @@ async fn deploy_stops_on_a_typo_before_changing_anything() {
     let Outcome::Prerequisites(problems) = &outcome else { panic!("{outcome:?}") };
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].what.contains("enableDnsHostnames") && problems[1].what.contains("v2.4.3"), "{problems:?}");
-    let (message, code) = pypictl::ui::report::outcome("pypi", &outcome);
+    let (message, code) = (pypictl::ui::report::outcome("pypi", &outcome), pypictl::commands::deploy::exit_code(&outcome));
     assert_eq!(code, 2);
     assert!(message.contains("docker.io/pypiserver/pypiserver:v2.4.3") && message.contains("fix: set `service.image_tag`"), "{message}");
 }

@@ -2,13 +2,15 @@
 //! same deploy engine (scripted here), and pypictl.toml rewritten only on
 //! success, comments and layout kept.
 
+use pypictl::engine::model::Status;
 use crate::common;
 
 
-use pypictl::commands::upgrade::{self, changed_stacks};
+use pypictl::commands::upgrade;
+use pypictl::engine::upgrade::{changed_stacks, warnings};
 use pypictl::engine::deploy::Outcome;
 use pypictl::engine::progress::{Progress, Recorder};
-use pypictl::engine::scripted::ScriptedCloud;
+use pypictl_test_support::ScriptedCloud;
 use pypictl_stacks::app::synthesize;
 use pypictl_stacks::edit::Upgrade;
 
@@ -54,12 +56,12 @@ fn capacity_and_cost_are_shown_before_and_after() {
     let dir = tempfile::tempdir().unwrap();
     let path = heavy_copy(dir.path());
     let plan = upgrade::plan(&path, Upgrade { instance_type: Some("c6a.2xlarge".into()), container_memory: Some(1024), ..Default::default() }).unwrap();
-    let table = upgrade::compare(&plan.before.capacity, &plan.after.capacity);
+    let table = pypictl::ui::upgrade::compare(&plan.before.capacity, &plan.after.capacity);
     for needle in ["c6a.xlarge", "c6a.2xlarge  ←", "$245.58", "$477.96  ←", "12 .. 24"] {
         assert!(table.contains(needle), "{needle:?} in\n{table}");
     }
     let plan = upgrade::plan(&path, Upgrade { instance_type: Some("t3.medium".into()), asg_min: Some(6), asg_max: Some(8), image_tag: Some("latest".into()), ..Default::default() }).unwrap();
-    let w = upgrade::warnings(&plan).join("\n");
+    let w = warnings(&plan).join("\n");
     assert!(w.contains("burstable") && w.contains("fewer, beefier") && w.contains("latest"), "{w}");
 }
 
@@ -70,7 +72,7 @@ async fn a_successful_upgrade_records_the_new_values_keeping_comments() {
     let plan = upgrade::plan(&path, Upgrade { instance_type: Some("c7i.xlarge".into()), ..Default::default() }).unwrap();
     let cloud = timeline("long-history");
     let mut sink = Recorder::default();
-    let (outcome, written) = upgrade::upgrade(&cloud, &cloud, &mut sink, &mut common::Yes, common::deploy_options(true), &path, &plan, std::future::pending()).await.unwrap();
+    let (outcome, written) = pypictl::engine::upgrade::upgrade(&cloud, &cloud, &mut sink, &mut common::Yes, common::deploy_options(true), &path, &plan, std::future::pending()).await.unwrap();
     assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
     assert!(written);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -88,8 +90,8 @@ async fn a_rolled_back_upgrade_leaves_the_file_alone() {
     let plan = upgrade::plan(&path, Upgrade { image_tag: Some("v2.4.3".into()), ..Default::default() }).unwrap();
     let cloud = timeline("ecs-never-stable");
     let mut sink = Recorder::default();
-    let (outcome, written) = upgrade::upgrade(&cloud, &cloud, &mut sink, &mut common::Yes, common::deploy_options(true), &path, &plan, std::future::pending()).await.unwrap();
-    assert!(matches!(&outcome, Outcome::Failed { status, .. } if status == "UPDATE_ROLLBACK_COMPLETE"), "{outcome:?}");
+    let (outcome, written) = pypictl::engine::upgrade::upgrade(&cloud, &cloud, &mut sink, &mut common::Yes, common::deploy_options(true), &path, &plan, std::future::pending()).await.unwrap();
+    assert!(matches!(&outcome, Outcome::Failed { status, .. } if *status == Status::UpdateRollbackComplete), "{outcome:?}");
     assert!(!written);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "pypictl.toml not rewritten");
 }

@@ -354,7 +354,7 @@ fn choose_workload(args: &InitArgs, asg_subnet_count: u32) -> Result<Workload> {
         let w = Workload::Custom { instance_type, container_memory: memory.parse().unwrap_or(512) };
         match w.plan(asg_subnet_count) {
             Ok(plan) => {
-                eprint!("{}", super::super::size::render_text(&plan));
+                eprint!("{}", crate::ui::size::render_text(&plan));
                 if ask::confirm("Use this size?", true)? {
                     return Ok(w);
                 }

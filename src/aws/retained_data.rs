@@ -1,4 +1,4 @@
-//! [`Data`]: deleting what a stack deletion keeps, for
+//! [`RetainedData`]: deleting what a stack deletion keeps, for
 //! `destroy --force-destroy-data`. Each call waits for what must go first
 //! (mount targets before a file system, recovery points before a vault).
 
@@ -9,14 +9,14 @@ use tokio::time::sleep;
 
 use super::errors::cloud_error;
 use super::AwsCloud;
-use crate::engine::cloud::{CloudResult, Data};
+use crate::engine::cloud::{CloudResult, RetainedData};
 use crate::engine::model::{CloudError, ErrorKind};
 
 /// How long to wait for dependent deletions (mount targets, recovery points).
 const WAIT: Duration = Duration::from_secs(600);
 const POLL: Duration = Duration::from_secs(5);
 
-impl Data for AwsCloud {
+impl RetainedData for AwsCloud {
     async fn empty_bucket(&self, bucket: &str) -> CloudResult<usize> {
         let mut deleted = 0;
         loop {

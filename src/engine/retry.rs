@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::sleep;
 
-use super::cloud::{Account, Clock, CloudResult, Data, Secrets, Service, Stacks};
+use super::cloud::{Account, Clock, CloudResult, RetainedData, Secrets, Service, Stacks};
 use super::model::*;
 
 pub const ATTEMPTS: u32 = 10;
@@ -131,7 +131,7 @@ impl<C: Secrets> Secrets for Patient<'_, C> {
     }
 }
 
-impl<C: Data> Data for Patient<'_, C> {
+impl<C: RetainedData> RetainedData for Patient<'_, C> {
     patiently! {
         async fn empty_bucket(&self, bucket: &str) -> CloudResult<usize>;
         async fn delete_bucket(&self, bucket: &str) -> CloudResult<()>;

@@ -1,4 +1,5 @@
-//! The staging bucket: its own small stack, created on first use in an
+//! Assets: the templates, staged in the staging bucket (its own small stack,
+//! created on first use in an
 //! account and region; templates go in content-addressed, so an unchanged
 //! template is never uploaded twice.
 
@@ -10,7 +11,7 @@ use pypictl_stacks::staging::{BUCKET_OUTPUT, STACK_NAME};
 use tokio::time::sleep;
 
 use super::cloud::Stacks;
-use super::model::{status, CreateStack};
+use super::model::{Status, CreateStack};
 use super::progress::{Progress, Sink};
 
 /// The staging bucket's name, creating its stack on first use; `run` names
@@ -31,13 +32,13 @@ pub async fn ensure_bucket<C: Stacks, S: Sink>(cloud: &C, sink: &mut S, template
     let mut delay = poll;
     loop {
         match &stack {
-            Some(s) if s.status == "CREATE_COMPLETE" || s.status == "UPDATE_COMPLETE" || s.status == "UPDATE_ROLLBACK_COMPLETE" => {
+            Some(s) if s.status == Status::CreateComplete || s.status == Status::UpdateComplete || s.status == Status::UpdateRollbackComplete => {
                 return s
-                    .output(BUCKET_OUTPUT)
+                    .output_named(BUCKET_OUTPUT)
                     .map(str::to_string)
                     .ok_or_else(|| anyhow!("stack {STACK_NAME} has no {BUCKET_OUTPUT} output"));
             }
-            Some(s) if status::terminal(&s.status) => bail!(
+            Some(s) if s.status.terminal() => bail!(
                 "the staging stack {STACK_NAME} is in {}{}: delete it (`aws cloudformation delete-stack --stack-name {STACK_NAME}`) and deploy again",
                 s.status,
                 s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
