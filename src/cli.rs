@@ -92,8 +92,9 @@ pub struct RoleArg {
     pub role_arn: Option<String>,
 }
 
-/// `arn:<partition>:iam::<12-digit account>:role/<path/name>`.
-fn parse_role_arn(value: &str) -> Result<String, String> {
+/// The account of an IAM role ARN, `arn:<partition>:iam::<12-digit
+/// account>:role/<path/name>`; None when the value is not one.
+pub fn role_account(value: &str) -> Option<&str> {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     let ok = parts.len() == 6
         && parts[0] == "arn"
@@ -103,10 +104,13 @@ fn parse_role_arn(value: &str) -> Result<String, String> {
         && parts[4].len() == 12
         && parts[4].bytes().all(|b| b.is_ascii_digit())
         && parts[5].strip_prefix("role/").is_some_and(|n| !n.is_empty());
-    if ok {
-        Ok(value.to_string())
-    } else {
-        Err(format!("{value:?} is not an IAM role ARN (arn:aws:iam::<12-digit account id>:role/<name>)"))
+    if ok { Some(parts[4]) } else { None }
+}
+
+fn parse_role_arn(value: &str) -> Result<String, String> {
+    match role_account(value) {
+        Some(_) => Ok(value.to_string()),
+        None => Err(format!("{value:?} is not an IAM role ARN (arn:aws:iam::<12-digit account id>:role/<name>)")),
     }
 }
 
@@ -396,7 +400,7 @@ pub struct IamPolicyArgs {
     #[command(flatten)]
     pub config: ConfigArg,
     /// CloudFormation service role the deployments use: the deployer then needs pypictl's own calls, the staging bucket's stack and iam:PassRole on it
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", value_parser = parse_role_arn)]
     pub role_arn: Option<String>,
     /// Whose policy to print [default: deployer]
     #[arg(long = "for", value_enum, value_name = "WHO")]

@@ -21,33 +21,15 @@ use pypictl_stacks::permissions::{self, Target};
 use crate::aws::permissions as calls;
 use crate::cli::{Global, IamPolicyArgs, PolicyFor};
 use crate::config_file;
-use crate::exit::bad_input;
 
 /// The largest managed policy IAM accepts, whitespace not counted.
 const MANAGED_POLICY_MAX: usize = 6_144;
 
-/// The account of `arn:<partition>:iam::<account>:role/<name>`; Err when
-/// the value is not a role ARN.
-fn role_account(arn: &str) -> Result<&str> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5].strip_prefix("role/").is_some_and(|n| !n.is_empty());
-    if !ok {
-        return Err(bad_input(format!("--role-arn {arn}: not an IAM role ARN (arn:aws:iam::<12-digit account id>:role/<name>)")));
-    }
-    Ok(parts[4])
-}
-
 pub fn run(global: &Global, args: &IamPolicyArgs) -> Result<()> {
     let d = config_file::load(&args.config.path)?;
     let assembly = app::synthesize(&d).map_err(|e| anyhow::anyhow!("synthesis failed: {e}"))?;
-    let account = args.role_arn.as_deref().map(role_account).transpose()?;
+    // Validated by clap (`--role-arn`): a role ARN has an account.
+    let account = args.role_arn.as_deref().and_then(crate::cli::role_account);
     let target = Target::new(&d.config, account);
     let who = args.for_.unwrap_or(PolicyFor::Deployer);
     let resources = || permissions::resource_statements(&assembly, &target).map_err(|e| anyhow::anyhow!(e));
@@ -97,10 +79,11 @@ mod tests {
 
     #[test]
     fn role_arns_name_their_account() {
-        assert_eq!(role_account("arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role").unwrap(), "123456789012");
-        assert_eq!(role_account("arn:aws-cn:iam::123456789012:role/path/deployer").unwrap(), "123456789012");
+        use crate::cli::role_account;
+        assert_eq!(role_account("arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role"), Some("123456789012"));
+        assert_eq!(role_account("arn:aws-cn:iam::123456789012:role/path/deployer"), Some("123456789012"));
         for bad in ["arn:aws:iam::123456789012:user/alice", "arn:aws:iam::1234:role/x", "role/x", "arn:aws:s3:::bucket"] {
-            assert!(role_account(bad).is_err(), "{bad}");
+            assert_eq!(role_account(bad), None, "{bad}");
         }
     }
 }
