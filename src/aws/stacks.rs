@@ -123,28 +123,26 @@ impl Stacks for AwsCloud {
     }
 
     async fn stack_resources(&self, stack_id: &str) -> CloudResult<Vec<StackResource>> {
-        let mut resources = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .cloudformation
-                .list_stack_resources()
-                .stack_name(stack_id)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(cloud_error)?;
-            resources.extend(out.stack_resource_summaries().iter().map(|r| StackResource {
+        // Every page, through the SDK's paginator.
+        let summaries: Vec<cfn::StackResourceSummary> = self
+            .cloudformation
+            .list_stack_resources()
+            .stack_name(stack_id)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(cloud_error)?;
+        Ok(summaries
+            .iter()
+            .map(|r| StackResource {
                 logical_id: text(r.logical_resource_id()),
                 physical_id: reason(r.physical_resource_id()),
                 resource_type: text(r.resource_type()),
                 status: Status::parse(r.resource_status().map(|s| s.as_str()).unwrap_or_default()),
-            }));
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(resources),
-            }
-        }
+            })
+            .collect())
     }
 
     async fn create_stack(&self, request: &CreateStack) -> CloudResult<String> {
