@@ -213,7 +213,15 @@ impl Server {
 
     /// (status, Location header) of a GET, with or without credentials.
     fn get(&self, path: &str, auth: Option<(&str, &str)>) -> (u16, Option<String>) {
+        self.get_with(path, auth, &[])
+    }
+
+    /// [`Server::get`] with extra request headers.
+    fn get_with(&self, path: &str, auth: Option<(&str, &str)>, headers: &[(&str, &str)]) -> (u16, Option<String>) {
         let mut req = agent().get(&self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some((u, p)) = auth {
             let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
             req = req.header("Authorization", format!("Basic {token}"));
@@ -601,6 +609,26 @@ fn the_proxy_sidecar_started_as_the_task_definition_starts_it_serves_pip_and_twi
         assert_eq!(status, 301);
         assert!(location.as_deref().is_some_and(|l| l.ends_with("/simple/pypictl-contract-probe/")), "{location:?}");
     }
+    // The proxy answers from what it knows: a client's forwarding headers
+    // never reach pypiserver, so a redirect it caches for everyone cannot
+    // point elsewhere; /health with a query string is /health.
+    let forged = [("X-Forwarded-Host", "attacker.example"), ("X-Forwarded-Prefix", "/evil"), ("Forwarded", "host=attacker.example")];
+    let (status, location) = a.get_with("/simple/PYPICTL.contract-probe/", Some(creds), &forged);
+    assert_eq!(status, 301);
+    assert!(location.as_deref().is_some_and(|l| !l.contains("attacker") && !l.contains("evil") && l.ends_with("/simple/pypictl-contract-probe/")), "{location:?}");
+    let (_, location) = a.get("/simple/PYPICTL.contract-probe/", Some(creds));
+    assert!(location.as_deref().is_some_and(|l| !l.contains("attacker") && !l.contains("evil")), "the cached redirect: {location:?}");
+    // /health is cached for 2 s: with pypiserver frozen, /health with any
+    // query string is still answered at once, from that entry (a query that
+    // reached pypiserver would wait for it until the client gives up).
+    assert_eq!(a.get("/health", None).0, 200);
+    signal_group(pypi_a.child.id(), libc::SIGSTOP);
+    let asked = std::time::Instant::now();
+    let answers = [a.get_with("/health?anything", None, &[]).0, a.get_with("/health?x=1&y=2", None, &[]).0];
+    let took = asked.elapsed();
+    signal_group(pypi_a.child.id(), libc::SIGCONT);
+    assert_eq!(answers, [200, 200]);
+    assert!(took < Duration::from_secs(1), "answered from the cache, not by pypiserver: {took:?}");
     // Refused through replica B's proxy; A sees the shared directory.
     assert_eq!(a.stored().len(), 4);
     let dist3 = build_package(work.path(), "0.3.0");
