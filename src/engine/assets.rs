@@ -1,7 +1,6 @@
 //! Assets: the templates, staged in the staging bucket (its own small stack,
-//! created on first use in an
-//! account and region; templates go in content-addressed, so an unchanged
-//! template is never uploaded twice.
+//! created on first use in an account and region). Templates go in
+//! content-addressed, so an unchanged template is never uploaded twice.
 
 use std::time::Duration;
 

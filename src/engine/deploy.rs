@@ -188,7 +188,7 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         if let Some(s) = existing.as_ref().filter(|s| s.status == Status::DeleteInProgress) {
             self.sink.emit(Progress::Step(format!("{name} is being deleted (DELETE_IN_PROGRESS): waiting for the deletion, then creating it")));
             let tail = EventTail::after_latest(cloud, &s.id).await?;
-            let report = self.watch(&s.id.clone(), &name, tail, assembly, interrupt.as_mut()).await;
+            let report = self.watch(&s.id, &name, tail, assembly, interrupt.as_mut()).await;
             if let Some(stop) = self.deletion_end(&report) {
                 return Ok(stop);
             }
@@ -283,30 +283,31 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
         };
         let changes = changeset::expand(cloud, &cs, &name).await?;
         self.interaction.show_changes(&name, &changes);
-        let give_up = |outcome: Outcome| (outcome, cs.id.clone(), cs.stack_id.clone());
         let stop = if preview {
-            Some(give_up(Outcome::Previewed(changes.clone())))
+            Some(Outcome::Previewed(changes))
         } else {
-            let losing: Vec<Change> = changes.iter().filter(|c| changeset::replacement_risk(&c.change) == Risk::Certain).cloned().collect();
+            let mut losing: Vec<Change> = Vec::new();
             for c in &changes {
-                if let Risk::Uncertain(why) = changeset::replacement_risk(&c.change) {
-                    self.sink.emit(Progress::Warning(format!("{} {} ({}) may be replaced: {why}", c.stack, c.change.logical_id, c.change.resource_type)));
+                match changeset::replacement_risk(&c.change) {
+                    Risk::Certain => losing.push(c.clone()),
+                    Risk::Uncertain(why) => self.sink.emit(Progress::Warning(format!("{} {} ({}) may be replaced: {why}", c.stack, c.change.logical_id, c.change.resource_type))),
+                    Risk::None => {}
                 }
             }
             if !losing.is_empty() && !self.opts.allow_replace_stateful {
-                Some(give_up(Outcome::Refused(losing)))
+                Some(Outcome::Refused(losing))
             } else if self.opts.yes {
                 None
             } else if !self.interaction.interactive() {
-                Some(give_up(Outcome::NeedsConfirmation))
+                Some(Outcome::NeedsConfirmation)
             } else if !self.interaction.confirm(&format!("Deploy these changes to {name}?")) {
-                Some(give_up(Outcome::Declined))
+                Some(Outcome::Declined)
             } else {
                 None
             }
         };
-        if let Some((outcome, id, stack_id)) = stop {
-            self.abandon(&id, kind, &stack_id).await?;
+        if let Some(outcome) = stop {
+            self.abandon(&cs.id, kind, &cs.stack_id).await?;
             return Ok(outcome);
         }
 
