@@ -206,8 +206,10 @@ fn root_template(
     .expect("JSON");
     let mut outputs: Vec<(RootOutput, Expr)> = vec![
         (RootOutput::PypiServerUrls, Expr::str(urls)),
-        (RootOutput::PypiUserSecret, creds.secret_name.in_root()),
-        (RootOutput::PypiUserSecretArn, creds.secret_arn.in_root()),
+        (RootOutput::PypiUserSecret, creds.read.name.in_root()),
+        (RootOutput::PypiUserSecretArn, creds.read.arn.in_root()),
+        (RootOutput::PypiPublishSecret, creds.publish.name.in_root()),
+        (RootOutput::PypiPublishSecretArn, creds.publish.arn.in_root()),
         (RootOutput::PypiLoadBalancerArn, lb.load_balancer_arn.in_root()),
         (RootOutput::LoadBalancerDnsName, out("LoadBalancer", "LoadBalancerDnsName").in_root()),
         (RootOutput::TargetGroupArn, lb.target_group_arn.in_root()),

@@ -254,6 +254,8 @@ pub struct Service {
     pub allow_public_fallback: bool,
     /// Days to keep the container logs.
     pub log_retention_days: u32,
+    /// The largest file an upload may carry (MB).
+    pub max_upload_mb: u32,
 }
 
 impl Default for Service {
@@ -268,6 +270,7 @@ impl Default for Service {
             task_max_count: None,
             allow_public_fallback: false,
             log_retention_days: 365,
+            max_upload_mb: DEFAULT_MAX_UPLOAD_MB,
         }
     }
 }
@@ -335,11 +338,32 @@ impl Storage {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Credentials {
-    /// reference: `secret_readers` (IAM role ARNs).
+    /// reference: `secret_readers` (IAM role ARNs): who may read the read
+    /// credential (list and download).
     pub secret_readers: Vec<String>,
-    /// The service username. Unset: derived from service_name and environment.
+    /// IAM role ARNs that may read the publish credential (upload): the CI
+    /// roles that publish.
+    pub publish_secret_readers: Vec<String>,
+    /// Whether the publish credential may delete files (`remove_pkg`). Off:
+    /// uploaded files are immutable for everyone.
+    pub publish_can_delete: bool,
+    /// The read username. Unset: derived from service_name and environment.
+    /// The publish username is this one with [`PUBLISH_USERNAME_SUFFIX`].
     pub username: Option<String>,
 }
+
+/// Appended to the read username to make the publish username.
+pub const PUBLISH_USERNAME_SUFFIX: &str = "-publish";
+/// The default of `service.max_upload_mb`: PyPI's own default file limit.
+pub const DEFAULT_MAX_UPLOAD_MB: u32 = 100;
+/// The most `service.max_upload_mb` may be. Neither the load balancer nor
+/// nginx limits a request body (nginx's `client_max_body_size` is set from
+/// the key); what bounds it is time: the proxy buffers the whole upload, then
+/// pypiserver receives and writes it to EFS while the load balancer waits for
+/// the answer within its idle timeout, and a gunicorn sync worker within its
+/// timeout (sized from the key, see `pypiserver::worker_timeout_seconds`).
+/// 1024 MB keeps that well inside both at EFS's write rates.
+pub const MAX_UPLOAD_MB_LIMIT: u32 = 1024;
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -451,7 +475,12 @@ impl Config {
         self.hostnames().into_iter().map(|h| format!("https://{h}/")).collect()
     }
 
-    /// The username the secret is created with.
+    /// The publish credential's username: the read one with a suffix.
+    pub fn publish_username(&self) -> String {
+        format!("{}{PUBLISH_USERNAME_SUFFIX}", self.username())
+    }
+
+    /// The read credential's username.
     pub fn username(&self) -> String {
         match &self.credentials.username {
             Some(u) => u.clone(),

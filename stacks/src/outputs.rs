@@ -33,8 +33,10 @@ macro_rules! root_outputs {
 
 root_outputs! {
     PypiServerUrls: "URLs of the package index, comma-separated",
-    PypiUserSecret: "Name of the Secrets Manager secret with the username and password",
-    PypiUserSecretArn: "ARN of the secret with the username and password",
+    PypiUserSecret: "Name of the Secrets Manager secret with the read credential (list and download)",
+    PypiUserSecretArn: "ARN of the secret with the read credential",
+    PypiPublishSecret: "Name of the Secrets Manager secret with the publish credential (upload)",
+    PypiPublishSecretArn: "ARN of the secret with the publish credential",
     PypiLoadBalancerArn: "ARN of the load balancer",
     LoadBalancerDnsName: "DNS name of the load balancer",
     TargetGroupArn: "ARN of the target group",

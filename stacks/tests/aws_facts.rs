@@ -331,3 +331,74 @@ fn stateful_resources_are_deleted_only_by_the_rollback_of_their_creation() {
         }
     }
 }
+
+/// ECS injects a secret referenced by its ARN alone as its whole JSON text;
+/// a `valueFrom` naming a JSON key or a version stage makes the task fail to
+/// start when the key or stage is absent ("Pass Secrets Manager secrets
+/// through Amazon ECS environment variables", Amazon ECS Developer Guide:
+/// "ResourceInitializationError … did not contain json key"). A rotation
+/// stages `pending_password` only while it runs, so every container reads
+/// each secret whole, and the secret the read role keeps its logical id
+/// (a new one would be a new secret: every client's password changes).
+#[test]
+fn secrets_are_injected_whole_so_a_staged_password_may_come_and_go() {
+    for (name, a) in all() {
+        let creds = template(&a, "credentials");
+        let secrets = resources(&creds, "AWS::SecretsManager::Secret");
+        let ids: Vec<&str> = secrets.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["Credentials", "PublishCredentials"], "{name}");
+        let service = template(&a, "service");
+        let (_, task) = one(&service, "AWS::ECS::TaskDefinition");
+        let mut injected = 0;
+        for c in task["Properties"]["ContainerDefinitions"].as_array().unwrap() {
+            for s in c["Secrets"].as_array().into_iter().flatten() {
+                injected += 1;
+                let from = &s["ValueFrom"];
+                assert!(from.get("Ref").is_some(), "{name}: {} reads {} as {from}: the secret's ARN alone (an imported parameter)", c["Name"], s["Name"]);
+            }
+        }
+        assert_eq!(injected, 4, "{name}: both secrets into pypiserver and the proxy");
+    }
+}
+
+/// An ECS task volume on EFS with an access point mounts that access
+/// point's root and nothing above it ("Specifying an Amazon EFS file system
+/// in your task definition", Amazon ECS Developer Guide: the root directory
+/// must be omitted or "/" with an access point). The proxy buffers upload
+/// bodies in a directory beside the packages, so it needs an access point
+/// rooted there; with IAM authorization the task role must be
+/// allowed through both access points (the condition key
+/// elasticfilesystem:AccessPointArn, "Using IAM to control file system data
+/// access", Amazon EFS User Guide).
+#[test]
+fn the_proxy_writes_only_the_upload_scratch_directory() {
+    for (name, a) in all() {
+        let storage = template(&a, "storage");
+        let roots: Vec<&str> = resources(&storage, "AWS::EFS::AccessPoint")
+            .iter()
+            .map(|(_, ap)| ap["Properties"]["RootDirectory"]["Path"].as_str().unwrap())
+            .collect();
+        assert_eq!(roots, ["/packages", "/upload-buffers"], "{name}");
+        // The EFS API's pattern for RootDirectory.Path (AWS::EFS::AccessPoint
+        // RootDirectory, CloudFormation reference; cfn-lint E3031): 1-4
+        // segments, none starting with a dot.
+        for root in &roots {
+            let ok = *root == "/" || (root.starts_with('/') && (1..=4).contains(&root[1..].split('/').count()) && root[1..].split('/').all(|seg| !seg.is_empty() && !seg.starts_with('.') && !seg.contains(['$', '#', '<', '>', ';', '`', '|', '&', '?', '{', '}', '^', '*', '\n'])));
+            assert!(ok, "{name}: {root} is not a path EFS accepts for an access point's root");
+        }
+        let service = template(&a, "service");
+        let (_, task) = one(&service, "AWS::ECS::TaskDefinition");
+        let volumes = task["Properties"]["Volumes"].as_array().unwrap();
+        for v in volumes.iter().filter(|v| v.get("EFSVolumeConfiguration").is_some()) {
+            let efs = &v["EFSVolumeConfiguration"];
+            assert!(efs.get("RootDirectory").is_none(), "{name}: {} mounts its access point's root", v["Name"]);
+            assert_eq!(efs["AuthorizationConfig"]["IAM"], "ENABLED");
+        }
+        let proxy = task["Properties"]["ContainerDefinitions"].as_array().unwrap().iter().find(|c| c["Name"] == "proxy").unwrap();
+        let writable: Vec<&str> = proxy["MountPoints"].as_array().unwrap().iter().filter(|m| m["ReadOnly"] == false).map(|m| m["SourceVolume"].as_str().unwrap()).collect();
+        assert_eq!(writable, ["upload-buffers"], "{name}: the proxy writes no package");
+        let (_, role) = resources(&service, "AWS::IAM::Role").into_iter().find(|(id, _)| id.as_str() == "TaskRole").unwrap();
+        let condition = &role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"];
+        assert_eq!(condition.as_array().map(Vec::len), Some(2), "{name}: both access points: {condition}");
+    }
+}

@@ -72,11 +72,18 @@ fn no_policy_allows_a_wildcard_action() {
 fn the_password_never_appears_in_synthesized_output() {
     for (name, a) in all_assemblies() {
         let creds = template(&a, "credentials");
-        let secret = one(&creds, "AWS::SecretsManager::Secret");
-        assert!(secret.get("SecretString").is_none(), "{name}: a literal secret value");
-        assert_eq!(secret["GenerateSecretString"]["GenerateStringKey"], "password", "{name}");
-        let tmpl: Value = serde_json::from_str(secret["GenerateSecretString"]["SecretStringTemplate"].as_str().unwrap()).unwrap();
-        assert_eq!(tmpl.as_object().unwrap().keys().collect::<Vec<_>>(), vec!["username"], "{name}: only the username is templated");
+        let secrets = resources_of_type(&creds, "AWS::SecretsManager::Secret");
+        assert_eq!(secrets.len(), 2, "{name}: the read and the publish credential");
+        let mut usernames = Vec::new();
+        for (_, secret) in secrets {
+            let secret = &secret["Properties"];
+            assert!(secret.get("SecretString").is_none(), "{name}: a literal secret value");
+            assert_eq!(secret["GenerateSecretString"]["GenerateStringKey"], "password", "{name}");
+            let tmpl: Value = serde_json::from_str(secret["GenerateSecretString"]["SecretStringTemplate"].as_str().unwrap()).unwrap();
+            assert_eq!(tmpl.as_object().unwrap().keys().collect::<Vec<_>>(), vec!["username"], "{name}: only the username is templated");
+            usernames.push(tmpl["username"].as_str().unwrap().to_string());
+        }
+        assert_eq!(usernames[1], format!("{}-publish", usernames[0]), "{name}: distinct usernames, the publish one derived");
 
         for (file, body) in a.files() {
             // No dynamic reference resolves the secret into a template value,
@@ -84,23 +91,25 @@ fn the_password_never_appears_in_synthesized_output() {
             assert!(!body.contains("{{resolve:secretsmanager"), "{name}/{file}: resolves a secret");
             assert!(!body.contains("NoEcho"), "{name}/{file}: a NoEcho parameter passes secret material");
             assert!(!body.contains("\"SecretString\""), "{name}/{file}: a secret string");
-            // Outside descriptions, "password" appears only as the generated
-            // key's name, the container's variable name and the secret reference.
+            // Outside descriptions and the containers' programs (which read
+            // the secrets at start), "password" appears only as the
+            // generated key's name.
             let mut values = Vec::new();
             string_values(&common::json(&body), &mut values);
-            for v in values {
-                let rest = v.replace("PYPI_PASSWORD", "").replace(":password::", "");
-                assert!(rest == "password" || !rest.to_lowercase().contains("password"), "{name}/{file}: {v:?}");
+            for v in values.iter().filter(|v| !v.contains('\n')) {
+                assert!(v == "password" || !v.to_lowercase().contains("password"), "{name}/{file}: {v:?}");
             }
         }
 
         let service = template(&a, "service");
-        let container = &one(&service, "AWS::ECS::TaskDefinition")["ContainerDefinitions"][0];
-        for env in container["Environment"].as_array().unwrap() {
-            assert_ne!(env["Name"], "PYPI_PASSWORD", "{name}: the password is injected as a secret, never as an environment value");
+        for container in one(&service, "AWS::ECS::TaskDefinition")["ContainerDefinitions"].as_array().unwrap() {
+            for env in container["Environment"].as_array().unwrap() {
+                assert!(!env["Name"].as_str().unwrap().contains("CREDENTIALS"), "{name}: a secret is injected as a secret, never as an environment value");
+            }
+            let Some(secrets) = container["Secrets"].as_array() else { continue };
+            let secrets: Vec<&str> = secrets.iter().map(|s| s["Name"].as_str().unwrap()).collect();
+            assert_eq!(secrets, ["PYPI_READ_CREDENTIALS", "PYPI_PUBLISH_CREDENTIALS"], "{name}: {}", container["Name"]);
         }
-        let secrets: Vec<&str> = container["Secrets"].as_array().unwrap().iter().map(|s| s["Name"].as_str().unwrap()).collect();
-        assert_eq!(secrets, ["PYPI_USERNAME", "PYPI_PASSWORD"], "{name}");
     }
 }
 
@@ -110,22 +119,29 @@ fn the_container_runs_pypiserver_as_spec_md_describes() {
         let service = template(&a, "service");
         let task = one(&service, "AWS::ECS::TaskDefinition");
         let c = &task["ContainerDefinitions"][0];
-        // `sh -c <script> <$0> <arguments>`: the script's "$@" are the command's arguments.
+        // `python -u -c <program> <role>=<variable>...`: pypiserver's own app
+        // under gunicorn, simple-dir, authenticated, told where each secret is.
+        let entry: Vec<&str> = c["EntryPoint"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(entry, ["python", "-u", "-c"], "{name}");
         let command: Vec<&str> = c["Command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        let exec_line = command[0].lines().find(|l| l.starts_with("exec pypi-server")).expect("execs pypi-server");
-        let args: Vec<String> = exec_line
-            .split_whitespace()
-            .skip(2)
-            .flat_map(|s| if s == "\"$@\"" { command[2..].to_vec() } else { vec![s.trim_matches('"')] })
-            .map(str::to_string)
-            .collect();
-        let expected_prefix = [
-            "run", "-p", "${PYPISERVER_PORT}", "--server", "gunicorn", "--backend", "simple-dir", "--authenticate",
-            "download,list,update", "-P", "${HTPASSWD_FILE}",
-        ];
-        assert_eq!(&args[..expected_prefix.len()], expected_prefix, "{name}");
-        assert!(args.contains(&"--disable-fallback".to_string()), "{name}: a missing name must never be redirected to pypi.org");
+        let program = command[0];
+        for fact in [
+            "pypiserver.app(",
+            "backend_arg=\"simple-dir\"",
+            "authenticate=[\"download\", \"list\", \"update\"]",
+            "overwrite=True",
+            "server=\"gunicorn\"",
+            "sys.argv = [\"gunicorn\"]",
+            "tempfile.tempdir = INCOMING",
+            "os.link(",
+        ] {
+            assert!(program.contains(fact), "{name}: the program has {fact}");
+        }
+        assert_eq!(command[1..], ["read=PYPI_READ_CREDENTIALS", "publish=PYPI_PUBLISH_CREDENTIALS"], "{name}");
         let env = |k: &str| c["Environment"].as_array().unwrap().iter().find(|e| e["Name"] == k).map(|e| e["Value"].as_str().unwrap().to_string());
+        assert_eq!(env("DISABLE_FALLBACK").as_deref(), Some("true"), "{name}: a missing name must never be redirected to pypi.org");
+        let deletes = if name == "all-features" { "true" } else { "false" };
+        assert_eq!(env("ALLOW_DELETE").as_deref(), Some(deletes), "{name}: uploaded files are immutable unless publish_can_delete");
         assert_eq!(env("PYPISERVER_PORT").as_deref(), Some("8080"));
         let capacity: Value = serde_json::from_str(common::json(&a.root_body)["Outputs"]["CapacityInfo"]["Value"].as_str().unwrap()).unwrap();
         let gunicorn = env("GUNICORN_CMD_ARGS").unwrap();
@@ -297,9 +313,12 @@ fn storage_is_encrypted_retained_and_refuses_plain_nfs() {
         assert_eq!(fs["Properties"]["Encrypted"], true);
         let policy = fs["Properties"]["FileSystemPolicy"].to_string();
         assert!(policy.contains("aws:SecureTransport"), "{name}");
-        let ap = one(&storage, "AWS::EFS::AccessPoint");
-        assert_eq!(ap["PosixUser"]["Uid"], "9898");
-        assert_eq!(ap["RootDirectory"]["CreationInfo"]["OwnerUid"], "9898");
+        let aps = resources_of_type(&storage, "AWS::EFS::AccessPoint");
+        assert_eq!(aps.len(), 2, "{name}: the packages and their upload scratch directory");
+        for (_, ap) in aps {
+            assert_eq!(ap["Properties"]["PosixUser"]["Uid"], "9898");
+            assert_eq!(ap["Properties"]["RootDirectory"]["CreationInfo"]["OwnerUid"], "9898");
+        }
         let subnets = a.manifest["stacks"].as_array().unwrap().len();
         assert!(subnets > 0);
         let mount_targets = resources_of_type(&storage, "AWS::EFS::MountTarget").len();

@@ -75,12 +75,15 @@ pub fn build(ctx: Ctx) -> (Template, Outputs) {
             .on_any()
             .when(super::same_account()),
     ];
-    let readers = &cfg.credentials.secret_readers;
+    // The readers of either secret: which secret each may read is the
+    // secret's own resource policy's business.
+    let cr = &cfg.credentials;
+    let readers: Vec<&String> = cr.secret_readers.iter().chain(cr.publish_secret_readers.iter().filter(|r| !cr.secret_readers.contains(r))).collect();
     if !readers.is_empty() {
         statements.push(
             Statement::allow(&["kms:Decrypt", "kms:DescribeKey"])
                 .sid("SecretReadersDecryptThroughSecretsManager")
-                .aws(readers.iter().map(Expr::from).collect())
+                .aws(readers.iter().map(|r| Expr::from(*r)).collect())
                 .on_any()
                 .when(Expr::object(vec![(
                     "StringEquals",

@@ -9,12 +9,14 @@ use crate::cfn::resources::ecs::{
     EfsVolumeConfiguration, HealthCheck, LinuxParameters, LogConfiguration, MountPoint, NameValue, PlacementStrategy,
     ContainerDependency, DockerVolumeConfiguration, PortMapping, RestartPolicy, Secret, Service, ServiceLoadBalancer, TaskDefinition, Tmpfs, Ulimit, Volume,
 };
-use crate::cfn::resources::iam::{InlinePolicy, Role};
+use crate::cfn::resources::iam::{InlinePolicy, Role as IamRole};
 use crate::cfn::resources::logs::LogGroup;
 use crate::cfn::{aws, Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
 use crate::indexer;
 use crate::proxy::{self, PROXY_PORT};
-use crate::pypiserver::{self as pypi, CONTAINER_NAME, PACKAGES_DIR, PASSWORD_VAR, SCRATCH_DIR, SCRATCH_MIB, USERNAME_VAR};
+use crate::pypiserver::{self as pypi, CONTAINER_NAME, PACKAGES_DIR, SCRATCH_DIR, SCRATCH_MIB};
+
+use credentials::Role;
 
 use super::{compute, credentials, encryption, load_balancer, storage, Ctx};
 
@@ -121,6 +123,25 @@ fn many_open_files() -> Option<Vec<Ulimit>> {
     Some(vec![Ulimit { name: "nofile".into(), soft_limit: 65536u32.into(), hard_limit: 65536u32.into() }])
 }
 
+/// The task volume of the proxy's upload buffers (their access point).
+const BUFFERS_VOLUME: &str = "upload-buffers";
+
+/// A task volume on the file system through an access point: encrypted in
+/// transit, authorized by the task role.
+fn efs_volume(name: &str, fs_id: &Expr, access_point_id: Expr) -> Volume {
+    Volume {
+        name: name.into(),
+        efs_volume_configuration: Some(EfsVolumeConfiguration {
+            filesystem_id: fs_id.clone(),
+            root_directory: None,
+            transit_encryption: Some("ENABLED".into()),
+            authorization_config: Some(EfsAuthorization { access_point_id: Some(access_point_id), iam: Some("ENABLED".into()) }),
+        }),
+        docker_volume_configuration: None,
+        host: None,
+    }
+}
+
 fn mount(volume: &str, path: &str, read_only: bool) -> MountPoint {
     MountPoint { source_volume: volume.into(), container_path: path.into(), read_only: Some(read_only) }
 }
@@ -134,7 +155,12 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     let fs_arn = t.import(&inputs.storage.file_system_arn, "ARN of the file system");
     let ap_id = t.import(&inputs.storage.access_point_id, "Access point of the package directory");
     let ap_arn = t.import(&inputs.storage.access_point_arn, "ARN of the access point");
-    let secret_arn = t.import(&inputs.creds.secret_arn, "ARN of the credentials secret");
+    let buffers_ap_id = t.import(&inputs.storage.buffers_access_point_id, "Access point of the proxy's upload buffers");
+    let buffers_ap_arn = t.import(&inputs.storage.buffers_access_point_arn, "ARN of the upload buffers access point");
+    let secret_arns: Vec<(Role, Expr)> = Role::ALL
+        .iter()
+        .map(|&role| (role, t.import(&inputs.creds.of(role).arn, &format!("ARN of the {} credential's secret", role.as_str()))))
+        .collect();
     let tg_arn = t.import(&inputs.lb.target_group_arn, "Target group of the load balancer");
     let cluster = t.import(&inputs.compute.cluster_name, "ECS cluster");
     let capacity_provider = t.import(&inputs.compute.capacity_provider, "Capacity provider of the instances");
@@ -157,14 +183,16 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     let execution_role = t
         .add(
             "TaskExecutionRole",
-            Role {
+            IamRole {
                 description: Some(Expr::str(format!("{}: starts tasks (logs, credentials from Secrets Manager)", cfg.service_name))),
                 assume_role_policy_document: ecs_tasks_trust(),
                 policies: Some(vec![InlinePolicy {
                     policy_name: "start-task".into(),
                     policy_document: PolicyDocument::new(vec![
                         Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"]).sid("WriteLogs").on(vec![logs.att("Arn")]),
-                        Statement::allow(&["secretsmanager:GetSecretValue"]).sid("ReadCredentials").on(vec![secret_arn.clone()]),
+                        Statement::allow(&["secretsmanager:GetSecretValue"])
+                            .sid("ReadCredentials")
+                            .on(secret_arns.iter().map(|(_, arn)| arn.clone()).collect()),
                         Statement::allow(&["kms:Decrypt"])
                             .sid("DecryptCredentials")
                             .on(vec![key_arn.clone()])
@@ -180,12 +208,12 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         )
         .handle();
 
-    // What the running container may do: mount and write the packages
-    // through the access point, nothing else.
+    // What the running containers may do: mount and write the packages and
+    // the upload buffers through their access points, nothing else.
     let task_role = t
         .add(
             "TaskRole",
-            Role {
+            IamRole {
                 description: Some(Expr::str(format!("{}: pypiserver containers (EFS through the access point)", cfg.service_name))),
                 assume_role_policy_document: ecs_tasks_trust(),
                 policies: Some(vec![InlinePolicy {
@@ -193,7 +221,10 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                     policy_document: PolicyDocument::new(vec![Statement::allow(&["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"])
                         .sid("MountPackagesThroughAccessPoint")
                         .on(vec![fs_arn])
-                        .when(Expr::object(vec![("StringEquals", Expr::object(vec![("elasticfilesystem:AccessPointArn", ap_arn)]))]))])
+                        .when(Expr::object(vec![(
+                            "StringEquals",
+                            Expr::object(vec![("elasticfilesystem:AccessPointArn", Expr::list(vec![ap_arn, buffers_ap_arn]))]),
+                        )]))])
                     .to_expr(),
                 }]),
                 ..Default::default()
@@ -201,13 +232,13 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         )
         .handle();
 
-    let secret_key = |key: &str| Expr::sub_with(format!("${{Arn}}:{key}::"), vec![("Arn", secret_arn.clone())]);
-    let secrets = || {
-        Some(vec![
-            Secret { name: USERNAME_VAR.into(), value_from: secret_key("username") },
-            Secret { name: PASSWORD_VAR.into(), value_from: secret_key("password") },
-        ])
-    };
+    // Each secret whole (its ARN alone): ECS injects the secret's JSON text.
+    // A JSON key in valueFrom would make `pending_password`, present only
+    // during a rotation, a key that must exist: ECS fails to start a task
+    // whose secret lacks the key it names ("Specifying sensitive data using
+    // Secrets Manager secrets", Amazon ECS Developer Guide). A version stage
+    // (AWSPENDING) that exists only during a rotation would do the same.
+    let secrets = || Some(secret_arns.iter().map(|(role, arn)| Secret { name: role.env_var().into(), value_from: arn.clone() }).collect());
     // The sizing formulas size the task; the proxy's small share of its CPU
     // units and memory reservation is carved out of them (placement is
     // unchanged). Each container keeps its own hard memory limit.
@@ -225,14 +256,14 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
         // container link.
         mount_points: Some(vec![mount("packages", PACKAGES_DIR, false)]),
         ulimits: many_open_files(),
-        // The htpasswd file and gunicorn's worker heartbeats.
+        // gunicorn's worker heartbeats (uploads go to the package volume).
         linux_parameters: with_scratch(SCRATCH_DIR, SCRATCH_MIB),
         ..container(Container {
             name: CONTAINER_NAME,
             image: pypi::image(cfg),
             entry_point: pypi::entry_point(),
             command: pypi::command(cfg),
-            environment: pypi::environment(cap.gunicorn_workers),
+            environment: pypi::environment(cfg, cap.gunicorn_workers),
             health_check: (pypi::health_check_command(), 15, 60),
             size: (pypi_cpu, cap.container_memory, reservation),
         })
@@ -248,9 +279,15 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             protocol: Some("tcp".into()),
             name: None,
         }]),
-        mount_points: Some(vec![mount("packages", PACKAGES_DIR, true), mount(indexer::VOLUME_NAME, indexer::PAGES_DIR, true)]),
+        // The packages read-only; the upload buffers read-write, where it
+        // buffers request bodies.
+        mount_points: Some(vec![
+            mount("packages", PACKAGES_DIR, true),
+            mount(BUFFERS_VOLUME, proxy::UPLOAD_BUFFER_DIR, false),
+            mount(indexer::VOLUME_NAME, indexer::PAGES_DIR, true),
+        ]),
         ulimits: many_open_files(),
-        // Configuration, htpasswd, pid, temp files and the page cache.
+        // Configuration, credentials map, pid, temp files and the page cache.
         linux_parameters: with_scratch(proxy::RUN_DIR, proxy::RUN_MIB),
         // Registered with the load balancer only once pypiserver answers.
         depends_on: Some(vec![ContainerDependency { container_name: CONTAINER_NAME.into(), condition: "HEALTHY".into() }]),
@@ -297,17 +334,8 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                 task_role_arn: Some(task_role.att("Arn")),
                 container_definitions: vec![pypiserver, sidecar, page_indexer],
                 volumes: Some(vec![
-                    Volume {
-                        name: "packages".into(),
-                        efs_volume_configuration: Some(EfsVolumeConfiguration {
-                            filesystem_id: fs_id,
-                            root_directory: None,
-                            transit_encryption: Some("ENABLED".into()),
-                            authorization_config: Some(EfsAuthorization { access_point_id: Some(ap_id), iam: Some("ENABLED".into()) }),
-                        }),
-                        docker_volume_configuration: None,
-                        host: None,
-                    },
+                    efs_volume("packages", &fs_id, ap_id),
+                    efs_volume(BUFFERS_VOLUME, &fs_id, buffers_ap_id),
                     // The indexer's pages: a task-scoped Docker volume in
                     // memory, owned by the pypiserver uid, gone with the task.
                     Volume {

@@ -1,5 +1,7 @@
 //! The package store: an encrypted EFS file system with a mount target in
-//! every instance subnet and an access point owned by pypiserver's uid.
+//! every instance subnet and two access points owned by pypiserver's uid:
+//! the package directory, and beside it the proxy's upload buffers, where
+//! it buffers request bodies without being able to write a package.
 //! Stateful: retained on delete and on replacement.
 
 use crate::cfn::resources::efs::{
@@ -17,10 +19,18 @@ pub struct Outputs {
     pub file_system_arn: StackOutput,
     pub access_point_id: StackOutput,
     pub access_point_arn: StackOutput,
+    pub buffers_access_point_id: StackOutput,
+    pub buffers_access_point_arn: StackOutput,
 }
 
 /// Directory of the packages inside the file system.
 pub const PACKAGES_PATH: &str = "/packages";
+
+/// Directory of the proxy's upload buffers, beside the packages. Not inside
+/// them: an access point's root may have no path segment starting with a
+/// dot (the EFS API's `RootDirectory.Path` pattern), and a name without one
+/// would be listed and served as part of the package directory.
+pub const UPLOAD_BUFFERS_PATH: &str = "/upload-buffers";
 
 pub fn build(ctx: Ctx, net: &network::Outputs, enc: &encryption::Outputs) -> (Template, Outputs) {
     let cfg = ctx.cfg;
@@ -76,28 +86,35 @@ pub fn build(ctx: Ctx, net: &network::Outputs, enc: &encryption::Outputs) -> (Te
         );
     }
 
-    let ap = t
-        .add(
-            "AccessPoint",
+    // Both owned by pypiserver's uid (the containers' user); EFS creates
+    // each directory on first mount (the buffers only that uid may enter).
+    let access_point = |t: &mut Template, id: &str, path: String, permissions: &str, name: &str| {
+        t.add(
+            id,
             AccessPoint {
                 file_system_id: fs.r(),
                 posix_user: Some(PosixUser { uid: PYPISERVER_UID.to_string().into(), gid: PYPISERVER_GID.to_string().into() }),
                 root_directory: Some(RootDirectory {
-                    path: Some(PACKAGES_PATH.into()),
+                    path: Some(path.into()),
                     creation_info: Some(CreationInfo {
                         owner_uid: PYPISERVER_UID.to_string().into(),
                         owner_gid: PYPISERVER_GID.to_string().into(),
-                        permissions: "0755".into(),
+                        permissions: permissions.into(),
                     }),
                 }),
-                access_point_tags: Some(vec![ElasticFileSystemTag { key: "Name".into(), value: ctx.name("packages").into() }]),
+                access_point_tags: Some(vec![ElasticFileSystemTag { key: "Name".into(), value: ctx.name(name).into() }]),
             },
         )
-        .handle();
+        .handle()
+    };
+    let ap = access_point(&mut t, "AccessPoint", PACKAGES_PATH.into(), "0755", "packages");
+    let buffers = access_point(&mut t, "UploadBuffersAccessPoint", UPLOAD_BUFFERS_PATH.into(), "0700", "upload-buffers");
 
     let file_system_id = t.export("FileSystemId", "EFS file system holding the packages", fs.r());
     let file_system_arn = t.export("FileSystemArn", "ARN of the file system", fs.att("Arn"));
     let access_point_id = t.export("AccessPointId", "Access point the containers mount", ap.r());
     let access_point_arn = t.export("AccessPointArn", "ARN of the access point", ap.att("Arn"));
-    (t, Outputs { file_system_id, file_system_arn, access_point_id, access_point_arn })
+    let buffers_access_point_id = t.export("UploadBuffersAccessPointId", "Access point of the proxy's upload buffers", buffers.r());
+    let buffers_access_point_arn = t.export("UploadBuffersAccessPointArn", "ARN of the upload buffers access point", buffers.att("Arn"));
+    (t, Outputs { file_system_id, file_system_arn, access_point_id, access_point_arn, buffers_access_point_id, buffers_access_point_arn })
 }

@@ -38,6 +38,12 @@ pub(super) fn service(c: &mut Checker, cfg: &Config) {
     if let (Some(min), Some(max)) = (s.task_min_count, s.task_max_count) {
         c.check(min <= max, "service.task_min_count", min, &format!("must not exceed service.task_max_count ({max})"));
     }
+    c.check(
+        (1..=crate::config::MAX_UPLOAD_MB_LIMIT).contains(&s.max_upload_mb),
+        "service.max_upload_mb",
+        s.max_upload_mb,
+        &format!("must be 1-{} (MB, the largest file an upload may carry)", crate::config::MAX_UPLOAD_MB_LIMIT),
+    );
     c.check(LOG_RETENTION_DAYS.contains(&s.log_retention_days), "service.log_retention_days", s.log_retention_days, &format!("must be one of CloudWatch Logs' retention periods: {:?}", LOG_RETENTION_DAYS));
 }
 
