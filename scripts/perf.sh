@@ -3,7 +3,8 @@
 #  1. the reference configuration (pypiserver 2.4.2, 4 gevent workers,
 #     simple-dir, bcrypt cost-12 htpasswd) vs pypictl's (the synthesized
 #     task: pypiserver 4 sync workers + the nginx proxy sidecar, started by
-#     their own start scripts), each as two replicas sharing one package
+#     their own programs, with the two credentials the task gets: read for
+#     the load, publish for the upload), each as two replicas sharing one package
 #     directory (500 projects / 1000 files) behind a round-robin nginx that
 #     stands in for the ALB, under the same burst (510 in flight); then the
 #     upload -> visible time across pypictl's replicas;
@@ -67,9 +68,14 @@ bench() { # NAME URL
 }
 load() { if has_bench; then bench "$@"; else client "$@"; fi; }
 
+genpw() { python3 -c 'import secrets, string; print("".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40)))'; }
+# The read credential (the loads, the reads) and the publish one (uploads),
+# as the containers receive them (scripts/perf/container.py).
 USERNAME="pypi"
-PASSWORD="$(python3 -c 'import secrets, string; print("".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40)))')"
-export PERF_USERNAME="$USERNAME" PERF_PASSWORD="$PASSWORD"
+PASSWORD="$(genpw)"
+PUBLISH_USERNAME="pypi-publish"
+PUBLISH_PASSWORD="$(genpw)"
+export PERF_READ_USERNAME="$USERNAME" PERF_READ_PASSWORD="$PASSWORD" PERF_USERNAME="$PUBLISH_USERNAME" PERF_PASSWORD="$PUBLISH_PASSWORD"
 packages="$work/packages"
 python3 scripts/perf/gen_packages.py "$packages" "$PROJECTS"
 echo "perf.sh: $PROJECTS projects, $(ls "$packages" | wc -l) files; $(has_bench && echo 'load: pypictl bench' || echo 'load: Python client (pypictl bench not on this branch)')" >&2
@@ -97,7 +103,7 @@ pp_ports=(); px_ports=()
 for r in a b; do
   p="$(freeport)"; x="$(freeport)"; pp_ports+=("$p"); px_ports+=("$x"); mkdir -p "$work/pp-$r" "$work/px-$r"
   start "$work/pp-$r.log" env PATH="$tools/pypi/bin:/usr/bin:/bin" HOME="$work/pp-$r" "$tools/perf/bin/python" scripts/perf/container.py "$tpl" pypiserver \
-    PYPISERVER_HOST=127.0.0.1 PYPISERVER_PORT="$p" PACKAGES_DIR="$packages" HTPASSWD_FILE="$work/pp-$r/htpasswd"
+    PYPISERVER_HOST=127.0.0.1 PYPISERVER_PORT="$p" PACKAGES_DIR="$packages"
 done
 for p in "${pp_ports[@]}"; do wait_ok "http://127.0.0.1:$p/health"; done
 for i in 0 1; do
@@ -108,7 +114,7 @@ for i in 0 1; do
     PACKAGES_DIR="$packages" PAGES_DIR="$work/pages-$r"
   start "$work/px-$r.log" env PATH="$(dirname "$nginx"):/usr/bin:/bin" "$tools/perf/bin/python" scripts/perf/container.py "$tpl" proxy \
     PROXY_HOST=127.0.0.1 PROXY_PORT="${px_ports[$i]}" UPSTREAM="127.0.0.1:${pp_ports[$i]}" PACKAGES_DIR="$packages" RUN_DIR="$work/px-$r" \
-    PAGES_DIR="$work/pages-$r"
+    PAGES_DIR="$work/pages-$r" UPLOAD_BUFFER_DIR="$packages/.incoming"
 done
 lbp="$(freeport)"; lb "$lbp" "${px_ports[@]}"
 for p in "${px_ports[@]}" "$lbp"; do wait_ok "http://127.0.0.1:$p/health"; done
@@ -135,7 +141,7 @@ echo 'X = 1' >"$proj/perf_visibility_probe.py"
 (cd "$proj" && HOME="$work" "$tools/pypi/bin/python" -m build --no-isolation --wheel --outdir "$proj/dist" . >/dev/null 2>&1)
 curl -s -o /dev/null -u "$USERNAME:$PASSWORD" "http://127.0.0.1:${px_ports[1]}/simple/perf-visibility-probe/"
 HOME="$work" "$tools/pypi/bin/twine" upload --non-interactive --disable-progress-bar --repository-url "http://127.0.0.1:${px_ports[0]}/" \
-  -u "$USERNAME" -p "$PASSWORD" "$proj"/dist/*.whl >/dev/null 2>&1
+  -u "$PUBLISH_USERNAME" -p "$PUBLISH_PASSWORD" "$proj"/dist/*.whl >/dev/null 2>&1
 t0="$(date +%s.%N)"; visible=""
 for _ in $(seq 200); do
   if curl -s --max-time 5 -u "$USERNAME:$PASSWORD" "http://127.0.0.1:${px_ports[1]}/simple/perf-visibility-probe/" | grep -q perf_visibility_probe; then

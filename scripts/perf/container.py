@@ -1,6 +1,9 @@
 """Starts one container of the synthesized task definition as ECS would:
-its entry point and command, its environment, the two secrets (from
-PERF_USERNAME / PERF_PASSWORD, if it has secrets), then KEY=VALUE overrides (paths, ports)."""
+its entry point and command, its environment, its secrets (if it has any:
+the indexer has none) each injected whole, as the secret's JSON, into the
+variable the task definition names -- the publish credential from
+PERF_USERNAME / PERF_PASSWORD, the read one from PERF_READ_USERNAME /
+PERF_READ_PASSWORD -- then KEY=VALUE overrides (paths, ports)."""
 import json
 import os
 import sys
@@ -10,9 +13,13 @@ defs = json.load(open(template))["Resources"]["TaskDefinition"]["Properties"]["C
 c = next(d for d in defs if d["Name"] == name)
 env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
 env.update({e["Name"]: e["Value"] for e in c["Environment"]})
-if c.get("Secrets"):  # the indexer gets none
-    env["PYPI_USERNAME"] = os.environ["PERF_USERNAME"]
-    env["PYPI_PASSWORD"] = os.environ["PERF_PASSWORD"]
+# The secrets' variables by the role the container's command gives them
+# (`<role>=<variable>` arguments).
+roles = dict(a.split("=", 1)[::-1] for a in c["Command"][1:] if a.startswith(("read=", "publish=")))
+prefix = {"read": "PERF_READ_", "publish": "PERF_"}
+for secret in c.get("Secrets") or []:
+    p = prefix[roles[secret["Name"]]]
+    env[secret["Name"]] = json.dumps({"username": os.environ[p + "USERNAME"], "password": os.environ[p + "PASSWORD"]})
 env.update(o.split("=", 1) for o in overrides)
 argv = c["EntryPoint"] + c["Command"]
 os.execvpe(argv[0], argv, env)

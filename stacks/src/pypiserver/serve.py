@@ -1,0 +1,237 @@
+"""pypictl's pypiserver (stacks/src/pypiserver/serve.py): pypiserver's own app
+under gunicorn, as `pypi-server run --server gunicorn` runs it, plus what the
+index needs and pypi-server cannot do:
+
+- two credentials (read: list and download; publish: also upload), each
+  accepting its `password` and, during a rotation, its `pending_password`;
+- uploaded files are immutable: written whole under .incoming, then
+  hard-linked to their name (an existing name: 409, race-free across
+  replicas sharing the directory); removal refused (405) unless ALLOW_DELETE;
+- every temporary file (request bodies, form parts) in .incoming on the
+  package volume, never in the small /tmp;
+- /health is 200 only while an upload could be written.
+
+Run as `python -u -c <this> read=<VAR> publish=<VAR>`, each VAR holding that
+role's secret as JSON. It hashes the passwords and re-executes itself without
+the secrets in its environment, handing the digests over through a pipe: the
+long-running server never has the secrets in its environment, argv or files.
+"""
+import hashlib
+import hmac
+import json
+import logging
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+
+HANDOVER = "PYPICTL_DIGESTS_FD"
+
+
+def fail(message):
+    print(f"pypiserver: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def digests():
+    """[role, username, salt, sha256(salt + password)] per accepted password."""
+    entries = []
+    for arg in sys.argv[1:] or fail("no role=VAR arguments"):
+        role, _, var = arg.partition("=")
+        if role not in ("read", "publish") or var not in os.environ:
+            fail(f"{arg}: not a role (read, publish) and a set variable")
+        try:
+            secret = json.loads(os.environ[var])
+            user, passwords = secret["username"], [secret["password"], secret.get("pending_password") or ""]
+        except (ValueError, KeyError, TypeError):
+            fail(f"{var} is not a secret's JSON with a username and a password")
+        if not (user and isinstance(user, str) and all(isinstance(p, str) for p in passwords) and passwords[0]):
+            fail(f"{var} has an empty or malformed username or password")
+        for password in filter(None, passwords):
+            salt = os.urandom(16)
+            entries.append([role, user, salt.hex(), hashlib.sha256(salt + password.encode()).hexdigest()])
+    return entries
+
+
+# /proc/<pid>/environ keeps the environment a process was executed with,
+# whatever os.environ drops later: only a new exec leaves the secrets behind.
+if HANDOVER not in os.environ:
+    handover = json.dumps(digests()).encode()
+    read_end, write_end = os.pipe()
+    os.write(write_end, handover)  # a few hundred bytes: within the pipe's buffer
+    os.close(write_end)
+    os.set_inheritable(read_end, True)
+    env = {k: v for k, v in os.environ.items() if k not in {a.partition("=")[2] for a in sys.argv[1:]}}
+    env[HANDOVER] = str(read_end)
+    os.execve(sys.executable, sys.orig_argv, env)
+
+with os.fdopen(int(os.environ.pop(HANDOVER)), "rb") as handover:
+    ACCEPTED = [(role, user.encode(), bytes.fromhex(salt), bytes.fromhex(digest)) for role, user, salt, digest in json.load(handover)]
+
+import pypiserver  # noqa: E402  (after the re-execution: imported once)
+from pypiserver import bottle_wrapper as bottle  # noqa: E402
+from pypiserver.backend import BackendProxy, SimpleFileBackend  # noqa: E402
+
+HTTPError, request = bottle.HTTPError, bottle.request
+# pypiserver logs every request's environ (its Authorization header too) at
+# INFO: its loggers stay at WARNING; ours says what was stored or refused.
+logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+log = logging.getLogger("pypictl")
+log.setLevel(logging.INFO)
+
+PACKAGES = os.path.realpath(os.environ["PACKAGES_DIR"])
+INCOMING = os.path.join(PACKAGES, os.environ["INCOMING"])
+MIB = 1 << 20  # an MB here is nginx's `m`, as in client_max_body_size
+MAX_UPLOAD = int(os.environ["MAX_UPLOAD_MB"]) * MIB
+MAX_BODY = int(os.environ["MAX_BODY_MB"]) * MIB
+ALLOW_DELETE = os.environ["ALLOW_DELETE"] == "true"
+# A worker is killed after its timeout (10 minutes at most, see
+# worker_timeout_seconds), so a temporary file this old has no writer left.
+STALE_SECONDS = 3600
+
+# gunicorn's heartbeat files stay in the scratch tmpfs (TMPDIR or /tmp);
+# everything else that tempfile creates (bottle's spooled bodies, the form
+# parts) goes to the package volume, sized for uploads.
+os.makedirs(INCOMING, mode=0o700, exist_ok=True)
+SCRATCH = tempfile.gettempdir()
+tempfile.tempdir = INCOMING
+
+
+def role_of(user, password):
+    """The role a username and password grant, or None. Every entry is
+    compared, in constant time; a pair both roles accept is read (the first)."""
+    found = None
+    for role, name, salt, digest in ACCEPTED:
+        same = hmac.compare_digest(name, user.encode()) & hmac.compare_digest(digest, hashlib.sha256(salt + password.encode()).digest())
+        if same and found is None:
+            found = role
+    return found
+
+
+class Store(SimpleFileBackend):
+    """simple-dir, but a file appears whole under its name, once: written to
+    .incoming, then hard-linked to its name, which fails if the name exists
+    (atomically, on NFS/EFS too). pypiserver runs with overwrite so that this,
+    not its racy exists() check (400 to twine), decides."""
+
+    def add_package(self, filename, stream):
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(0)
+        if filename.startswith("."):
+            raise HTTPError(400, f"Bad filename: {filename}")
+        if size > MAX_UPLOAD:
+            raise HTTPError(413, f"{filename} is larger than {MAX_UPLOAD // MIB} MB")
+        fd, tmp = tempfile.mkstemp(prefix="upload-", dir=INCOMING)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(stream, out, MIB)
+                os.fchmod(out.fileno(), 0o644)
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(tmp, os.path.join(PACKAGES, filename))
+            except FileExistsError:
+                log.warning("refused to overwrite %s", filename)
+                raise HTTPError(409, f"{filename} already exists: uploaded files are immutable") from None
+        finally:
+            os.unlink(tmp)
+        log.info("stored %s (%d bytes)", filename, size)
+
+
+app = pypiserver.app(
+    roots=[pathlib.Path(PACKAGES)],
+    backend_arg="simple-dir",
+    authenticate=["download", "list", "update"],
+    auther=lambda user, password: role_of(user, password) is not None,
+    disable_fallback=os.environ["DISABLE_FALLBACK"] == "true",
+    overwrite=True,
+    hash_algo="sha256",
+    health_endpoint="/health",
+)
+config = app._pypiserver_config
+config.backend = BackendProxy(Store(config))
+
+
+@app.hook("before_request")
+def gate():
+    """Every route but /health needs a credential; anything but GET and HEAD
+    needs the publish one, a declared length within MAX_BODY (checked before
+    the body is read) and the whole body (a cut-off one is never parsed)."""
+    if request.environ["PATH_INFO"] == "/health":
+        return
+    auth = request.auth
+    role = role_of(*auth) if auth and auth[1] is not None else None
+    if role is None:
+        raise HTTPError(401, "Unauthorized", headers={"WWW-Authenticate": 'Basic realm="pypiserver"'})
+    request.environ["pypictl.role"] = role
+    if request.method in ("GET", "HEAD"):
+        return
+    if role != "publish":
+        raise HTTPError(403, "This credential may list and download only")
+    if request.chunked:
+        raise HTTPError(411, "A Content-Length is required")
+    length = max(request.content_length, 0)
+    if length > MAX_BODY:
+        raise HTTPError(413, f"Larger than {MAX_BODY // MIB} MB")
+    if request.body.seek(0, os.SEEK_END) != length:
+        raise HTTPError(400, "Incomplete request body")
+
+
+upload = next(r.callback for r in app.routes if r.rule == "/" and r.method == "POST")
+
+
+@app.post("/")
+def update():
+    if request.forms.get(":action") == "remove_pkg" and not (ALLOW_DELETE and request.environ["pypictl.role"] == "publish"):
+        log.warning("refused remove_pkg of %s %s", request.forms.get("name"), request.forms.get("version"))
+        raise HTTPError(405, "Uploaded files are immutable: removal is disabled")
+    return upload()
+
+
+@app.get("/health")
+def health():
+    try:
+        os.makedirs(INCOMING, mode=0o700, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix="health-", dir=INCOMING)
+        try:
+            os.write(fd, b"\0")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as e:
+        raise HTTPError(503, f"Uploads cannot be written: {e.strerror}") from None
+    sweep()
+    return "Ok"
+
+
+def sweep():
+    """Removes what a killed worker left in .incoming (nginx's buffers and
+    bottle's spooled files are unlinked while open; only ours have names)."""
+    cutoff = time.time() - STALE_SECONDS
+    try:
+        for entry in os.scandir(INCOMING):
+            if entry.name.startswith(("upload-", "health-")) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+    except OSError:
+        pass  # another replica removed it first, or the next check retries
+
+
+def application(environ, start_response):
+    """The app, closing the request's spooled files as soon as it answers:
+    a failed or cut-off upload leaves nothing open behind on the worker."""
+    try:
+        return app(environ, start_response)
+    finally:
+        form = environ.get("_cgi.FieldStorage")
+        for spooled in [environ.get("bottle.request.body")] + [part.file for part in (form and form.list) or []]:
+            if spooled is not None:
+                spooled.close()
+
+
+# As pypi-server's `--server gunicorn`: gunicorn reads its own argv, so it
+# gets none; its settings come from GUNICORN_CMD_ARGS.
+sys.argv = ["gunicorn"]
+bottle.run(app=application, host=os.environ["PYPISERVER_HOST"], port=int(os.environ["PYPISERVER_PORT"]), server="gunicorn", worker_tmp_dir=SCRATCH)
