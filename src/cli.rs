@@ -55,7 +55,7 @@ pub enum Command {
     Status(StatusArgs),
     /// Delete the stacks; the file system, backups, secret and key are kept
     Destroy(DestroyArgs),
-    /// Print the username, password and ready pip / twine / uv / poetry configuration
+    /// Print a credential (read by default, --publish) with ready pip / twine / uv / poetry configuration
     Creds(CredsArgs),
     /// Change instance type, image tag, container memory or counts, safely
     Upgrade(UpgradeArgs),
@@ -192,7 +192,10 @@ pub struct CredsArgs {
     /// What to print
     #[arg(long, value_enum, default_value_t = crate::ui::creds::Format::Text)]
     pub format: crate::ui::creds::Format,
-    /// Set a new random password and roll the service onto it
+    /// The publish credential (upload) instead of the read credential (list and download)
+    #[arg(long)]
+    pub publish: bool,
+    /// Set a new random password for the credential and roll the service onto it, without an outage
     #[arg(long)]
     pub rotate: bool,
     /// How to show progress while rotating

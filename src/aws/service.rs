@@ -75,6 +75,15 @@ impl Service for AwsCloud {
             rollout_reason: primary.and_then(|d| d.rollout_state_reason()).filter(|r| !r.is_empty()).map(str::to_string),
             deployments: s.deployments().len() as u32,
             primary: primary.and_then(|d| d.id()).map(str::to_string),
+            listed: s
+                .deployments()
+                .iter()
+                .map(|d| ListedDeployment {
+                    id: d.id().unwrap_or_default().to_string(),
+                    rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+                    rollout_reason: d.rollout_state_reason().filter(|r| !r.is_empty()).map(str::to_string),
+                })
+                .collect(),
         }))
     }
 

@@ -28,7 +28,7 @@ pub async fn target_from_stack<C>(cloud: &C, stack_name: &str, default_url: &str
 where
     C: crate::engine::cloud::Stacks + crate::engine::cloud::Secrets,
 {
-    let Some((stack, c)) = crate::engine::creds::read(cloud, stack_name).await? else { return Ok(None) };
+    let Some((stack, c)) = crate::engine::creds::read(cloud, stack_name, crate::engine::creds::Role::Read).await? else { return Ok(None) };
     let url = stack.output(RootOutput::PypiServerUrls).and_then(|u| u.split(',').next()).map(str::trim).filter(|u| !u.is_empty()).unwrap_or(default_url).to_string();
     let target = Target::parse(&url, Some(&c.username), Some(&c.password)).map_err(|e| anyhow::anyhow!("{stack_name}'s service URL: {e}"))?;
     Ok(Some(target))

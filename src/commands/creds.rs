@@ -1,5 +1,6 @@
-//! `pypictl creds [--format ...] [--rotate]`: the username and password,
-//! with ready-to-paste client configuration; `--rotate` sets a new password.
+//! `pypictl creds [--publish] [--format ...] [--rotate]`: a credential (read
+//! by default, publish with `--publish`) with ready-to-paste client
+//! configuration; `--rotate` gives it a new password without an outage.
 
 use pypictl_stacks::outputs::RootOutput;
 use std::time::Duration;
@@ -10,23 +11,25 @@ use super::session;
 use crate::aws::HttpProbe;
 use crate::cli::{CredsArgs, Global};
 use crate::config_file;
-use crate::engine::creds::{self, Creds, RotateOptions, Rotated};
+use crate::engine::creds::{self, Creds, Phase, Role, RotateOptions, Rotated};
 use crate::engine::deploy::Interaction;
 use crate::exit::{bad_input, exit};
 use crate::ui::{self, creds::Credentials, prompt::Terminal, text};
 
-fn print_creds(c: &Creds, url: &str, name: &str, format: ui::creds::Format) {
-    let credentials = Credentials { username: &c.username, password: &c.password, url, name };
+fn print_creds(c: &Creds, url: &str, name: &str, role: Role, format: ui::creds::Format) {
+    let credentials = Credentials { username: &c.username, password: &c.password, url, name, role };
     print!("{}", ui::creds::render(&credentials, format));
 }
 
 pub fn run(global: &Global, args: &CredsArgs) -> Result<()> {
+    let role = if args.publish { Role::Publish } else { Role::Read };
+    ui::creds::check_format(role, args.format).map_err(bad_input)?;
     let d = config_file::load(&args.config.path)?;
     let stack_name = d.config.stack_name().to_string();
     let rt = session::runtime()?;
     rt.block_on(async {
         let cloud = session::connect(global, &d.config.region).await?;
-        let Some((stack, current)) = creds::read(&cloud, &stack_name).await? else {
+        let Some((stack, current)) = creds::read(&cloud, &stack_name, role).await? else {
             eprintln!("{stack_name} does not exist in {} (deploy it with `pypictl deploy`).", d.config.region);
             return Err(exit(1));
         };
@@ -35,17 +38,19 @@ pub fn run(global: &Global, args: &CredsArgs) -> Result<()> {
             .and_then(|u| u.split(',').next())
             .map(str::to_string)
             .unwrap_or_else(|| d.config.service_urls()[0].clone());
+        let print = |c: &Creds| print_creds(c, &url, &d.config.service_name, role, args.format);
         if !args.rotate {
-            print_creds(&current, &url, &d.config.service_name, args.format);
+            print(&current);
             return Ok(());
         }
 
+        let what = role.as_str();
         let mut terminal = Terminal::detect();
         if !global.yes {
             if !terminal.interactive() {
-                return Err(bad_input("--rotate changes the password every client uses: pass --yes to confirm without a terminal (nothing was changed)"));
+                return Err(bad_input(format!("--rotate changes the {what} password every {what} client uses: pass --yes to confirm without a terminal (nothing was changed)")));
             }
-            if !terminal.confirm("Set a new password? Clients using the current one stop working once the service has rolled over") {
+            if !terminal.confirm(&format!("Set a new {what} password? Both work while the service rolls over; clients must then switch to the new one")) {
                 eprintln!("Nothing was changed.");
                 return Err(exit(1));
             }
@@ -54,20 +59,20 @@ pub fn run(global: &Global, args: &CredsArgs) -> Result<()> {
         let mut sink = ui::sink_beside_data(args.progress);
         let opts = RotateOptions {
             poll: Duration::from_secs(5),
-            max_wait: Duration::from_secs(45 * 60),
+            max_wait: Duration::from_secs(60 * 60),
             probe_url: Some(format!("{}/simple/", probed.trim_end_matches('/'))),
             // The target group drains the old tasks' connections first.
             refuse_wait: Duration::from_secs(5 * 60),
             on_retry: Some(ui::retry_notice),
         };
         let probe = HttpProbe::default();
-        let rotated = creds::rotate(&cloud, &probe, &mut sink, &stack, &current, opts.clone(), session::ctrl_c()).await?;
+        let rotated = creds::rotate(&cloud, &probe, &mut sink, &stack, role, opts.clone(), session::ctrl_c()).await?;
         drop(sink);
+        let index = opts.probe_url.as_deref().unwrap_or_default();
         match rotated {
             Rotated::Completed { creds, at, check } => {
-                eprintln!("✔ Every task runs with the new password since {} UTC.", text::clock(at));
-                print_creds(&creds, &url, &d.config.service_name, args.format);
-                let index = opts.probe_url.as_deref().unwrap_or_default();
+                eprintln!("✔ Every task accepts only the new {what} password since {} UTC.", text::clock(at));
+                print(&creds);
                 match check {
                     Some(Ok(c)) if c.old_refused() && c.new == 200 => {
                         eprintln!("✔ The old password is refused since {} UTC (HTTP {} from {index}); the new one is accepted.", text::clock(c.at), c.old);
@@ -79,7 +84,7 @@ pub fn run(global: &Global, args: &CredsArgs) -> Result<()> {
                     }
                     Some(Ok(c)) => {
                         eprintln!(
-                            "✘ {index} still accepts the old password (HTTP {}) {} after the rollout: a task of the old deployment may still serve; run `pypictl status` and `pypictl doctor`.",
+                            "✘ {index} still accepts the old password (HTTP {}) {} after the rollout: a task of an old deployment may still serve; run `pypictl status` and `pypictl doctor`.",
                             c.old,
                             text::duration(opts.refuse_wait.as_millis() as i64)
                         );
@@ -92,18 +97,33 @@ pub fn run(global: &Global, args: &CredsArgs) -> Result<()> {
                     None => Ok(()),
                 }
             }
-            Rotated::Failed { creds, reason, stopped } => {
-                eprintln!("✘ The service did not roll over: {reason}");
+            Rotated::Abandoned { creds, reason, stopped } => {
+                eprintln!("✘ The service did not roll over onto tasks that accept both passwords: {reason}");
                 for t in stopped.iter().take(5) {
                     eprintln!("  task {}: {}", t.task_id, t.reason);
                 }
-                eprintln!("The secret holds the new password (printed below); tasks started from now on use it. See `pypictl doctor`.");
-                print_creds(&creds, &url, &d.config.service_name, args.format);
+                eprintln!("The old password still works ({what} credential, printed below): the secret holds it alone again and the new one was discarded. See `pypictl doctor`, then rotate again.");
+                print(&creds);
                 Err(exit(1))
             }
-            Rotated::StoppedWatching { creds, interrupted } => {
-                eprintln!("Stopped watching: the new deployment carries on; the new password is below. `pypictl status --watch` shows the rollout.");
-                print_creds(&creds, &url, &d.config.service_name, args.format);
+            Rotated::Failed { creds, reason, stopped } => {
+                eprintln!("✘ The rollout retiring the old password failed: {reason}");
+                for t in stopped.iter().take(5) {
+                    eprintln!("  task {}: {}", t.task_id, t.reason);
+                }
+                eprintln!("The new {what} password (below) is current and accepted; tasks of the earlier rollout may still accept the old one until the service rolls over. See `pypictl doctor`.");
+                print(&creds);
+                Err(exit(1))
+            }
+            Rotated::StoppedWatching { creds, phase, interrupted } => {
+                match phase {
+                    Phase::Staged => eprintln!(
+                        "Stopped watching before the new password was made current: clients keep the old one (below), which works. Run `pypictl creds --rotate{}` again to finish.",
+                        if role == Role::Publish { " --publish" } else { "" }
+                    ),
+                    Phase::Current => eprintln!("Stopped watching: the new password (below) is current and accepted; the rollout retiring the old one carries on (`pypictl status --watch`)."),
+                }
+                print(&creds);
                 Err(exit(if interrupted { 130 } else { 1 }))
             }
         }

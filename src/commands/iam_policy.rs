@@ -75,8 +75,6 @@ pub fn run(global: &Global, args: &IamPolicyArgs) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn role_arns_name_their_account() {
         use crate::cli::role_account;

@@ -114,7 +114,7 @@ fn to_text(r: &Report) -> String {
         }
     }
     use pypictl_stacks::outputs::RootOutput as O;
-    let shown = [O::PypiServerUrls, O::PypiUserSecretArn, O::EcsClusterName, O::EcsServiceName, O::FileSystemId, O::CloudwatchDashboardUrl, O::BackupVaultName].map(O::name);
+    let shown = [O::PypiServerUrls, O::PypiUserSecretArn, O::PypiPublishSecretArn, O::EcsClusterName, O::EcsServiceName, O::FileSystemId, O::CloudwatchDashboardUrl, O::BackupVaultName].map(O::name);
     for (k, v) in r.stack.outputs.iter().filter(|(k, _)| shown.contains(&k.as_str())) {
         out.push_str(&format!("{k}: {v}\n"));
     }

@@ -205,6 +205,18 @@ pub struct ServiceSnapshot {
     pub deployments: u32,
     /// The primary deployment's id (`ecs-svc/...`).
     pub primary: Option<String>,
+    /// Every deployment listed, primary or not: a deployment the circuit
+    /// breaker failed stays listed as FAILED while ECS's rollback deployment
+    /// becomes the primary.
+    pub listed: Vec<ListedDeployment>,
+}
+
+/// One deployment of a service as DescribeServices lists it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListedDeployment {
+    pub id: String,
+    pub rollout_state: Option<String>,
+    pub rollout_reason: Option<String>,
 }
 
 /// An ECS deployment, as ECS reported it when it started.

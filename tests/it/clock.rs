@@ -9,7 +9,7 @@
 use pypictl::engine::model::Status;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use pypictl::engine::creds::{self, RotateOptions, Rotated};
+use pypictl::engine::creds::{self, Role, RotateOptions, Rotated};
 use pypictl::engine::deploy::{Deployer, Outcome};
 use pypictl::engine::model::Millis;
 use pypictl::engine::progress::{Progress, Recorder};
@@ -110,12 +110,12 @@ async fn a_rotation_attributes_stopped_tasks_by_deployment_not_by_date() {
                 "30 0a1b2c Essential container in task exited; pypiserver: (exit 1)",
             ],
         }));
-        let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
+        let (stack, _) = creds::read(&cloud, "pypi", Role::Read).await.unwrap().unwrap();
         let mut sink = Recorder::default();
         let started = tokio::time::Instant::now();
         let opts = RotateOptions { poll: Duration::from_secs(5), max_wait: Duration::from_secs(1800), probe_url: None, refuse_wait: Duration::from_secs(180), on_retry: None };
-        let rotated = creds::rotate(&cloud, &cloud, &mut sink, &stack, &old, opts, std::future::pending()).await.unwrap();
-        let Rotated::Failed { stopped, .. } = rotated else { panic!("{what}: {rotated:?}") };
+        let rotated = creds::rotate(&cloud, &cloud, &mut sink, &stack, Role::Read, opts, std::future::pending()).await.unwrap();
+        let Rotated::Abandoned { stopped, .. } = rotated else { panic!("{what}: {rotated:?}") };
         let ids: Vec<&str> = stopped.iter().map(|t| t.task_id.as_str()).collect();
         assert_eq!(ids, ["0a1b2c"], "{what}: only the new deployment's stopped task");
         assert_ticks_are_cloud_time(what, &sink.items, base, started.elapsed());
@@ -129,7 +129,7 @@ async fn a_rotation_reports_cloud_times() {
             "ecs": ["5 desired=2 running=2 pending=0 failed=0 rollout=COMPLETED deployments=1"],
             "old_password_served_ms": 30_000,
         }));
-        let (stack, old) = creds::read(&cloud, "pypi").await.unwrap().unwrap();
+        let (stack, _) = creds::read(&cloud, "pypi", Role::Read).await.unwrap().unwrap();
         let started = tokio::time::Instant::now();
         let opts = RotateOptions {
             poll: Duration::from_secs(5),
@@ -138,7 +138,7 @@ async fn a_rotation_reports_cloud_times() {
             refuse_wait: Duration::from_secs(180),
             on_retry: None,
         };
-        let rotated = creds::rotate(&cloud, &cloud, &mut Recorder::default(), &stack, &old, opts, std::future::pending()).await.unwrap();
+        let rotated = creds::rotate(&cloud, &cloud, &mut Recorder::default(), &stack, Role::Read, opts, std::future::pending()).await.unwrap();
         let Rotated::Completed { at, check, .. } = rotated else { panic!("{what}: {rotated:?}") };
         let check = check.unwrap().unwrap();
         let window = base..=base + started.elapsed().as_millis() as Millis;

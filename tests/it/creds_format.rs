@@ -1,6 +1,8 @@
-//! `pypictl creds` output, read back by the real tools: every format, for
-//! passwords with every character that means something to a URL, an INI file,
-//! TOML, JSON or a shell, gives back exactly the username and password.
+//! `pypictl creds` output, read back by the real tools: every format of each
+//! credential's role (read: installers; publish: uploaders), for passwords
+//! with every character that means something to a URL, an INI file, TOML,
+//! JSON or a shell, gives back exactly the username and password; and each
+//! role gets only its clients' settings (no upload settings for read).
 //!
 //! The pinned Python tools (pip 26.3, twine 7.0.0, Python's tomllib) parse
 //! the files; `sh` sources the shell snippets. Data reaches Python through
@@ -13,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pypictl::ui::creds::{self, Credentials, Format};
+use pypictl::ui::creds::{self, Credentials, Format, Role};
 use serde_json::{json, Value};
 
 const URL: &str = "https://pypi.example.com/";
@@ -23,7 +25,12 @@ const NAME: &str = "pypi";
 const INDEX_NAME: &str = "pypi-private";
 const ENV_NAME: &str = "PYPI_PRIVATE";
 
+/// Read usernames; a publish username is the read one + "-publish".
 const USERNAMES: [&str; 2] = ["pypi-1a2b3c4d", "ci.deploy_user-01"];
+const PUBLISH_USERNAMES: [&str; 2] = ["pypi-1a2b3c4d-publish", "ci.deploy_user-01-publish"];
+
+/// What the read role's output never holds: upload settings.
+const PUBLISHING: [&str; 5] = ["TWINE_", "UV_PUBLISH_", "poetry publish", "POETRY_REPOSITORIES_", "publish-url"];
 
 /// Passwords: URL, INI, TOML, JSON and shell metacharacters, option-like
 /// words, non-ASCII, and a Secrets-Manager-like one (its alphabet: all
@@ -49,13 +56,19 @@ const PASSWORDS: &[&str] = &[
     "two\nlines",
 ];
 
-fn cases() -> Vec<(&'static str, &'static str)> {
-    PASSWORDS.iter().enumerate().map(|(i, p)| (USERNAMES[i % USERNAMES.len()], *p)).collect()
+fn cases(role: Role) -> Vec<(&'static str, &'static str)> {
+    let usernames = match role {
+        Role::Read => USERNAMES,
+        Role::Publish => PUBLISH_USERNAMES,
+    };
+    PASSWORDS.iter().enumerate().map(|(i, p)| (usernames[i % usernames.len()], *p)).collect()
 }
 
-fn credentials<'a>(username: &'a str, password: &'a str) -> Credentials<'a> {
-    Credentials { username, password, url: URL, name: NAME }
+fn credentials<'a>(role: Role, username: &'a str, password: &'a str) -> Credentials<'a> {
+    Credentials { username, password, url: URL, name: NAME, role }
 }
+
+const FORMATS: [Format; 7] = [Format::Text, Format::Pip, Format::Pypirc, Format::Env, Format::Uv, Format::Poetry, Format::Json];
 
 /// Whether configparser gives back `s` from `key = s` (no line break, no
 /// whitespace at either end: Python's str.strip).
@@ -244,12 +257,12 @@ fn commented_commands(text: &str, command: &str) -> String {
 #[test]
 fn index_url_with_credentials_round_trips_through_pip() {
     let dir = tempdir();
-    let cases = cases();
+    let cases: Vec<_> = Role::ALL.into_iter().flat_map(|role| cases(role).into_iter().map(move |(u, p)| (role, u, p))).collect();
     let jobs: Vec<Value> = cases
         .iter()
-        .map(|(u, p)| json!({"mode": "pip_split", "url": creds::index_url_with_credentials(&credentials(u, p))}))
+        .map(|(role, u, p)| json!({"mode": "pip_split", "url": creds::index_url_with_credentials(&credentials(*role, u, p))}))
         .collect();
-    for ((username, password), got) in cases.iter().zip(python(dir.path(), &jobs, &[])) {
+    for ((_, username, password), got) in cases.iter().zip(python(dir.path(), &jobs, &[])) {
         assert_eq!(got["username"], *username, "{got}");
         assert_eq!(got["password"], *password, "{got}");
         assert_eq!(got["url"], INDEX_URL);
@@ -259,33 +272,46 @@ fn index_url_with_credentials_round_trips_through_pip() {
 
 #[test]
 fn index_url_encodes_everything_but_unreserved() {
-    let url = creds::index_url_with_credentials(&credentials("a.b-c_d~e", "p@ss:w/rd%41 #?+"));
+    let url = creds::index_url_with_credentials(&credentials(Role::Read, "a.b-c_d~e", "p@ss:w/rd%41 #?+"));
     assert_eq!(url, "https://a.b-c_d~e:p%40ss%3Aw%2Frd%2541%20%23%3F%2B@pypi.example.com/simple/");
+}
+
+/// The note the publish credential's pip configuration carries, pointing
+/// installers to the read credential.
+fn assert_installers_pointed_to_read(role: Role, snippet: &str) {
+    let pointed = snippet.contains("read credential") && snippet.contains("`pypictl creds --format pip`");
+    assert_eq!(pointed, role == Role::Publish, "{role:?}:\n{snippet}");
 }
 
 #[test]
 fn pip_conf_and_export_round_trip() {
     let dir = tempdir();
     let mut checks = Vec::new();
-    for (i, (username, password)) in cases().into_iter().enumerate() {
-        let c = credentials(username, password);
-        let out = creds::render(&c, Format::Pip);
-        assert!(out.ends_with('\n'));
-        let parts = snippets(&out);
-        assert_eq!(parts.len(), 2, "pip.conf, then the shell export:\n{out}");
-        let (conf_header, conf) = &parts[0];
-        assert!(conf_header.contains("pip.conf") && conf_header.contains("pip.ini"), "{conf_header}");
-        assert!(conf.starts_with("[global]\n"), "{conf}");
-        let with_creds = creds::index_url_with_credentials(&c);
-        // The alternative is there, commented out, with its warning.
-        assert!(conf.contains(&format!("\n# extra-index-url = {with_creds}\n")), "{conf}");
-        assert!(conf.contains("WARNING") && conf.contains("same-named package"), "{conf}");
-        let path = dir.path().join(format!("pip-{i}.conf"));
-        std::fs::write(&path, conf).unwrap();
-        checks.push((path, username, password, with_creds.clone()));
+    for role in Role::ALL {
+        for (i, (username, password)) in cases(role).into_iter().enumerate() {
+            let c = credentials(role, username, password);
+            let out = creds::render(&c, Format::Pip);
+            assert!(out.ends_with('\n'));
+            let parts = snippets(&out);
+            assert_eq!(parts.len(), 2, "pip.conf, then the shell export:\n{out}");
+            let (conf_header, conf) = &parts[0];
+            assert!(conf_header.contains("pip.conf") && conf_header.contains("pip.ini"), "{conf_header}");
+            // Comment lines, then the section.
+            let first_non_comment = conf.lines().find(|l| !l.starts_with("# ")).unwrap();
+            assert_eq!(first_non_comment, "[global]", "{conf}");
+            assert_installers_pointed_to_read(role, conf);
+            let with_creds = creds::index_url_with_credentials(&c);
+            // The alternative is there, commented out, with its warning.
+            assert!(conf.contains(&format!("\n# extra-index-url = {with_creds}\n")), "{conf}");
+            assert!(conf.contains("WARNING") && conf.contains("same-named package"), "{conf}");
+            let path = dir.path().join(format!("pip-{}-{i}.conf", role.as_str()));
+            std::fs::write(&path, conf).unwrap();
+            checks.push((path, username, password, with_creds.clone()));
 
-        let (_, shell) = &parts[1];
-        assert_eq!(sh_vars(dir.path(), shell, &["PIP_INDEX_URL"]), [with_creds]);
+            let (_, shell) = &parts[1];
+            assert_installers_pointed_to_read(role, shell);
+            assert_eq!(sh_vars(dir.path(), shell, &["PIP_INDEX_URL"]), [with_creds]);
+        }
     }
     // pip reads one PIP_CONFIG_FILE per process.
     for (path, username, password, with_creds) in checks {
@@ -301,13 +327,14 @@ fn pip_conf_and_export_round_trip() {
 fn pypirc_is_read_back_by_twine() {
     let dir = tempdir();
     let mut jobs = Vec::new();
-    let cases = cases();
+    let cases = cases(Role::Publish);
     for (i, (username, password)) in cases.iter().enumerate() {
-        let out = creds::render(&credentials(username, password), Format::Pypirc);
+        let out = creds::render(&credentials(Role::Publish, username, password), Format::Pypirc);
+        assert!(out.starts_with("# ~/.pypirc for twine, with the publish credential: "), "{out}");
         assert!(out.contains(&format!("[distutils]\nindex-servers = {INDEX_NAME}\n")), "{out}");
         assert!(out.contains(&format!("\n[{INDEX_NAME}]\nrepository = {URL}\n")), "{out}");
         if !ini_can_hold(password) {
-            assert!(out.contains("TWINE_PASSWORD"), "{out}");
+            assert!(out.contains("TWINE_PASSWORD") && out.contains("pypictl creds --publish --format env"), "{out}");
             assert!(!out.contains(password), "{out}");
         }
         let path = dir.path().join(format!("pypirc-{i}"));
@@ -327,79 +354,146 @@ fn pypirc_is_read_back_by_twine() {
 }
 
 #[test]
-fn env_exports_round_trip() {
+fn pypirc_is_refused_for_the_read_credential() {
+    let why = creds::check_format(Role::Read, Format::Pypirc).unwrap_err();
+    assert!(why.contains("pypictl creds --publish --format pypirc"), "{why}");
+    assert_eq!(creds::check_format(Role::Publish, Format::Pypirc), Ok(()));
+    // Rendered anyway, it is a comment: no twine configuration.
+    let out = creds::render(&credentials(Role::Read, "pypi-1a2b3c4d", "p@ss:w/rd%41 #?+"), Format::Pypirc);
+    assert_eq!(out, format!("# {why}\n"));
+}
+
+/// Every line is a comment or an export (a multi-line value aside).
+fn assert_comments_and_exports(out: &str, password: &str) {
+    if !password.contains('\n') {
+        for line in out.lines() {
+            assert!(line.starts_with("# ") || line.starts_with("export "), "{line:?}");
+        }
+    }
+}
+
+#[test]
+fn env_exports_for_installing_round_trip() {
     let dir = tempdir();
     let vars = [
         "PIP_INDEX_URL".to_string(),
-        "TWINE_REPOSITORY_URL".to_string(),
-        "TWINE_USERNAME".to_string(),
-        "TWINE_PASSWORD".to_string(),
         format!("UV_INDEX_{ENV_NAME}_USERNAME"),
         format!("UV_INDEX_{ENV_NAME}_PASSWORD"),
         format!("POETRY_HTTP_BASIC_{ENV_NAME}_USERNAME"),
         format!("POETRY_HTTP_BASIC_{ENV_NAME}_PASSWORD"),
     ];
     let var_refs: Vec<&str> = vars.iter().map(String::as_str).collect();
-    let cases = cases();
+    let cases = cases(Role::Read);
     let mut jobs = Vec::new();
     for (username, password) in &cases {
-        let c = credentials(username, password);
+        let c = credentials(Role::Read, username, password);
         let out = creds::render(&c, Format::Env);
-        // Every line is a comment or an export (a multi-line value aside).
-        if !password.contains('\n') {
-            for line in out.lines() {
-                assert!(line.starts_with("# ") || line.starts_with("export "), "{line:?}");
-            }
-        }
+        assert_comments_and_exports(&out, password);
+        assert!(out.contains("pypictl creds --publish --format env"), "points publishers to the publish credential:\n{out}");
         let got = sh_vars(dir.path(), &out, &var_refs);
         let with_creds = creds::index_url_with_credentials(&c);
-        let expected = [with_creds.as_str(), URL, username, password, username, password, username, password];
+        let expected = [with_creds.as_str(), username, password, username, password];
         assert_eq!(got, expected, "{out}");
-        let env: serde_json::Map<String, Value> =
-            vars.iter().zip(&got).filter(|(k, _)| k.starts_with("TWINE_")).map(|(k, v)| (k.clone(), json!(v))).collect();
-        jobs.push(json!({"mode": "twine_env", "env": env}));
+        // Exactly these variables.
+        assert_eq!(out.lines().filter(|l| l.starts_with("export ")).count(), vars.len(), "{out}");
         jobs.push(json!({"mode": "pip_split", "url": got[0]}));
     }
-    let results = python(dir.path(), &jobs, &[]);
-    for ((username, password), got) in cases.iter().zip(results.chunks(2)) {
-        assert_eq!(got[0], json!({"repository": URL, "username": username, "password": password}));
-        assert_eq!((&got[1]["username"], &got[1]["password"]), (&json!(username), &json!(password)));
+    for ((username, password), got) in cases.iter().zip(python(dir.path(), &jobs, &[])) {
+        assert_eq!((&got["username"], &got["password"]), (&json!(username), &json!(password)));
+        assert_eq!(got["url"], INDEX_URL);
     }
 }
 
 #[test]
+fn env_exports_for_publishing_round_trip() {
+    // Poetry's variable for a setting: POETRY_ + its name upper-cased, `.`
+    // and `-` as `_` (`repositories.<name>.url`, `http-basic.<name>.*`).
+    assert_eq!(ENV_NAME, INDEX_NAME.to_uppercase().replace(['-', '.'], "_"));
+    let dir = tempdir();
+    let vars = [
+        "TWINE_REPOSITORY_URL".to_string(),
+        "TWINE_USERNAME".to_string(),
+        "TWINE_PASSWORD".to_string(),
+        "UV_PUBLISH_URL".to_string(),
+        "UV_PUBLISH_USERNAME".to_string(),
+        "UV_PUBLISH_PASSWORD".to_string(),
+        format!("POETRY_REPOSITORIES_{ENV_NAME}_URL"),
+        format!("POETRY_HTTP_BASIC_{ENV_NAME}_USERNAME"),
+        format!("POETRY_HTTP_BASIC_{ENV_NAME}_PASSWORD"),
+    ];
+    let var_refs: Vec<&str> = vars.iter().map(String::as_str).collect();
+    let cases = cases(Role::Publish);
+    let mut jobs = Vec::new();
+    for (username, password) in &cases {
+        let c = credentials(Role::Publish, username, password);
+        let out = creds::render(&c, Format::Env);
+        assert_comments_and_exports(&out, password);
+        assert!(out.contains("read") && out.contains("pypictl creds --format env"), "points installers to the read credential:\n{out}");
+        assert!(out.contains(&format!("poetry publish --build -r {INDEX_NAME}")), "{out}");
+        let got = sh_vars(dir.path(), &out, &var_refs);
+        let expected = [URL, username, password, URL, username, password, URL, username, password];
+        assert_eq!(got, expected, "{out}");
+        // Exactly these variables: nothing for installers.
+        assert_eq!(out.lines().filter(|l| l.starts_with("export ")).count(), vars.len(), "{out}");
+        assert!(!out.contains("PIP_INDEX_URL") && !out.contains("UV_INDEX_"), "{out}");
+        let env: serde_json::Map<String, Value> =
+            vars.iter().zip(&got).filter(|(k, _)| k.starts_with("TWINE_")).map(|(k, v)| (k.clone(), json!(v))).collect();
+        jobs.push(json!({"mode": "twine_env", "env": env}));
+    }
+    for ((username, password), got) in cases.iter().zip(python(dir.path(), &jobs, &[])) {
+        assert_eq!(got, json!({"repository": URL, "username": username, "password": password}));
+    }
+}
+
+/// A stand-in for `uv`: prints the upload credentials uv publish reads, then
+/// its arguments.
+const UV_STAND_IN: &str = "uv() { printf '%s\\0' \"$UV_PUBLISH_USERNAME\" \"$UV_PUBLISH_PASSWORD\"; for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }";
+
+#[test]
 fn uv_index_and_exports_round_trip() {
     let dir = tempdir();
-    let cases = cases();
     let mut jobs = Vec::new();
-    for (i, (username, password)) in cases.iter().enumerate() {
-        let out = creds::render(&credentials(username, password), Format::Uv);
-        let parts = snippets(&out);
-        assert_eq!(parts.len(), 2, "the index entry, then the credentials:\n{out}");
-        let (toml_header, toml) = &parts[0];
-        assert!(toml_header.contains("pyproject.toml") && toml_header.contains("uv.toml"), "{toml_header}");
-        assert!(!toml.contains(password) && !toml.contains(username), "no credentials in pyproject.toml:\n{toml}");
-        let path = dir.path().join(format!("uv-{i}.toml"));
-        std::fs::write(&path, toml).unwrap();
-        jobs.push(json!({"mode": "toml", "path": path.to_str().unwrap()}));
+    for role in Role::ALL {
+        for (i, (username, password)) in cases(role).into_iter().enumerate() {
+            let out = creds::render(&credentials(role, username, password), Format::Uv);
+            let parts = snippets(&out);
+            assert_eq!(parts.len(), 2, "the index entry, then the credentials:\n{out}");
+            let (toml_header, toml) = &parts[0];
+            assert!(toml_header.contains("pyproject.toml") && toml_header.contains("uv.toml"), "{toml_header}");
+            assert!(!toml.contains(password) && !toml.contains(username), "no credentials in pyproject.toml:\n{toml}");
+            let path = dir.path().join(format!("uv-{}-{i}.toml", role.as_str()));
+            std::fs::write(&path, toml).unwrap();
+            jobs.push((role, json!({"mode": "toml", "path": path.to_str().unwrap()})));
 
-        let (_, shell) = &parts[1];
-        let user_var = format!("UV_INDEX_{ENV_NAME}_USERNAME");
-        let password_var = format!("UV_INDEX_{ENV_NAME}_PASSWORD");
-        assert_eq!(sh_vars(dir.path(), shell, &[&user_var, &password_var]), [*username, *password]);
-        // The commented publish command passes them to `uv publish`.
-        let publish = commented_commands(shell, "uv");
-        assert_eq!(publish.lines().count(), 1, "{shell}");
-        let prelude = format!(
-            "{shell}\nuv() {{ printf '%s\\0' \"$UV_PUBLISH_USERNAME\" \"$UV_PUBLISH_PASSWORD\"; for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }}"
-        );
-        assert_eq!(sh_run(dir.path(), &prelude, &publish), [*username, *password, "publish", "--index", INDEX_NAME]);
+            let (_, shell) = &parts[1];
+            // Both roles: the index's credentials (read: to install; publish:
+            // for uv publish's check of the files already there).
+            let user_var = format!("UV_INDEX_{ENV_NAME}_USERNAME");
+            let password_var = format!("UV_INDEX_{ENV_NAME}_PASSWORD");
+            assert_eq!(sh_vars(dir.path(), shell, &[&user_var, &password_var]), [username, password]);
+            let publish = commented_commands(shell, "uv");
+            match role {
+                Role::Read => {
+                    assert_eq!(publish, "", "{shell}");
+                    assert!(shell.contains("pypictl creds --publish --format uv"), "{shell}");
+                }
+                Role::Publish => {
+                    assert_eq!(sh_vars(dir.path(), shell, &["UV_PUBLISH_USERNAME", "UV_PUBLISH_PASSWORD"]), [username, password]);
+                    // The commented publish command, run after the exports.
+                    assert_eq!(publish.lines().count(), 1, "{shell}");
+                    let prelude = format!("{shell}\n{UV_STAND_IN}");
+                    assert_eq!(sh_run(dir.path(), &prelude, &publish), [username, password, "publish", "--index", INDEX_NAME]);
+                }
+            }
+        }
     }
-    for got in python(dir.path(), &jobs, &[]) {
-        assert_eq!(
-            got,
-            json!({"tool": {"uv": {"index": [{"name": INDEX_NAME, "url": INDEX_URL, "publish-url": URL, "default": true}]}}})
-        );
+    let (roles, jobs): (Vec<Role>, Vec<Value>) = jobs.into_iter().unzip();
+    for (role, got) in roles.into_iter().zip(python(dir.path(), &jobs, &[])) {
+        let index = match role {
+            Role::Read => json!({"name": INDEX_NAME, "url": INDEX_URL, "default": true}),
+            Role::Publish => json!({"name": INDEX_NAME, "url": INDEX_URL, "publish-url": URL, "default": true}),
+        };
+        assert_eq!(got, json!({"tool": {"uv": {"index": [index]}}}), "{role:?}");
     }
 }
 
@@ -407,14 +501,21 @@ fn uv_index_and_exports_round_trip() {
 fn uv_toml_strings_are_escaped() {
     let dir = tempdir();
     let url = "https://pypi.example.com/a\"b\\c\u{1}\u{7f}é/";
-    let c = Credentials { username: "u", password: "p", url, name: "pypi" };
-    let out = creds::render(&c, Format::Uv);
-    let (_, toml) = &snippets(&out)[0];
-    let path = dir.path().join("uv.toml");
-    std::fs::write(&path, toml).unwrap();
-    let got = python(dir.path(), &[json!({"mode": "toml", "path": path.to_str().unwrap()})], &[]);
-    assert_eq!(got[0]["tool"]["uv"]["index"][0]["url"], format!("{url}simple/"));
-    assert_eq!(got[0]["tool"]["uv"]["index"][0]["publish-url"], url);
+    let mut jobs = Vec::new();
+    for role in Role::ALL {
+        let c = Credentials { username: "u", password: "p", url, name: "pypi", role };
+        let out = creds::render(&c, Format::Uv);
+        let (_, toml) = &snippets(&out)[0];
+        let path = dir.path().join(format!("uv-{}.toml", role.as_str()));
+        std::fs::write(&path, toml).unwrap();
+        jobs.push(json!({"mode": "toml", "path": path.to_str().unwrap()}));
+    }
+    let got = python(dir.path(), &jobs, &[]);
+    for got in &got {
+        assert_eq!(got["tool"]["uv"]["index"][0]["url"], format!("{url}simple/"));
+    }
+    assert!(got[0]["tool"]["uv"]["index"][0].get("publish-url").is_none(), "read: {}", got[0]);
+    assert_eq!(got[1]["tool"]["uv"]["index"][0]["publish-url"], url);
 }
 
 #[test]
@@ -433,76 +534,132 @@ fn poetry_commands_pass_exact_arguments() {
         }
         calls
     };
-    for (username, password) in cases() {
-        let out = creds::render(&credentials(username, password), Format::Poetry);
-        let live = calls(sh_run(dir.path(), prelude, &out));
-        assert_eq!(
-            live,
-            [
-                vec!["source", "add", "--priority=primary", INDEX_NAME, INDEX_URL],
-                vec!["config", "--", &format!("http-basic.{INDEX_NAME}"), username, password],
-            ],
-            "{out}"
-        );
-        let publish = calls(sh_run(dir.path(), prelude, &commented_commands(&out, "poetry")));
-        assert_eq!(
-            publish,
-            [vec!["config", &format!("repositories.{INDEX_NAME}"), URL], vec!["publish", "--build", "-r", INDEX_NAME]],
-            "{out}"
-        );
+    let http_basic = format!("http-basic.{INDEX_NAME}");
+    let repository = format!("repositories.{INDEX_NAME}");
+    for role in Role::ALL {
+        for (username, password) in cases(role) {
+            let out = creds::render(&credentials(role, username, password), Format::Poetry);
+            let live = calls(sh_run(dir.path(), prelude, &out));
+            let later = calls(sh_run(dir.path(), prelude, &commented_commands(&out, "poetry")));
+            let credentials_call = vec!["config", "--", &http_basic, username, password];
+            match role {
+                Role::Read => {
+                    assert_eq!(live, [vec!["source", "add", "--priority=primary", INDEX_NAME, INDEX_URL], credentials_call], "{out}");
+                    assert!(later.is_empty(), "{out}");
+                    assert!(out.contains("pypictl creds --publish --format poetry"), "{out}");
+                }
+                Role::Publish => {
+                    assert_eq!(live, [vec!["config", &repository, URL], credentials_call], "{out}");
+                    assert_eq!(later, [vec!["publish", "--build", "-r", INDEX_NAME]], "{out}");
+                    assert!(!out.contains("source add"), "{out}");
+                }
+            }
+        }
     }
 }
 
 #[test]
-fn json_has_every_field() {
-    for (username, password) in cases() {
-        let c = credentials(username, password);
-        let out = creds::render(&c, Format::Json);
-        assert!(out.ends_with("}\n"), "{out}");
-        let value: Value = serde_json::from_str(&out).unwrap();
-        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["username", "password", "url", "index_url", "index_url_with_credentials", "upload_url"]);
-        assert_eq!(
-            value,
-            json!({
-                "username": username,
-                "password": password,
-                "url": URL,
-                "index_url": INDEX_URL,
-                "index_url_with_credentials": creds::index_url_with_credentials(&c),
-                "upload_url": URL,
-            })
-        );
+fn json_has_every_field_and_the_role() {
+    for role in Role::ALL {
+        for (username, password) in cases(role) {
+            let c = credentials(role, username, password);
+            let out = creds::render(&c, Format::Json);
+            assert!(out.ends_with("}\n"), "{out}");
+            let value: Value = serde_json::from_str(&out).unwrap();
+            let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(keys, ["role", "username", "password", "url", "index_url", "index_url_with_credentials", "upload_url"]);
+            assert_eq!(
+                value,
+                json!({
+                    "role": role.as_str(),
+                    "username": username,
+                    "password": password,
+                    "url": URL,
+                    "index_url": INDEX_URL,
+                    "index_url_with_credentials": creds::index_url_with_credentials(&c),
+                    "upload_url": URL,
+                })
+            );
+        }
     }
 }
 
 #[test]
-fn text_shows_the_credentials_and_points_to_the_formats() {
-    let c = credentials("pypi-1a2b3c4d", "p@ss:w/rd%41 #?+");
-    let out = creds::render(&c, Format::Text);
-    assert!(out.contains("Username:    pypi-1a2b3c4d\n"), "{out}");
-    assert!(out.contains("Password:    p@ss:w/rd%41 #?+\n"), "{out}");
-    assert!(out.contains(&format!("Index URL:   {INDEX_URL}\n")), "{out}");
-    assert!(out.contains(&format!("Upload URL:  {URL}\n")), "{out}");
-    assert_eq!(out.matches("p@ss:w/rd%41 #?+").count(), 1, "the password once:\n{out}");
-    assert!(!out.contains(&creds::index_url_with_credentials(&c)), "{out}");
-    for format in ["pip", "pypirc", "env", "uv", "poetry", "json"] {
-        assert!(out.contains(&format!("pypictl creds --format {format} ")), "{format}:\n{out}");
+fn text_shows_the_role_the_credentials_and_its_formats() {
+    for (role, username, role_line, formats, flag) in [
+        (Role::Read, "pypi-1a2b3c4d", "Role:        read (list and download)\n", &["pip", "env", "uv", "poetry", "json"][..], ""),
+        (Role::Publish, "pypi-1a2b3c4d-publish", "Role:        publish (upload, list and download)\n", &["pypirc", "env", "uv", "poetry", "pip", "json"][..], " --publish"),
+    ] {
+        let c = credentials(role, username, "p@ss:w/rd%41 #?+");
+        let out = creds::render(&c, Format::Text);
+        assert!(out.starts_with(role_line), "{out}");
+        assert!(out.contains(&format!("Username:    {username}\n")), "{out}");
+        assert!(out.contains("Password:    p@ss:w/rd%41 #?+\n"), "{out}");
+        assert!(out.contains(&format!("Index URL:   {INDEX_URL}\n")), "{out}");
+        // Only the publish credential uploads.
+        assert_eq!(out.contains(&format!("Upload URL:  {URL}\n")), role == Role::Publish, "{out}");
+        assert_eq!(out.matches("p@ss:w/rd%41 #?+").count(), 1, "the password once:\n{out}");
+        assert!(!out.contains(&creds::index_url_with_credentials(&c)), "{out}");
+        // Exactly the role's formats, each with the role's flag.
+        let listed: Vec<&str> =
+            out.lines().filter_map(|l| l.strip_prefix(&format!("  pypictl creds{flag} --format "))).map(|l| l.split_whitespace().next().unwrap()).collect();
+        assert_eq!(listed, formats, "{out}");
+        assert_eq!(out.lines().filter(|l| l.starts_with("  pypictl creds")).count(), formats.len(), "{out}");
+        for format in formats {
+            assert_eq!(creds::check_format(role, parse_format(format)), Ok(()), "{format}");
+        }
+    }
+}
+
+/// A `--format` value as clap parses it.
+fn parse_format(name: &str) -> Format {
+    <Format as clap::ValueEnum>::from_str(name, false).unwrap()
+}
+
+#[test]
+fn read_output_configures_no_publishing() {
+    for (username, password) in cases(Role::Read) {
+        let c = credentials(Role::Read, username, password);
+        for format in FORMATS {
+            let out = creds::render(&c, format);
+            for publishing in PUBLISHING {
+                assert!(!out.contains(publishing), "{format:?} has {publishing}:\n{out}");
+            }
+        }
+    }
+}
+
+#[test]
+fn publish_output_carries_the_publish_settings() {
+    let c = credentials(Role::Publish, "pypi-1a2b3c4d-publish", "p@ss:w/rd%41 #?+");
+    let env = creds::render(&c, Format::Env);
+    for setting in ["TWINE_REPOSITORY_URL=", "UV_PUBLISH_URL=", &format!("POETRY_REPOSITORIES_{ENV_NAME}_URL=")] {
+        assert!(env.contains(setting), "env has no {setting}:\n{env}");
+    }
+    let uv = creds::render(&c, Format::Uv);
+    for setting in ["publish-url = ", "UV_PUBLISH_USERNAME=", "UV_PUBLISH_PASSWORD=", &format!("uv publish --index {INDEX_NAME}")] {
+        assert!(uv.contains(setting), "uv has no {setting}:\n{uv}");
+    }
+    let poetry = creds::render(&c, Format::Poetry);
+    for setting in [format!("poetry config repositories.{INDEX_NAME} {URL}"), format!("poetry publish --build -r {INDEX_NAME}")] {
+        assert!(poetry.contains(&setting), "poetry has no {setting}:\n{poetry}");
     }
 }
 
 #[test]
 fn every_format_is_complete_text() {
-    let c = credentials("pypi-1a2b3c4d", "p@ss:w/rd%41 #?+");
-    for format in [Format::Text, Format::Pip, Format::Pypirc, Format::Env, Format::Uv, Format::Poetry, Format::Json] {
-        let out = creds::render(&c, format);
-        assert!(out.ends_with('\n') && !out.ends_with("\n\n"), "{format:?}:\n{out}");
+    for role in Role::ALL {
+        let c = credentials(role, "pypi-1a2b3c4d", "p@ss:w/rd%41 #?+");
+        for format in FORMATS {
+            let out = creds::render(&c, format);
+            assert!(out.ends_with('\n') && !out.ends_with("\n\n"), "{role:?} {format:?}:\n{out}");
+        }
     }
 }
 
 #[test]
 fn debug_leaves_the_password_out() {
-    let c = credentials("pypi-1a2b3c4d", "p@ss:w/rd%41 #?+");
+    let c = credentials(Role::Publish, "pypi-1a2b3c4d-publish", "p@ss:w/rd%41 #?+");
     let debug = format!("{c:?}");
-    assert!(debug.contains("pypi-1a2b3c4d") && !debug.contains("p@ss"), "{debug}");
+    assert!(debug.contains("pypi-1a2b3c4d-publish") && debug.contains("Publish") && !debug.contains("p@ss"), "{debug}");
 }

@@ -71,21 +71,23 @@ async fn a_healthy_deployment_passes_every_check() {
     let (detail, _) = check(&report, STOPPED_TASKS, Status::Pass);
     assert!(detail.contains("2 replaced by deployments or scaling"), "{detail}");
     let (detail, _) = check(&report, HTTP_AUTHENTICATED, Status::Pass);
-    assert_eq!(detail, format!("GET {INDEX} as pypi-1a2b3c4d: 200"));
-    assert_eq!(cloud.count("HTTP GET"), 2);
+    assert_eq!(detail, format!("GET {INDEX} as pypi-1a2b3c4d (read): 200"));
+    let (detail, _) = check(&report, HTTP_PUBLISH, Status::Pass);
+    assert_eq!(detail, format!("GET {INDEX} as pypi-1a2b3c4d-publish (publish): 200"), "the publish credential's own secret");
+    assert_eq!(cloud.count("HTTP GET"), 3);
 
     let text = report.to_text();
     print!("{text}");
     assert!(text.starts_with("pypictl doctor: pypi in us-east-1 (UPDATE_COMPLETE)\n"), "{text}");
-    assert_eq!(text.lines().filter(|l| l.starts_with("✔ ")).count(), 13, "{text}");
-    assert!(text.ends_with("0 failed, 0 warnings, 13 passed, 0 skipped\n"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("✔ ")).count(), 14, "{text}");
+    assert!(text.ends_with("0 failed, 0 warnings, 14 passed, 0 skipped\n"), "{text}");
     assert!(!text.contains("fix:"), "{text}");
 
     let j = report.to_json();
     assert_eq!(j["stack"], "pypi");
-    assert_eq!(j["checks"].as_array().unwrap().len(), 13);
+    assert_eq!(j["checks"].as_array().unwrap().len(), 14);
     assert_eq!(j["checks"][0], json!({"name": "stack", "status": "pass", "detail": "pypi is UPDATE_COMPLETE", "fix": null}));
-    assert_eq!(j["summary"], json!({"pass": 13, "warn": 0, "fail": 0, "skip": 0, "ok": true}));
+    assert_eq!(j["summary"], json!({"pass": 14, "warn": 0, "fail": 0, "skip": 0, "ok": true}));
 }
 
 #[tokio::test(start_paused = true)]
@@ -324,7 +326,7 @@ async fn authentication_off_fails() {
     let report = run(&cloud).await;
     let (detail, fix) = check(&report, HTTP_UNAUTHENTICATED, Status::Fail);
     assert!(detail.contains("without credentials: 200: authentication is off"), "{detail}");
-    assert!(fix.contains("`pypictl deploy`") && fix.contains("--authenticate"), "{fix}");
+    assert!(fix.contains("`pypictl deploy`") && fix.contains("require credentials"), "{fix}");
     others_pass(&report, &[HTTP_UNAUTHENTICATED]);
 }
 
@@ -366,6 +368,13 @@ async fn refused_credentials_point_at_creds() {
     let (_, fix) = check(&report, HTTP_AUTHENTICATED, Status::Fail);
     assert!(fix.contains("`pypictl creds --rotate`") && fix.contains("`pypictl creds`"), "{fix}");
     others_pass(&report, &[HTTP_AUTHENTICATED]);
+    // The publish credential refused: its own commands.
+    let cloud = script(|s| s["http"] = json!({ format!("{INDEX} pypi-1a2b3c4d-publish"): 401 }));
+    let report = run(&cloud).await;
+    let (detail, fix) = check(&report, HTTP_PUBLISH, Status::Fail);
+    assert!(detail.contains("refuses the publish credential's secret"), "{detail}");
+    assert!(fix.contains("`pypictl creds --publish --rotate`") && fix.contains("`pypictl creds --publish`"), "{fix}");
+    others_pass(&report, &[HTTP_PUBLISH]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -389,21 +398,23 @@ async fn metrics_without_data_are_skipped_not_failed() {
     assert!(detail.starts_with("0 5xx responses"), "no data for a count is zero: {detail}");
     others_pass(&report, &[EFS_IO_LIMIT, ALB_LATENCY]);
     assert!(!report.failed());
-    assert!(report.to_text().ends_with("0 failed, 0 warnings, 11 passed, 2 skipped\n"), "{}", report.to_text());
+    assert!(report.to_text().ends_with("0 failed, 0 warnings, 12 passed, 2 skipped\n"), "{}", report.to_text());
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_refused_call_is_a_warning_and_the_other_checks_run() {
     let cloud = script(|s| s["errors"] = json!({ "GetMetricData": "AccessDeniedException", "GetSecretValue": "AccessDeniedException" }));
     let report = run(&cloud).await;
-    for name in [EFS_IO_LIMIT, ALB_5XX, ALB_LATENCY, HTTP_AUTHENTICATED] {
+    for name in [EFS_IO_LIMIT, ALB_5XX, ALB_LATENCY, HTTP_AUTHENTICATED, HTTP_PUBLISH] {
         let (detail, fix) = check(&report, name, Status::Warn);
         assert!(detail.contains("AccessDeniedException"), "{detail}");
         assert!(fix.contains("allow `"), "{fix}");
     }
-    let (_, fix) = check(&report, HTTP_AUTHENTICATED, Status::Warn);
-    assert!(fix.contains("secretsmanager:GetSecretValue"), "{fix}");
-    others_pass(&report, &[EFS_IO_LIMIT, ALB_5XX, ALB_LATENCY, HTTP_AUTHENTICATED]);
+    for name in [HTTP_AUTHENTICATED, HTTP_PUBLISH] {
+        let (_, fix) = check(&report, name, Status::Warn);
+        assert!(fix.contains("secretsmanager:GetSecretValue"), "{fix}");
+    }
+    others_pass(&report, &[EFS_IO_LIMIT, ALB_5XX, ALB_LATENCY, HTTP_AUTHENTICATED, HTTP_PUBLISH]);
     assert!(!report.failed());
 }
 
@@ -426,7 +437,7 @@ async fn a_missing_stack_fails_and_skips_the_rest() {
     for name in &ALL[1..] {
         check(&report, name, Status::Skip);
     }
-    assert_eq!(report.to_json()["summary"], json!({"pass": 0, "warn": 0, "fail": 1, "skip": 12, "ok": false}));
+    assert_eq!(report.to_json()["summary"], json!({"pass": 0, "warn": 0, "fail": 1, "skip": 13, "ok": false}));
 }
 
 /// The wire: deploy the heavy example to moto, then `pypictl --output json
@@ -475,7 +486,7 @@ fn doctor_against_the_emulator() {
     let summary = &report["summary"];
     assert_eq!(summary["ok"], false);
     let total: u64 = ["pass", "warn", "fail", "skip"].iter().map(|k| summary[k].as_u64().unwrap()).sum();
-    assert_eq!(total, 13);
+    assert_eq!(total, 14);
     // The registries are a closed port on 127.0.0.1 (tests/it/common.rs): a warning.
     assert_eq!(get(IMAGES)["status"], "warn", "{out}");
 

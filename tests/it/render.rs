@@ -84,6 +84,7 @@ impl Script {
             rollout_reason: Some("ECS deployment ecs-svc/4719632185025718394 in progress.".into()),
             deployments: 2,
             primary: Some("ecs-svc/4719632185025718394".into()),
+            listed: Vec::new(),
         };
         self.push(Progress::Tasks { service: SERVICE.into(), snapshot })
     }

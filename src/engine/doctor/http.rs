@@ -1,10 +1,11 @@
-//! Checks 7 (`http_authenticated`, `http_unauthenticated`): the service
-//! answers 200 with the secret's credentials, 401 without.
+//! Checks 7 (`http_authenticated`, `http_publish`, `http_unauthenticated`):
+//! the service answers 200 with each credential's secret, 401 without.
 
 use pypictl_stacks::outputs::RootOutput;
 use serde_json::Value;
 
-use super::names::{HTTP_AUTHENTICATED, HTTP_UNAUTHENTICATED};
+use super::names::{HTTP_AUTHENTICATED, HTTP_PUBLISH, HTTP_UNAUTHENTICATED};
+use crate::engine::creds::Role;
 use super::{Check, Context, Options};
 use crate::engine::cloud::{Probe, Secrets};
 
@@ -18,11 +19,11 @@ pub fn index_url(service_url: &str) -> String {
     }
 }
 
-/// Returns the password (to keep it out of every check) and the two checks.
-pub(super) async fn http_checks<C: Secrets, P: Probe>(cloud: &C, probe: &P, ctx: &Context<'_>, options: &Options) -> (Option<String>, Vec<Check>) {
+/// Returns the passwords (to keep them out of every check) and the three checks.
+pub(super) async fn http_checks<C: Secrets, P: Probe>(cloud: &C, probe: &P, ctx: &Context<'_>, options: &Options) -> (Vec<String>, Vec<Check>) {
     let base = options.url.clone().or_else(|| ctx.output(RootOutput::PypiServerUrls).and_then(|urls| urls.split(',').map(str::trim).find(|u| !u.is_empty())).map(str::to_string));
     let Some(base) = base else {
-        return (None, vec![ctx.missing(HTTP_AUTHENTICATED, RootOutput::PypiServerUrls), ctx.missing(HTTP_UNAUTHENTICATED, RootOutput::PypiServerUrls)]);
+        return (Vec::new(), [HTTP_AUTHENTICATED, HTTP_PUBLISH, HTTP_UNAUTHENTICATED].map(|n| ctx.missing(n, RootOutput::PypiServerUrls)).to_vec());
     };
     let index = index_url(&base);
     let unreachable_fix = |reason: &str| {
@@ -41,41 +42,30 @@ pub(super) async fn http_checks<C: Secrets, P: Probe>(cloud: &C, probe: &P, ctx:
         fix
     };
     let mut checks = Vec::new();
-    let mut password = None;
+    let mut passwords = Vec::new();
 
-    // With the secret's credentials: 200.
-    let credentials = match ctx.output(RootOutput::PypiUserSecretArn) {
-        None => Err(ctx.missing(HTTP_AUTHENTICATED, RootOutput::PypiUserSecretArn)),
-        Some(arn) => match cloud.secret_value(arn).await {
-            Err(e) => Err(Check::unreadable(HTTP_AUTHENTICATED, "the credentials secret", &e, "secretsmanager:GetSecretValue (and kms:Decrypt on the data key)")),
-            Ok(text) => {
-                let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                match (v["username"].as_str(), v["password"].as_str()) {
-                    (Some(u), Some(p)) if !u.is_empty() && !p.is_empty() => Ok((u.to_string(), p.to_string())),
-                    _ => Err(Check::fail(
-                        HTTP_AUTHENTICATED,
-                        format!("the secret {arn} holds no username and password (JSON with `username` and `password`)"),
-                        "`pypictl creds --rotate` writes a new password in the expected form and restarts the tasks on it",
-                    )),
-                }
+    // With each credential's secret: 200 (the publish credential lists too).
+    for (role, name) in [(Role::Read, HTTP_AUTHENTICATED), (Role::Publish, HTTP_PUBLISH)] {
+        match credentials(cloud, ctx, role, name).await {
+            Err(check) => checks.push(check),
+            Ok((user, pass)) => {
+                let check = match probe.http_status(&index, Some((&user, &pass))).await {
+                    Ok(200) => Check::pass(name, format!("GET {index} as {user} ({}): 200", role.as_str())),
+                    Ok(code @ (401 | 403)) => Check::fail(
+                        name,
+                        format!("GET {index} as {user}: {code}: the service refuses the {} credential's secret", role.as_str()),
+                        format!(
+                            "the tasks run with other credentials than the secret's: `{}` sets a new password and rolls the tasks onto it; `pypictl creds{}` prints the current ones",
+                            rotate_command(role),
+                            if role == Role::Publish { " --publish" } else { "" }
+                        ),
+                    ),
+                    Ok(code) => http_code_check(name, &index, &format!(" as {user}"), code),
+                    Err(reason) => Check::fail(name, format!("no response from {index}: {reason}"), unreachable_fix(&reason)),
+                };
+                checks.push(check);
+                passwords.push(pass);
             }
-        },
-    };
-    match credentials {
-        Err(check) => checks.push(check),
-        Ok((user, pass)) => {
-            let check = match probe.http_status(&index, Some((&user, &pass))).await {
-                Ok(200) => Check::pass(HTTP_AUTHENTICATED, format!("GET {index} as {user}: 200")),
-                Ok(code @ (401 | 403)) => Check::fail(
-                    HTTP_AUTHENTICATED,
-                    format!("GET {index} as {user}: {code}: the service refuses the secret's credentials"),
-                    "the tasks run with other credentials than the secret's: `pypictl creds --rotate` sets a new password and restarts the tasks on it; `pypictl creds` prints the current ones",
-                ),
-                Ok(code) => http_code_check(HTTP_AUTHENTICATED, &index, &format!(" as {user}"), code),
-                Err(reason) => Check::fail(HTTP_AUTHENTICATED, format!("no response from {index}: {reason}"), unreachable_fix(&reason)),
-            };
-            checks.push(check);
-            password = Some(pass);
         }
     }
 
@@ -85,7 +75,7 @@ pub(super) async fn http_checks<C: Secrets, P: Probe>(cloud: &C, probe: &P, ctx:
         Ok(200) => Check::fail(
             HTTP_UNAUTHENTICATED,
             format!("GET {index} without credentials: 200: authentication is off, anyone can list and download packages"),
-            "pypictl runs pypiserver with `--authenticate` and a password file: the running task definition is not pypictl's; `pypictl deploy` restores it",
+            "pypictl's proxy and pypiserver require credentials on every path but /health: the running task definition is not pypictl's; `pypictl deploy` restores it",
         ),
         Ok(code @ 300..=399) => Check::fail(
             HTTP_UNAUTHENTICATED,
@@ -105,7 +95,32 @@ pub(super) async fn http_checks<C: Secrets, P: Probe>(cloud: &C, probe: &P, ctx:
         Err(reason) => Check::fail(HTTP_UNAUTHENTICATED, format!("no response from {index}: {reason}"), unreachable_fix(&reason)),
     };
     checks.push(check);
-    (password, checks)
+    (passwords, checks)
+}
+
+fn rotate_command(role: Role) -> &'static str {
+    match role {
+        Role::Read => "pypictl creds --rotate",
+        Role::Publish => "pypictl creds --publish --rotate",
+    }
+}
+
+/// A credential's username and password from its secret, or the check that
+/// says why there are none.
+async fn credentials<C: Secrets>(cloud: &C, ctx: &Context<'_>, role: Role, name: &'static str) -> Result<(String, String), Check> {
+    let output = role.secret_arn_output();
+    let Some(arn) = ctx.output(output) else { return Err(ctx.missing(name, output)) };
+    let what = format!("the {} credential's secret", role.as_str());
+    let text = cloud.secret_value(arn).await.map_err(|e| Check::unreadable(name, &what, &e, "secretsmanager:GetSecretValue (and kms:Decrypt on the data key)"))?;
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    match (v["username"].as_str(), v["password"].as_str()) {
+        (Some(u), Some(p)) if !u.is_empty() && !p.is_empty() => Ok((u.to_string(), p.to_string())),
+        _ => Err(Check::fail(
+            name,
+            format!("the secret {arn} holds no username and password (JSON with `username` and `password`)"),
+            format!("`{}` writes a new password in the expected form and rolls the tasks onto it", rotate_command(role)),
+        )),
+    }
 }
 
 /// An unexpected HTTP status.

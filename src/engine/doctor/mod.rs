@@ -62,10 +62,11 @@ pub mod names {
     pub const ALB_LATENCY: &str = "alb_p95_latency";
     pub const ALARMS: &str = "alarms";
     pub const HTTP_AUTHENTICATED: &str = "http_authenticated";
+    pub const HTTP_PUBLISH: &str = "http_publish";
     pub const HTTP_UNAUTHENTICATED: &str = "http_unauthenticated";
     pub const IMAGES: &str = "images";
 
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 14] = [
         STACK,
         NESTED_STACKS,
         ECS_TASKS,
@@ -77,6 +78,7 @@ pub mod names {
         ALB_LATENCY,
         ALARMS,
         HTTP_AUTHENTICATED,
+        HTTP_PUBLISH,
         HTTP_UNAUTHENTICATED,
         IMAGES,
     ];
@@ -234,14 +236,14 @@ where
     report.checks.push(errors);
     report.checks.push(latency);
     report.checks.push(alarms::alarm_check(cloud, &ctx).await);
-    let (password, http) = http::http_checks(cloud, probe, &ctx, options).await;
+    let (passwords, http) = http::http_checks(cloud, probe, &ctx, options).await;
     report.checks.extend(http);
     report.checks.push(images::image_check(registry, config).await);
 
-    if let Some(p) = password.filter(|p| p.len() >= 4) {
+    for p in passwords.iter().filter(|p| p.len() >= 4) {
         for c in &mut report.checks {
-            c.detail = c.detail.replace(&p, "********");
-            c.fix = c.fix.take().map(|f| f.replace(&p, "********"));
+            c.detail = c.detail.replace(p, "********");
+            c.fix = c.fix.take().map(|f| f.replace(p, "********"));
         }
     }
     report

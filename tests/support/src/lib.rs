@@ -47,7 +47,11 @@ struct State {
     staging_exists: bool,
     change_set_created: bool,
     secret: Option<serde_json::Value>,
-    previous_password: Option<String>,
+    /// Secrets other than `secret`, by ARN (the script's `secrets`).
+    secrets: BTreeMap<String, serde_json::Value>,
+    /// The (username, password) pairs the tasks of each deployment accept,
+    /// read from the secrets when it started: [0] before any forced deployment.
+    accepted: Vec<Vec<(String, String)>>,
     passwords_generated: usize,
     /// When the empty stack of an abandoned first change set was deleted.
     review_deleted: Option<Instant>,
@@ -80,6 +84,9 @@ impl ScriptedCloud {
         };
         cloud.state.borrow_mut().staging_exists = true;
         cloud.state.borrow_mut().secret = cloud.script.secret.clone();
+        cloud.state.borrow_mut().secrets = cloud.script.secrets.clone();
+        let accepted = cloud.accepted_now();
+        cloud.state.borrow_mut().accepted.push(accepted);
         if let Some(op) = cloud.script.operations.get("attached") {
             cloud.start("attached", op.clone());
         }

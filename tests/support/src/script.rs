@@ -51,13 +51,22 @@ pub struct Script {
     /// CloudWatch statistics: `"<namespace> <metric> <stat>"` → value.
     #[serde(default)]
     pub metrics: BTreeMap<String, f64>,
-    /// The credentials secret's value (JSON with username and password).
+    /// The credentials secret's value (JSON with username, password and,
+    /// during a rotation, pending_password), for every ARN not in `secrets`.
     #[serde(default)]
     pub secret: Option<serde_json::Value>,
+    /// Other secrets by ARN (the publish credential's).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, serde_json::Value>,
+    /// The ECS lines of each forced deployment in turn (the last one for
+    /// any later); empty: `ecs` for every deployment.
+    #[serde(default)]
+    pub ecs_rollouts: Vec<Vec<String>>,
     /// HTTP answers of the service: `"<url> <username or ->"` → status, or
-    /// `"error: <reason>"`. Without an entry, a GET answers 200 with the
-    /// secret's current credentials (and, until a forced deployment has
-    /// completed, the previous ones), 401 otherwise.
+    /// `"error: <reason>"`. Without an entry, a GET answers 200 with a
+    /// password the latest deployment's tasks accept (those in the secrets
+    /// when it started: `password` and `pending_password`), or, until it has
+    /// completed, one the previous deployment's tasks accept; 401 otherwise.
     #[serde(default)]
     pub http: BTreeMap<String, serde_json::Value>,
     /// When set, the previous password is served for this many ms after the

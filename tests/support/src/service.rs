@@ -13,12 +13,14 @@ impl Service for ScriptedCloud {
         let started = self.state.borrow().running.last().map(|r| r.started);
         let elapsed = started.map_or(0, |s| s.elapsed().as_millis() as i64);
         let mut current = None;
-        for line in &self.script.ecs {
+        for line in self.ecs_lines() {
             let mut parts = line.split_whitespace();
             if ms(parts.next().unwrap()) > elapsed {
                 break;
             }
-            let mut s = ServiceSnapshot { primary: Some(self.deployment_id(0)), ..ServiceSnapshot::default() };
+            let ours = self.deployment_id(0);
+            let mut s = ServiceSnapshot { primary: Some(ours.clone()), ..ServiceSnapshot::default() };
+            let mut rolled_back = false;
             for kv in parts {
                 let (k, v) = kv.split_once('=').unwrap_or_else(|| panic!("ecs line {line:?}"));
                 match k {
@@ -28,8 +30,19 @@ impl Service for ScriptedCloud {
                     "failed" => s.failed = v.parse().unwrap(),
                     "rollout" => s.rollout_state = Some(v.into()),
                     "deployments" => s.deployments = v.parse().unwrap(),
+                    // The circuit breaker failed ours and ECS's rollback
+                    // deployment is the primary, as on AWS.
+                    "rollback" => rolled_back = v == "1",
                     other => panic!("ecs line {line:?}: unknown {other}"),
                 }
+            }
+            s.listed = vec![ListedDeployment { id: ours.clone(), rollout_state: s.rollout_state.clone(), rollout_reason: None }];
+            if rolled_back {
+                let rollback = format!("{ours}-rollback");
+                s.listed[0].rollout_state = Some("FAILED".into());
+                s.listed[0].rollout_reason = Some("ECS deployment circuit breaker: tasks failed to start.".into());
+                s.listed.insert(0, ListedDeployment { id: rollback.clone(), rollout_state: s.rollout_state.clone(), rollout_reason: None });
+                s.primary = Some(rollback);
             }
             current = Some(s);
         }
@@ -93,6 +106,9 @@ impl Service for ScriptedCloud {
         self.log.borrow_mut().push(format!("UpdateService {cluster}/{service} force_new_deployment"));
         let op = self.script.operations.get("force_new_deployment").cloned().unwrap_or_default();
         self.start("force_new_deployment", op);
+        // Its tasks read the secrets as they start.
+        let accepted = self.accepted_now();
+        self.state.borrow_mut().accepted.push(accepted);
         Ok(Deployment { id: self.deployment_id(0), created_at: self.now() })
     }
 
@@ -109,7 +125,32 @@ impl ScriptedCloud {
         format!("ecs-svc/{:019}", self.state.borrow().running.len().saturating_sub(back))
     }
 
-    /// Whether the previous password is still served.
+    /// The ECS lines of the latest forced deployment.
+    fn ecs_lines(&self) -> &[String] {
+        let forced = self.state.borrow().running.iter().filter(|r| r.name == "force_new_deployment").count();
+        match self.script.ecs_rollouts.len() {
+            0 => &self.script.ecs,
+            n => &self.script.ecs_rollouts[forced.saturating_sub(1).min(n - 1)],
+        }
+    }
+
+    /// What a task starting now accepts: every secret's username with its
+    /// password and pending password.
+    pub(crate) fn accepted_now(&self) -> Vec<(String, String)> {
+        let st = self.state.borrow();
+        let mut out = Vec::new();
+        for v in st.secret.iter().chain(st.secrets.values()) {
+            let user = v["username"].as_str().unwrap_or("").to_string();
+            for key in ["password", "pending_password"] {
+                if let Some(p) = v[key].as_str().filter(|p| !p.is_empty()) {
+                    out.push((user.clone(), p.to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the previous deployment's tasks still serve.
     fn old_password_served(&self) -> bool {
         match self.script.old_password_served_ms {
             Some(until) => self.since_forced_deployment().is_some_and(|ms| ms < until),
@@ -125,8 +166,7 @@ impl ScriptedCloud {
     fn rollout_complete(&self) -> bool {
         let Some(run) = self.state.borrow().running.iter().rev().find(|r| r.name == "force_new_deployment").map(|r| r.started) else { return true };
         let elapsed = run.elapsed().as_millis() as i64;
-        self.script
-            .ecs
+        self.ecs_lines()
             .iter()
             .rfind(|l| ms(l.split_whitespace().next().unwrap_or("0")) <= elapsed)
             .is_some_and(|l| l.contains("rollout=COMPLETED") && l.contains("deployments=1"))
@@ -136,15 +176,19 @@ impl ScriptedCloud {
 impl Secrets for ScriptedCloud {
     async fn secret_value(&self, id: &str) -> CloudResult<String> {
         self.call("GetSecretValue", true)?;
-        self.state.borrow().secret.as_ref().map(|v| v.to_string()).ok_or_else(|| CloudError::new(ErrorKind::NotFound, "ResourceNotFoundException", format!("Secrets Manager can't find the specified secret {id}")))
+        let st = self.state.borrow();
+        st.secrets.get(id).or(st.secret.as_ref()).map(|v| v.to_string()).ok_or_else(|| CloudError::new(ErrorKind::NotFound, "ResourceNotFoundException", format!("Secrets Manager can't find the specified secret {id}")))
     }
 
     async fn put_secret_value(&self, id: &str, value: &str) -> CloudResult<()> {
         self.call("PutSecretValue", false)?;
         self.log.borrow_mut().push(format!("PutSecretValue {id}"));
         let mut st = self.state.borrow_mut();
-        st.previous_password = st.secret.as_ref().and_then(|s| s["password"].as_str().map(str::to_string));
-        st.secret = Some(serde_json::from_str(value).expect("the secret is JSON"));
+        let value: serde_json::Value = serde_json::from_str(value).expect("the secret is JSON");
+        match st.secrets.get_mut(id) {
+            Some(v) => *v = value,
+            None => st.secret = Some(value),
+        }
         Ok(())
     }
 
@@ -169,12 +213,11 @@ impl Probe for ScriptedCloud {
             };
         }
         let Some((user, password)) = basic_auth else { return Ok(401) };
+        let pair = (user.to_string(), password.to_string());
+        let old_served = self.old_password_served();
         let st = self.state.borrow();
-        let current = st.secret.as_ref().map(|s| (s["username"].as_str().unwrap_or("").to_string(), s["password"].as_str().unwrap_or("").to_string()));
-        let previous = st.previous_password.clone();
-        drop(st);
-        let ok = current.as_ref().is_some_and(|(u, p)| u == user && p == password)
-            || (self.old_password_served() && previous.as_deref() == Some(password) && current.as_ref().is_some_and(|(u, _)| u == user));
+        let n = st.accepted.len();
+        let ok = st.accepted[n - 1].contains(&pair) || (old_served && n >= 2 && st.accepted[n - 2].contains(&pair));
         Ok(if ok { 200 } else { 401 })
     }
 }
