@@ -23,7 +23,7 @@ scripts/moto/harness/, a module per subject (its __init__ lists them); this file
 Environment:
   PYPICTL_MOTO_EVENT_PAGE_SIZE      events per DescribeStackEvents page (default 100)
   PYPICTL_MOTO_ECS_ROLLOUT_SECONDS  seconds after which an ECS deployment's tasks count as running
-                                    (default 3)
+                                    (default 3), or a failing deployment trips the circuit breaker
   PYPICTL_MOTO_FAIL_RESOURCES       comma-separated logical ids (in any stack) whose creation fails,
                                     to exercise pypictl's failure reporting and rollback handling:
                                     the initial fail_create set of the faults route below
@@ -43,6 +43,12 @@ Harness route (same port, not an AWS API; patch fault-injection):
       stack's resource (nested stack resources included, e.g. pypi.Service). fail_create: the
       creation fails; fail_update: the update fails; fail_rollback: the resource's deletion during a
       rollback, or its update back during an update rollback, fails.
+  POST /_pypictl/deployment-faults  {"fail_deployment": [...]}
+      replaces the list of ECS deployments that will fail (patch ecs-circuit-breaker) and answers it;
+      GET answers it. An entry is a service name, <cluster>/<service>, or "*" (any service), and is
+      used up by the next deployment UpdateService (forceNewDeployment or a new task definition)
+      starts for a service it names: its tasks fail to start, it ends FAILED after
+      PYPICTL_MOTO_ECS_ROLLOUT_SECONDS, and a rollback deployment to the last COMPLETED one follows.
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ APPLY_ORDER = (
     cloudwatch.patch_cloudwatch_rpc_v2_cbor,
     cloudwatch.patch_describe_alarms_filters,
     ecs.patch_ecs_deployments,
+    ecs.patch_ecs_circuit_breaker,
     teardown.patch_ordered_delete,
     blockers.patch_ecs_container_instances,
     blockers.patch_asg_delete_protection,

@@ -17,7 +17,8 @@ Stands in for `pypictl deploy` until the Rust engine exists, doing what it will 
   vault's recovery points (StartBackupJob) and DeleteBackupVault's refusal, through the APIs and a
   stack; and the synthesized Compute template, as a stack of its own that rolls back, ends
   ROLLBACK_COMPLETE, while the same template before the teardown fixes (the cluster's name written
-  out in the user data; instances protected from scale in) ends ROLLBACK_FAILED.
+  out in the user data; instances protected from scale in) ends ROLLBACK_FAILED; and an ECS deployment
+  made to fail (POST /_pypictl/deployment-faults): FAILED, rolled back, the next one completes.
 
 Exits 0 when every check passed, 1 with a "FAIL:" line naming the first check that did not.
 Needs target/debug/pypictl (`cargo build`). Every request goes to 127.0.0.1. The checks live in
@@ -44,8 +45,8 @@ from smoke_support import (  # noqa: E402
     step, template_resources, wait_for,
 )
 from smoke_checks import (  # noqa: E402
-    PROBES, Probes, check_backup_vaults, check_cloudwatch_cbor, check_compute_teardown, check_ecs_agent,
-    check_recovery_points, check_vault_stack,
+    PROBES, Probes, check_backup_vaults, check_cloudwatch_cbor, check_compute_teardown, check_deployment_fault,
+    check_ecs_agent, check_recovery_points, check_vault_stack,
 )
 
 
@@ -275,6 +276,11 @@ alarm_emails = ["ops@example.com", "oncall@example.com"]
     check_compute_teardown(client, seeded, json.loads((out / "compute.template.json").read_text()))
     step("the Compute template rolled back: as synthesized ROLLBACK_COMPLETE (group before cluster); with the "
          "cluster's name written out, or instances protected from scale in, ROLLBACK_FAILED")
+
+    # 8. an ECS deployment that fails (what `pypictl creds --rotate` must survive)
+    check_deployment_fault(client, endpoint)
+    step("POST /_pypictl/deployment-faults: the next deployment of the named service (then of any) FAILED by the "
+         "circuit breaker, rolled back to the last completed one (PRIMARY, then COMPLETED alone); the next completes")
 
 
 def main() -> int:

@@ -1,7 +1,8 @@
 """The smoke test's checks that follow its flow (scripts/moto/smoke.py): the retained backup vaults,
 CloudWatch over Smithy RPC v2 CBOR, then what blocks a deletion: the ECS agent's container
 instances, a vault's recovery points (through the APIs and a stack), and the synthesized Compute
-template's teardown, with a probe per resource type of what it left behind."""
+template's teardown, with a probe per resource type of what it left behind; and an ECS deployment
+that fails on request (the circuit breaker and its rollback)."""
 
 import json
 import time
@@ -382,3 +383,104 @@ PROBES = {
     "AWS::CloudWatch::Dashboard": lambda p, i: p.client("cloudwatch").get_dashboard(DashboardName=i),
     "AWS::Route53::RecordSet": _record_exists,
 }
+
+
+def _post_json(endpoint: str, path: str, body: bytes | None) -> tuple[int, dict]:
+    """A harness route (not an AWS API) on the emulator: (HTTP status, JSON answer)."""
+    import urllib.error
+    import urllib.request
+
+    check(endpoint.startswith("http://127.0.0.1:"), f"the harness route must be on 127.0.0.1: {endpoint}")
+    req = urllib.request.Request(endpoint + path, data=body, method="POST" if body is not None else "GET",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def check_deployment_fault(client, endpoint: str) -> None:
+    """Patch ecs-circuit-breaker through the API: POST /_pypictl/deployment-faults makes the next
+    deployment of a named service (then, with "*", of any service) fail: it is FAILED with the
+    circuit breaker's reason, a rollback deployment of the last COMPLETED deployment's task definition
+    becomes PRIMARY, IN_PROGRESS then COMPLETED, and the failed one is dropped; each entry is used up
+    by one deployment, and the next deployment completes."""
+    ecs = client("ecs")
+    route = "/_pypictl/deployment-faults"
+    suffix = time.time_ns() % 10**8
+    cluster, name = f"smoke-rollout-{suffix}", f"smoke-rollout-svc-{suffix}"
+    ecs.create_cluster(clusterName=cluster)
+    definitions = [ecs.register_task_definition(family=name, containerDefinitions=[
+        {"name": "app", "image": f"public.ecr.aws/docker/library/busybox:1.3{i}", "memory": 64, "essential": True}])[
+        "taskDefinition"]["taskDefinitionArn"] for i in range(2)]
+    ecs.create_service(cluster=cluster, serviceName=name, taskDefinition=definitions[0], desiredCount=2)
+
+    def service() -> dict:
+        return ecs.describe_services(cluster=cluster, services=[name])["services"][0]
+
+    def completed_alone() -> dict | None:
+        s = service()
+        return s if [d.get("rolloutState") for d in s["deployments"]] == ["COMPLETED"] else None
+
+    first = wait_for(f"{name}'s first deployment to complete", completed_alone, timeout=60, delay=0.2)["deployments"][0]
+
+    status, body = _post_json(endpoint, route, b'{"fail_deployment": "not a list"}')
+    check(status == 400 and "error" in body, f"POST {route} with a string: {status} {body}")
+    status, body = _post_json(endpoint, route, b'{"fail_deployment": ["x"], "fail_create": []}')
+    check(status == 400, f"POST {route} with an unknown key: {status} {body}")
+    status, body = _post_json(endpoint, route, json.dumps({"fail_deployment": [name]}).encode())
+    check((status, body) == (200, {"fail_deployment": [name]}), f"POST {route}: {status} {body}")
+    check(_post_json(endpoint, route, None) == (200, {"fail_deployment": [name]}), f"GET {route} after the POST")
+    status, other = _post_json(endpoint, "/_pypictl/faults", None)
+    check(status == 200 and set(other) == {"fail_create", "fail_update", "fail_rollback"},
+          f"GET /_pypictl/faults is unchanged: {status} {other}")
+
+    def fails_then_rolls_back(start, definition_before: str, what: str) -> None:
+        failing = start()["deployments"][0]
+        check(failing["status"] == "PRIMARY" and failing["rolloutState"] == "IN_PROGRESS", f"{what}: {failing}")
+        check(_post_json(endpoint, route, None) == (200, {"fail_deployment": []}), f"{what}: the fault is not used up")
+        s = service()
+        by_id = {d["id"]: d for d in s["deployments"]}
+        check(by_id[failing["id"]]["failedTasks"] >= 1 and by_id[failing["id"]]["runningCount"] == 0,
+              f"{what}: a failing deployment's tasks: {by_id[failing['id']]}")
+        check(by_id.get(first["id"], {}).get("status") == "ACTIVE", f"{what}: the completed deployment is not ACTIVE: {s['deployments']}")
+
+        def failed() -> dict | None:
+            s = service()
+            mine = [d for d in s["deployments"] if d["id"] == failing["id"]]
+            check(bool(mine), f"{what}: the failed deployment was dropped before its rollback was seen: {s['deployments']}")
+            return s if mine[0]["rolloutState"] != "IN_PROGRESS" else None
+
+        s = wait_for(f"{what}: the deployment to fail", failed, timeout=60, delay=0.2)
+        rollback, dropped = s["deployments"][0], {d["id"]: d for d in s["deployments"]}[failing["id"]]
+        check((dropped["status"], dropped["rolloutState"], dropped["rolloutStateReason"], dropped["failedTasks"])
+              == ("ACTIVE", "FAILED", "ECS deployment circuit breaker: tasks failed to start.", 3),
+              f"{what}: the failed deployment {dropped}")
+        check(rollback["id"] not in (failing["id"], first["id"]) and rollback["status"] == "PRIMARY"
+              and rollback["rolloutState"] == "IN_PROGRESS" and rollback["taskDefinition"] == definition_before
+              and first["id"] in rollback["rolloutStateReason"], f"{what}: the rollback deployment {rollback}")
+        check(s["taskDefinition"] == definition_before, f"{what}: the service's task definition {s['taskDefinition']}")
+        messages = [e["message"] for e in s["events"]]
+        check(any(failing["id"] in m and "deployment failed: tasks failed to start" in m for m in messages)
+              and any(f"rolling back to deployment {first['id']}" in m for m in messages), f"{what}: events {messages}")
+        done = wait_for(f"{what}: the rollback to complete", completed_alone, timeout=60, delay=0.2)
+        check([d["id"] for d in done["deployments"]] == [rollback["id"]] and done["taskDefinition"] == definition_before
+              and done["deployments"][0]["runningCount"] == 2, f"{what}: after the rollback {done['deployments']}")
+
+    fails_then_rolls_back(lambda: ecs.update_service(cluster=cluster, service=name, forceNewDeployment=True)["service"],
+                          definitions[0], "forceNewDeployment of a named service")
+    first = service()["deployments"][0]
+    status, body = _post_json(endpoint, route, b'{"fail_deployment": ["*"]}')
+    check((status, body) == (200, {"fail_deployment": ["*"]}), f"POST {route} *: {status} {body}")
+    fails_then_rolls_back(lambda: ecs.update_service(cluster=cluster, service=name, taskDefinition=definitions[1])["service"],
+                          definitions[0], "a new task definition, any service")
+
+    # No fault left: the next deployment completes.
+    again = ecs.update_service(cluster=cluster, service=name, forceNewDeployment=True)["service"]["deployments"][0]
+    done = wait_for(f"{name}: a deployment without a fault", completed_alone, timeout=60, delay=0.2)
+    check([d["id"] for d in done["deployments"]] == [again["id"]], f"{name}: {done['deployments']}")
+    check(_post_json(endpoint, route, b"{}") == (200, {"fail_deployment": []}), f"POST {route} {{}}")
+    ecs.update_service(cluster=cluster, service=name, desiredCount=0)
+    ecs.delete_service(cluster=cluster, service=name)
+    ecs.delete_cluster(cluster=cluster)

@@ -7,7 +7,7 @@ time (nested and changesets import rollback when their patch is applied).
 
     core         the patch registry (PATCHES, patch, wrap), shared helpers and exceptions
     operations   stack operations' machinery: the global lock, Op, request tokens, the fault sets and
-                 their route /_pypictl/faults (no patches)
+                 their routes /_pypictl/faults and /_pypictl/deployment-faults (no patches)
     events       stack events: the clock, per-resource events, pagination, resource statuses
     nested       nested stacks
     teardown     deletion order and its AWS facts
@@ -15,7 +15,7 @@ time (nested and changesets import rollback when their patch is applied).
     resources    placeholders for unsupported types, Fn::GetAtt fallbacks, Route 53, KMS
     backup       AWS Backup recovery points
     cloudwatch   CloudWatch over Smithy RPC v2 CBOR, DescribeAlarms filters
-    ecs          ECS deployments
+    ecs          ECS deployments, the circuit breaker and its rollback (a fault)
     blockers     what blocks a deletion: container instances, scale-in protection, recovery points
     background   stack operations in the background, fault injection
     rollback     rollbacks, update rollbacks, DisableRollback, RollbackStack, ContinueUpdateRollback,

@@ -3,7 +3,9 @@
 The machinery the patches share (no patch is registered here): ASYNC and RESOURCE_SECONDS, the global
 lock every request and background operation holds, the thread's operation (_op), request tokens, the
 fault sets and their harness route (POST/GET /_pypictl/faults, applied by patch async-operations),
-the operation record (Op), and AWS's refusals of an update from a status that does not allow one."""
+the ECS deployments that will fail and their route (POST/GET /_pypictl/deployment-faults, used by
+patch ecs-circuit-breaker), the operation record (Op), and AWS's refusals of an update from a status
+that does not allow one."""
 
 from __future__ import annotations
 
@@ -158,6 +160,24 @@ def faulty(kind: str, stack: Any, logical_id: str, resource_type: str) -> bool:
     return bool(names & qualified)
 
 
+# The next ECS deployments that fail (patch ecs-circuit-breaker): one entry per deployment, each a
+# service name, <cluster>/<service>, or "*" (any service); an entry is used up by the first deployment
+# UpdateService starts for a service it names. Replaced by POST /_pypictl/deployment-faults.
+DEPLOYMENT_FAULTS: list[str] = []
+
+
+def take_deployment_fault(cluster: str, service: str) -> bool:
+    """Whether the deployment UpdateService is starting for cluster/service must fail; uses up the
+    first entry that names it."""
+    for i, entry in enumerate(DEPLOYMENT_FAULTS):
+        if entry in ("*", service, f"{cluster}/{service}"):
+            del DEPLOYMENT_FAULTS[i]
+            print(f"pypictl_moto: the deployment of {cluster}/{service} will fail ({entry!r} used up)",
+                  file=sys.stderr, flush=True)
+            return True
+    return False
+
+
 def injected(kind: str) -> str:
     source = "PYPICTL_MOTO_FAIL_RESOURCES" if kind == "fail_create" else f"pypictl_moto fault {kind}"
     return (f'Resource handler returned message: "Injected failure ({source})" '
@@ -236,16 +256,42 @@ def _json_response(start_response: Callable, status: str, body: Any) -> list[byt
     return [data]
 
 
+def _read_json(environ: dict) -> Any:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
+    return json.loads(raw or b"{}")
+
+
+def deployment_faults_route(environ: dict, start_response: Callable) -> list[bytes]:
+    """POST/GET /_pypictl/deployment-faults: the ECS deployments that will fail (DEPLOYMENT_FAULTS)."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    if method == "POST":
+        try:
+            doc = _read_json(environ)
+            entries = doc.get("fail_deployment") if isinstance(doc, dict) else None
+            if not isinstance(doc, dict) or set(doc) - {"fail_deployment"} or not isinstance(entries or [], list) or not all(
+                    isinstance(x, str) and x.strip() for x in entries or []):
+                raise ValueError('expected {"fail_deployment": [...]}: service names, <cluster>/<service>, or "*"')
+        except ValueError as e:
+            return _json_response(start_response, "400 Bad Request", {"error": str(e)})
+        DEPLOYMENT_FAULTS[:] = [x.strip() for x in entries or []]
+        print(f"pypictl_moto: deployment faults {DEPLOYMENT_FAULTS}", file=sys.stderr, flush=True)
+    elif method != "GET":
+        return _json_response(start_response, "405 Method Not Allowed", {"error": "GET or POST"})
+    return _json_response(start_response, "200 OK", {"fail_deployment": list(DEPLOYMENT_FAULTS)})
+
+
 def harness_route(environ: dict, start_response: Callable) -> list[bytes]:
-    """POST/GET /_pypictl/faults (see scripts/moto/pypictl_moto.py's docstring); nothing else under /_pypictl/."""
+    """POST/GET /_pypictl/faults and /_pypictl/deployment-faults (see scripts/moto/pypictl_moto.py's
+    docstring); nothing else under /_pypictl/."""
     path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+    if path.rstrip("/") == "/_pypictl/deployment-faults":
+        return deployment_faults_route(environ, start_response)
     if path.rstrip("/") != "/_pypictl/faults":
         return _json_response(start_response, "404 Not Found", {"error": f"no harness route {path}"})
     if method == "POST":
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            raw = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
-            doc = json.loads(raw or b"{}")
+            doc = _read_json(environ)
             if not isinstance(doc, dict) or set(doc) - set(FAULT_KINDS) or not all(
                     isinstance(v, list) and all(isinstance(x, str) for x in v) for v in doc.values()):
                 raise ValueError(f"expected an object with lists of logical ids under {', '.join(FAULT_KINDS)}")
