@@ -32,6 +32,9 @@ pub struct Target {
     /// Ends with '/': the repository URL twine uploads to.
     base_path: String,
     authorization: Option<String>,
+    /// For uploads, when they need another credential (the deployment's
+    /// publish credential; the read one is refused with 403).
+    upload_authorization: Option<String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -86,7 +89,13 @@ impl Target {
         if let Some(parent) = base_path.strip_suffix("simple/") {
             base_path = parent.to_string();
         }
-        Ok(Target { scheme: scheme.to_string(), authority: host.to_string(), base_path, authorization })
+        Ok(Target { scheme: scheme.to_string(), authority: host.to_string(), base_path, authorization, upload_authorization: None })
+    }
+
+    /// The same target, uploading with `username` and `password`.
+    pub fn uploading_as(self, username: &str, password: &str) -> Target {
+        let authorization = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}")));
+        Target { upload_authorization: Some(authorization), ..self }
     }
 
     /// The base URL, without credentials.
@@ -177,8 +186,9 @@ impl Http {
     /// One request, the whole answer read (its size counted; kept if
     /// `keep`). Never retried: a failure is reported as it happened.
     pub async fn send(&self, method: Method, path: &str, body: Option<(String, Vec<u8>)>, keep: bool) -> Result<Answer, Failure> {
+        let upload = method != Method::GET && method != Method::HEAD;
         let mut req = Request::builder().method(method).uri(self.target.uri(path)).header("user-agent", concat!("pypictl-bench/", env!("CARGO_PKG_VERSION")));
-        if let Some(a) = &self.target.authorization {
+        if let Some(a) = self.target.upload_authorization.as_ref().filter(|_| upload).or(self.target.authorization.as_ref()) {
             req = req.header("authorization", a);
         }
         let body = match body {

@@ -22,16 +22,19 @@ use report::{Report, RunFacts};
 use workload::Plan;
 
 /// The deployment's target: the first of the root stack's `PypiServerUrls`
-/// (else `default_url`, the configuration's first URL) with the secret's
-/// credentials, read as `pypictl creds` reads them. None: no such stack.
+/// (else `default_url`, the configuration's first URL) with the read
+/// credential, uploading with the publish one, both read as `pypictl creds`
+/// reads them. None: no such stack.
 pub async fn target_from_stack<C>(cloud: &C, stack_name: &str, default_url: &str) -> Result<Option<Target>>
 where
     C: crate::engine::cloud::Stacks + crate::engine::cloud::Secrets,
 {
-    let Some((stack, c)) = crate::engine::creds::read(cloud, stack_name, crate::engine::creds::Role::Read).await? else { return Ok(None) };
+    use crate::engine::creds::{self, Role};
+    let Some((stack, read)) = creds::read(cloud, stack_name, Role::Read).await? else { return Ok(None) };
+    let Some((_, publish)) = creds::read(cloud, stack_name, Role::Publish).await? else { return Ok(None) };
     let url = stack.output(RootOutput::PypiServerUrls).and_then(|u| u.split(',').next()).map(str::trim).filter(|u| !u.is_empty()).unwrap_or(default_url).to_string();
-    let target = Target::parse(&url, Some(&c.username), Some(&c.password)).map_err(|e| anyhow::anyhow!("{stack_name}'s service URL: {e}"))?;
-    Ok(Some(target))
+    let target = Target::parse(&url, Some(&read.username), Some(&read.password)).map_err(|e| anyhow::anyhow!("{stack_name}'s service URL: {e}"))?;
+    Ok(Some(target.uploading_as(&publish.username, &publish.password)))
 }
 
 /// A bench to run.

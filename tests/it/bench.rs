@@ -234,6 +234,9 @@ fn bad_flags_exit_2_naming_the_flag_value_and_rule() {
 
 #[test]
 fn without_url_the_target_is_the_stacks_url_with_the_secrets_credentials() {
+    // Reads go with the read credential, uploads with the publish one: this
+    // pypiserver knows only the read user, so every upload must be refused
+    // while every read succeeds.
     use pypictl::bench::{self, workload};
     use pypictl_test_support::ScriptedCloud;
     let password = "st@ck:p/ss%word";
@@ -243,8 +246,10 @@ fn without_url_the_target_is_the_stacks_url_with_the_secrets_credentials() {
             "stack_name": "pypi",
             "initial": {"status": "UPDATE_COMPLETE", "outputs": {
                 "PypiUserSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pypictl/pypi/credentials-1-AbCdEf",
+                "PypiPublishSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pypictl/pypi/credentials-publish-1-GhIjKl",
                 "PypiServerUrls": format!("{},https://pypi.example.com/", server.url())}},
             "secret": {"username": "pypi-1a2b3c4d", "password": password},
+            "secrets": {"arn:aws:secretsmanager:us-east-1:123456789012:secret:pypictl/pypi/credentials-publish-1-GhIjKl": {"username": "pypi-1a2b3c4d-publish", "password": "publish:p@ss"}},
         }))
         .unwrap(),
     );
@@ -253,11 +258,19 @@ fn without_url_the_target_is_the_stacks_url_with_the_secrets_credentials() {
     drop(rt);
     assert_eq!(target.url(), server.url());
     assert!(!format!("{target:?}").contains(password));
+    assert!(!format!("{target:?}").contains("publish:p@ss"));
     let f = workload::Flags { concurrency: Some(2), requests: Some(10), ..Default::default() };
     let plan = workload::plan(workload::Profile::Steady, &f).unwrap();
-    let out = bench::run(bench::Bench { target, plan, seed: Some(1), expectation: None }, std::future::pending()).unwrap();
+    let out = bench::run(bench::Bench { target: target.clone(), plan, seed: Some(1), expectation: None }, std::future::pending()).unwrap();
     assert_eq!(out.discovery_problem, None);
     assert_eq!((out.report.requests, out.report.ok, out.report.discovered_projects), (10, 10, 3));
+    let f = workload::Flags { concurrency: Some(2), requests: Some(40), ..Default::default() };
+    let plan = workload::plan(workload::Profile::Upload, &f).unwrap();
+    let out = bench::run(bench::Bench { target, plan, seed: Some(1), expectation: None }, std::future::pending()).unwrap();
+    let uploads = &out.report.operations["upload"];
+    assert!(uploads.requests > 0 && uploads.ok == 0, "uploads carry the publish credential, which this server refuses: {uploads:?}");
+    let reads: u64 = out.report.operations.iter().filter(|(op, _)| op.as_str() != "upload").map(|(_, c)| c.ok).sum();
+    assert_eq!(reads, out.report.requests - uploads.requests, "every read, with the read credential, succeeds");
 
     let none = ScriptedCloud::new(serde_json::from_value(serde_json::json!({"stack_name": "pypi"})).unwrap());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
