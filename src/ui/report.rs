@@ -43,7 +43,7 @@ pub fn outcome(stack: &str, outcome: &Outcome) -> String {
                     let _ = writeln!(s, "  {url}");
                 }
             }
-            let _ = writeln!(s, "Next: `pypictl creds` prints the username, password and pip/twine/uv/poetry configuration.");
+            let _ = writeln!(s, "Next: `pypictl creds` prints the read credential with pip/uv/poetry configuration, `pypictl creds --publish` the publish credential for twine/uv publish/poetry publish.");
         }
         Outcome::Failed { status, root_cause, advice, left_behind } => {
             let _ = writeln!(s, "✘ {stack}: {status}");
