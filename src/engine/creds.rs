@@ -186,6 +186,24 @@ where
     let mut watch = Watch { sink, cluster, service, opts: &opts, started: Instant::now() };
     let role_name = role.as_str();
 
+    // A rollout already under way (a deploy, another rotation) would be
+    // replaced by ours, and a failure of ours rolled back to whatever
+    // completed last: start only on a settled service.
+    if stack.status.in_progress() {
+        return Err(anyhow!("{} is {}: rotate once that operation has ended (`pypictl status --watch`); nothing was changed", stack.name, stack.status));
+    }
+    if let Some(s) = patient.service(&watch.cluster, &watch.service).await? {
+        if s.deployments > 1 || s.rollout_state.as_deref() == Some("IN_PROGRESS") {
+            return Err(anyhow!(
+                "the ECS service {}/{} is rolling out (rollout {}, {} deployments): rotate once it has settled (`pypictl status --watch`); nothing was changed",
+                watch.cluster,
+                watch.service,
+                s.rollout_state.as_deref().unwrap_or("unknown"),
+                s.deployments
+            ));
+        }
+    }
+
     // 1. Stage the new password beside the old one (or resume a rotation
     // whose new password is already staged).
     let current = read_value(patient, arn).await?;

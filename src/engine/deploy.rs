@@ -3,6 +3,7 @@
 //! preview, confirmation, execution and the live watch, and the verdict with
 //! its root cause.
 
+use pypictl_stacks::outputs::RootOutput;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -193,6 +194,14 @@ impl<C: Stacks + Service + Account + Clock, R: Registry, S: Sink, I: Interaction
                 return Ok(stop);
             }
             existing = None;
+        }
+        // A deployment made before the credentials were split: its one
+        // credential becomes the read one, and uploads with it are refused.
+        if let Some(s) = existing.as_ref().filter(|s| s.output(RootOutput::PypiUserSecretArn).is_some() && s.output(RootOutput::PypiPublishSecretArn).is_none()) {
+            self.sink.emit(Progress::Warning(format!(
+                "{}: this update gives the service separate read and publish credentials. The current credential becomes the read credential: uploads with it are refused (403) once the tasks roll over. After the deploy, give the jobs that publish the new publish credential: `pypictl creds --publish`",
+                s.name
+            )));
         }
         // Rollback disabled (--no-rollback) and the operation failed:
         // CloudFormation updates such a stack only with DisableRollback

@@ -40,9 +40,10 @@ pub const SCRATCH_DIR: &str = "/tmp";
 /// gunicorn's worker heartbeat files; nothing else (see [`INCOMING`]).
 pub const SCRATCH_MIB: u32 = 32;
 /// The upload scratch directory, inside [`PACKAGES_DIR`] (so on EFS in the
-/// task): pypiserver's temporary files and the proxy's request-body buffers
-/// (`crate::proxy::UPLOAD_BUFFER_DIR` mounts it). A dot name, so neither
-/// pypiserver's listing, the indexer nor the proxy's `/packages/` shows it.
+/// task, on the same mount as the packages, which a hard link needs):
+/// pypiserver's temporary files. A dot name, so neither pypiserver's
+/// listing, the indexer nor the proxy's `/packages/` shows it. (The proxy
+/// buffers request bodies elsewhere: `crate::proxy::UPLOAD_BUFFER_DIR`.)
 pub const INCOMING: &str = ".incoming";
 /// What a request body may carry beyond the largest file (MB): the
 /// multipart framing and the form's metadata fields (the long description
@@ -102,6 +103,18 @@ pub fn max_body_mb(max_upload_mb: u32) -> u32 {
 /// 110 s at the default 100 MB, 572 s at `MAX_UPLOAD_MB_LIMIT`.
 pub fn worker_timeout_seconds(max_upload_mb: u32) -> u32 {
     60 + max_upload_mb.div_ceil(2)
+}
+
+/// How long storing the largest upload takes once the proxy has all of it,
+/// as pypictl plans for it: the load balancer (and CloudFront) wait that
+/// long for the answer with no byte moving on the client's connection. The
+/// same five passes over the package volume at an effective 10 MB/s (EFS
+/// gives a client well above 50 MB/s), plus 10 s: 20 s at the default
+/// 100 MB, 113 s at `MAX_UPLOAD_MB_LIMIT`. An answer later than the load
+/// balancer's idle timeout is a 504 for an upload that is stored anyway,
+/// whose retry is then refused with 409 (files are immutable).
+pub fn upload_store_seconds(max_upload_mb: u32) -> u32 {
+    10 + max_upload_mb.div_ceil(10)
 }
 
 /// Non-secret environment of the container, in order.

@@ -206,3 +206,15 @@ async fn an_unreachable_service_ends_the_checks_with_the_reason() {
     let warned = sink.items.iter().any(|p| matches!(p, Progress::Warning(w) if w.contains("Could not check the new password") && w.contains("Connection refused")));
     assert!(warned, "the skipped check is said: {:?}", sink.items);
 }
+
+/// A rollout already under way (a deploy, another rotation) is never
+/// replaced by a rotation: ECS would roll a failure of ours back to whatever
+/// completed last.
+#[tokio::test(start_paused = true)]
+async fn a_service_that_is_rolling_out_is_not_rotated() {
+    let cloud = cloud(&["0 desired=12 running=12 pending=6 failed=0 rollout=IN_PROGRESS deployments=2"]);
+    let (stack, _) = creds::read(&cloud, "pypi", Role::Read).await.unwrap().unwrap();
+    let err = creds::rotate(&cloud, &cloud, &mut Recorder::default(), &stack, Role::Read, options(), std::future::pending()).await.unwrap_err();
+    assert!(err.to_string().contains("is rolling out") && err.to_string().contains("nothing was changed"), "{err}");
+    assert!(cloud.logged("PutSecretValue").is_empty() && cloud.logged("UpdateService").is_empty());
+}

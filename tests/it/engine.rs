@@ -115,7 +115,7 @@ async fn a_new_stack_with_nine_nested_stacks_succeeds() {
 
     let announced = stacks_announced(&run);
     assert_eq!(announced.len(), 10, "root and nine nested stacks: {announced:?}");
-    assert_eq!(events(&run).len(), 194, "every event of the timeline, once");
+    assert_eq!(events(&run).len(), 200, "every event of the timeline, once");
     let mut times: Vec<i64> = events(&run).iter().map(|e| e.timestamp).collect();
     let sorted = { let mut t = times.clone(); t.sort(); t };
     // Chronological per stack; across stacks the order follows the polls.
@@ -208,7 +208,7 @@ async fn throttling_on_every_other_call_never_fails_a_successful_deploy() {
     assert!(matches!(&run.outcome, Outcome::Succeeded { status, .. } if *status == Status::CreateComplete), "{:?}", run.outcome);
     let retries = run.progress.iter().filter(|p| matches!(p, Progress::Retrying { .. })).count();
     assert!(retries > 10, "throttled polls were retried ({retries})");
-    assert_eq!(events(&run).len(), 194, "no event lost or repeated despite throttling");
+    assert_eq!(events(&run).len(), 200, "no event lost or repeated despite throttling");
     let delays: Vec<u64> = run.progress.iter().filter_map(|p| if let Progress::Retrying { delay_ms, .. } = p { Some(*delay_ms) } else { None }).collect();
     assert!(delays.iter().all(|d| *d >= 1500 && *d <= 20_000), "backs off within bounds: {delays:?}");
 }
@@ -467,3 +467,17 @@ mod diffing;
 mod watching;
 
 mod real_cloudformation;
+
+/// A deployment made before the credentials were split is told, before
+/// anything changes, that its one credential becomes read-only.
+#[tokio::test(start_paused = true)]
+async fn an_update_that_splits_the_credentials_says_uploads_need_the_publish_one() {
+    let split = |run: &Run| run.progress.iter().any(|p| matches!(p, Progress::Warning(w) if w.contains("separate read and publish credentials") && w.contains("`pypictl creds --publish`")));
+    let run = deploy(&timeline("no-changes"), true).await;
+    assert!(!split(&run), "a deployment that has both credentials is not warned");
+    let path = common::repo_root().join("fixtures/timelines/no-changes.json");
+    let mut script: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    script["initial"]["outputs"].as_object_mut().unwrap().remove("PypiPublishSecretArn");
+    let run = deploy(&ScriptedCloud::from_json(&script.to_string()), true).await;
+    assert!(split(&run), "{:?}", run.progress);
+}

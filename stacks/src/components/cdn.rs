@@ -16,6 +16,12 @@ use super::Ctx;
 pub const CLOUDFRONT_ZONE_ID: &str = "Z2FDTNDATAQYW2";
 /// AWS managed origin request policy "AllViewerExceptHostHeader".
 pub const ALL_VIEWER_EXCEPT_HOST: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
+/// How long CloudFront waits for the load balancer's answer: 60 s, the most
+/// without a quota increase ("Response timeout (origins only)", CloudFront
+/// Developer Guide, quotas).
+pub const ORIGIN_READ_TIMEOUT_SECONDS: u32 = 60;
+/// How long CloudFront keeps a package file it served for a credential.
+pub const PACKAGE_CACHE_SECONDS: u32 = 600;
 
 fn cache_policy(name: Expr, comment: &str, default_ttl: u32, max_ttl: u32) -> CachePolicy {
     CachePolicy {
@@ -60,10 +66,18 @@ pub fn build(ctx: Ctx) -> Template {
     let index = t
         .add("IndexCachePolicy", cache_policy(global_name("index"), "Index pages: not cached (TTL 0), Authorization forwarded", 0, 1))
         .handle();
+    // Package files never change, but a credential can be rotated: a file
+    // cached for a credential stays downloadable with it until it expires,
+    // so the cache is kept for PACKAGE_CACHE_SECONDS only.
     let files = t
         .add(
             "PackageCachePolicy",
-            cache_policy(global_name("packages"), "Package files are immutable: cached a day, keyed by Authorization", 86_400, 31_536_000),
+            cache_policy(
+                global_name("packages"),
+                "Package files are immutable: cached 10 minutes (a rotated credential is refused after that), keyed by Authorization",
+                PACKAGE_CACHE_SECONDS,
+                PACKAGE_CACHE_SECONDS,
+            ),
         )
         .handle();
 
@@ -102,7 +116,7 @@ pub fn build(ctx: Ctx) -> Template {
                             https_port: Some(443u32.into()),
                             origin_protocol_policy: "https-only".into(),
                             origin_ssl_protocols: Some(vec!["TLSv1.2".into()]),
-                            origin_read_timeout: Some(60u32.into()),
+                            origin_read_timeout: Some(ORIGIN_READ_TIMEOUT_SECONDS.into()),
                             origin_keepalive_timeout: Some(5u32.into()),
                         }),
                         origin_custom_headers: None,

@@ -14,7 +14,10 @@ index needs and pypi-server cannot do:
 Run as `python -u -c <this> read=<VAR> publish=<VAR>`, each VAR holding that
 role's secret as JSON. It hashes the passwords and re-executes itself without
 the secrets in its environment, handing the digests over through a pipe: the
-long-running server never has the secrets in its environment, argv or files.
+server and its workers never have the secrets in their environment, argv or
+files. (The container's init process keeps the environment ECS gave it, as
+every container does: this narrows where the secrets are, not who can read
+them in the container.)
 """
 import hashlib
 import hmac
@@ -208,12 +211,13 @@ def health():
 
 
 def sweep():
-    """Removes what a killed worker left in .incoming (nginx's buffers and
-    bottle's spooled files are unlinked while open; only ours have names)."""
+    """Removes what a killed worker left in .incoming: our named files, and
+    bottle's spooled files, unlinked while open, which an NFS client keeps
+    as `.nfs*` until they are closed (forever, if its instance died)."""
     cutoff = time.time() - STALE_SECONDS
     try:
         for entry in os.scandir(INCOMING):
-            if entry.name.startswith(("upload-", "health-")) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+            if entry.name.startswith(("upload-", "health-", ".nfs")) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
                 os.unlink(entry.path)
     except OSError:
         pass  # another replica removed it first, or the next check retries

@@ -44,6 +44,27 @@ pub(super) fn service(c: &mut Checker, cfg: &Config) {
         s.max_upload_mb,
         &format!("must be 1-{} (MB, the largest file an upload may carry)", crate::config::MAX_UPLOAD_MB_LIMIT),
     );
+    // Storing the largest upload must end before whoever waits for the
+    // answer gives up: the load balancer after its idle timeout, CloudFront
+    // after its origin read timeout.
+    let store = crate::pypiserver::upload_store_seconds(s.max_upload_mb);
+    let idle = cfg.load_balancer.idle_timeout_seconds;
+    if store > idle {
+        c.fail(
+            "service.max_upload_mb",
+            s.max_upload_mb,
+            format!("needs load_balancer.idle_timeout_seconds of at least {store} (it is {idle}): storing a file that large takes up to {store} s after the upload, and the load balancer answers 504 to a request idle longer than its timeout"),
+        );
+    }
+    let origin = crate::components::cdn::ORIGIN_READ_TIMEOUT_SECONDS;
+    if cfg.cloudfront.enabled && store > origin {
+        let most = (origin - 10) * 10;
+        c.fail(
+            "service.max_upload_mb",
+            s.max_upload_mb,
+            format!("must be at most {most} with cloudfront.enabled: storing a file that large takes up to {store} s after the upload, and CloudFront waits {origin} s for the load balancer's answer"),
+        );
+    }
     c.check(LOG_RETENTION_DAYS.contains(&s.log_retention_days), "service.log_retention_days", s.log_retention_days, &format!("must be one of CloudWatch Logs' retention periods: {:?}", LOG_RETENTION_DAYS));
 }
 

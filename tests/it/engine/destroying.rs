@@ -21,7 +21,7 @@ async fn the_plan_names_what_is_kept_with_its_ids() {
     let cloud = timeline("destroy");
     let plan = destroy::plan(&cloud, "pypi", &retained()).await.unwrap().unwrap();
     assert_eq!(plan.nested.len(), 9);
-    assert_eq!(plan.resource_count(), 49);
+    assert_eq!(plan.resource_count(), 51);
     let kept: Vec<(&str, &str)> = plan.retained.iter().map(|r| (r.logical_id.as_str(), r.physical_id.as_str())).collect();
     assert_eq!(
         kept,
@@ -29,6 +29,7 @@ async fn the_plan_names_what_is_kept_with_its_ids() {
             ("DataKey", "1234abcd-12ab-34cd-56ef-1234567890ab"),
             ("FileSystem", "fs-0123456789abcdef0"),
             ("Credentials", "arn:aws:secretsmanager:us-east-1:123456789012:secret:pypictl/pypi/credentials-00000000-AbCdEf"),
+            ("PublishCredentials", "arn:aws:secretsmanager:us-east-1:123456789012:secret:pypictl/pypi/credentials-publish-00000000-GhIjKl"),
             ("AccessLogBucket", "pypi-loadbalancer-1a2b3c-accesslogbucket-4d5e6f"),
             ("BackupVault", "pypi-backups-00000000"),
         ]
@@ -53,7 +54,7 @@ async fn forced_deletion_removes_the_data_and_the_key_last() {
     let (_, outcome, _) = run(&cloud, true, false).await;
     let Gone::Deleted { deleted_data, kept, errors } = outcome else { panic!("{outcome:?}") };
     assert!(kept.is_empty() && errors.is_empty());
-    assert_eq!(deleted_data.len(), 5);
+    assert_eq!(deleted_data.len(), 6, "the key, the file system, both secrets, the vault, the log bucket");
     let log = cloud.log.borrow().clone();
     let data: Vec<&str> = log.iter().map(String::as_str).filter(|l| !l.starts_with("DeleteStack")).collect();
     assert_eq!(data.last(), Some(&"ScheduleKeyDeletion 1234abcd-12ab-34cd-56ef-1234567890ab"), "{data:?}");

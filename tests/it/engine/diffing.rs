@@ -26,7 +26,7 @@ async fn diff_previews_and_changes_nothing() {
 async fn diff_of_a_first_deploy_leaves_nothing_behind() {
     let cloud = timeline("create-success");
     let (outcome, _) = diff(&cloud).await;
-    assert!(matches!(&outcome, Outcome::Previewed(c) if c.len() == 49), "{outcome:?}");
+    assert!(matches!(&outcome, Outcome::Previewed(c) if c.len() == 51), "{outcome:?}");
     assert_eq!(cloud.logged("DeleteStack"), ["DeleteStack root"], "the empty review stack is deleted");
     use pypictl::engine::cloud::Stacks;
     assert_eq!(cloud.describe_stack("pypi").await.unwrap(), None);
