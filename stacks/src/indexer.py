@@ -4,22 +4,27 @@ Runs in the task's `indexer` container (the pypiserver image: its Python and
 its own pypiserver modules, so names, versions, order and escaping are
 pypiserver's). Every INDEX_INTERVAL_SECONDS it walks PACKAGES_DIR once (as
 pypiserver's simple-dir does on every request) and, only when the listed
-files changed, writes a new tree of pages into PAGES_DIR/trees/<n>/simple/
+files changed, updates its one tree of pages, PAGES_DIR/trees/current/simple/
 (the root index and <normalized-name>/index.html, byte for byte what
-pypiserver answers) and publishes it.
+pypiserver answers), in place: only the pages of the projects that changed,
+each written to a temporary name beside it and renamed over it (atomic per
+page), the root index last. The space it takes is one tree plus one page;
+a write that fails (a full volume) removes its temporary file and is retried
+on the next scan.
 
 Publishing is a lease: nginx serves PAGES_DIR/live-<epoch second>/..., and
-this process keeps a symlink live-<s> -> trees/<n> for the current second
-and the next INDEX_LEASE_SECONDS, refreshed every quarter second, only while
-its last completed scan is that recent. If it stops, hangs or falls behind
-(a slow file system), the links run out within the lease and nginx answers
-from pypiserver again (fresh, authoritative): a static page is never older
-than scan interval + lease.
+this process keeps a symlink live-<s> -> trees/current for the current
+second and the next INDEX_LEASE_SECONDS, refreshed every quarter second,
+only while its last completed scan is that recent and every page it owes
+is written. If it stops, hangs, falls behind (a slow file system) or cannot
+write, the links run out within the lease and nginx answers from pypiserver
+again (fresh, authoritative): a static page is never older than scan
+interval + lease.
 
 A file is listed once two consecutive scans saw it with the same size and
-mtime (pypiserver writes uploads in place: never hash a half-written file);
-digests (sha256, pypiserver's default) are computed once per (file, size,
-mtime). Errors are logged and retried on the next scan.
+mtime (a file copied in by other means than an upload may be half-written:
+never hash it); digests (sha256, pypiserver's default) are computed once per
+(file, size, mtime). Errors are logged and retried on the next scan.
 """
 import hashlib
 import os
@@ -107,21 +112,56 @@ def sha256(path):
     return f"sha256={h.hexdigest()}"
 
 
-def render(files, digests):
-    """{relative page path: bytes} for the listed files."""
-    projects = {}
+def projects(files, digests):
+    """{normalized name: the page's links} for the listed files."""
+    found = {}
     for pkg in valid_packages(PACKAGES, [Path(p) for p in sorted(files)]):
         pkg.digest = digests[pkg.fn][1]
-        projects.setdefault(pkg.pkgname_norm, []).append(pkg)
-    pages = {"index.html": template(INDEX, links=sorted(projects))}
-    for name, pkgs in projects.items():
-        if not NAME.match(name):
-            continue
+        found.setdefault(pkg.pkgname_norm, []).append(pkg)
+    out = {}
+    for name, pkgs in found.items():
         pkgs.sort(key=lambda x: (x.parsed_version, x.relfn))
         # pypiserver: urljoin("/simple/<name>/", "../../packages/" + fname_and_hash)
-        links = [(os.path.basename(p.relfn), f"/packages/{p.relfn_unix}#{p.digest}") for p in pkgs]
-        pages[f"{name}/index.html"] = template(PROJECT, project=name, links=links)
-    return {k: v.encode() for k, v in pages.items()}
+        out[name] = tuple((os.path.basename(p.relfn), f"/packages/{p.relfn_unix}#{p.digest}") for p in pkgs)
+    return out
+
+
+TREE = PAGES / "trees" / "current" / "simple"
+
+
+def write_page(rel, body):
+    """Writes one page atomically: a temporary name beside it, renamed over
+    it; the temporary file never outlives a failed write."""
+    path = TREE / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(body)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def update(published, wanted):
+    """Brings the tree from `published` (what is on it: {name: links}, and
+    under None the names the root index lists) to `wanted`: the pages of
+    projects gone first (freeing their space; their names go to pypiserver,
+    which answers 404), then changed project pages, the root index last (a
+    name it lists before its page exists goes to pypiserver too). Updates
+    `published` page by page, so a failure leaves it true and the next scan
+    retries what is left."""
+    for name in set(published) - set(wanted) - {None}:
+        shutil.rmtree(TREE / name, ignore_errors=True)
+        del published[name]
+    for name, links in wanted.items():
+        if published.get(name) != links:
+            if NAME.match(name):
+                write_page(f"{name}/index.html", template(PROJECT, project=name, links=list(links)).encode())
+            published[name] = links
+    if published.get(None) != sorted(wanted):
+        write_page("index.html", template(INDEX, links=sorted(wanted)).encode())
+        published[None] = sorted(wanted)
 
 
 class Publisher:
@@ -164,23 +204,14 @@ class Publisher:
             time.sleep(0.25)
 
 
-def write_tree(n, pages):
-    root = PAGES / "trees" / f".{n}.tmp"
-    shutil.rmtree(root, ignore_errors=True)
-    for rel, body in pages.items():
-        path = root / "simple" / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
-    os.replace(root, PAGES / "trees" / str(n))
-
-
 def main():
     (PAGES / "trees").mkdir(parents=True, exist_ok=True)
     for entry in os.scandir(PAGES / "trees"):
         shutil.rmtree(entry.path, ignore_errors=True)
+    TREE.mkdir(parents=True)
     publisher = Publisher()
     threading.Thread(target=publisher.run, daemon=True).start()
-    previous, digests, listed, n = None, {}, None, 0
+    previous, digests, listed, published = None, {}, None, {}
     while True:
         started = time.time()
         try:
@@ -197,16 +228,12 @@ def main():
                 del digests[path]
             previous = current
             if ready != listed:
-                n += 1
-                write_tree(n, render(ready, digests))
+                # Until every page is written, the lease is not renewed.
+                listed = None
+                update(published, projects(ready, digests))
                 listed = ready
-                old = publisher.publish(str(n), started)
-                log(f"published {len(ready)} files as tree {n} in {time.time() - started:.2f} s")
-                # The tree before the old one: no link has pointed to it for
-                # a whole scan; a reader that opened a file keeps it.
-                for entry in os.scandir(PAGES / "trees"):
-                    if entry.name not in (str(n), old):
-                        shutil.rmtree(entry.path, ignore_errors=True)
+                publisher.publish("current", started)
+                log(f"published {len(ready)} files in {time.time() - started:.2f} s")
             else:
                 with publisher.lock:
                     publisher.scanned = started

@@ -7,7 +7,8 @@
 //! It runs the pypiserver image's own Python and pypiserver modules
 //! (`indexer.py`, carried in the task definition as the command): one walk of
 //! the package directory per [`INTERVAL_SECONDS`]; when the listed files
-//! changed, a new tree of pages (byte for byte pypiserver's: same template,
+//! changed, its one tree of pages updated in place, page by page (byte for
+//! byte pypiserver's: same template,
 //! names, order, `#sha256=` fragments) written into the task's shared pages
 //! volume and published. The proxy serves `/simple/` and `/simple/<name>/`
 //! from it and falls back to pypiserver (fresh, authoritative) when a page is
@@ -28,9 +29,11 @@ pub const CONTAINER_NAME: &str = "indexer";
 /// pypiserver uid.
 pub const VOLUME_NAME: &str = "pages";
 pub const PAGES_DIR: &str = "/pages";
+/// One tree of pages: about 4 KiB per project (a tmpfs charges a page per
+/// file) plus the root index, so about 14,000 projects.
 pub const PAGES_MIB: u32 = 64;
 /// One directory walk per interval; a file is listed after two walks saw it
-/// unchanged (uploads are written in place).
+/// unchanged (a file copied in other than by an upload may be half-written).
 pub const INTERVAL_SECONDS: u32 = 1;
 /// How long published pages stay served after the indexer's last completed
 /// walk. Static pages are at most INTERVAL + LEASE old.

@@ -1243,3 +1243,80 @@ fn uploads_stay_off_the_scratch_tmpfs_survive_cut_offs_and_accept_both_passwords
     assert!(install.status.success(), "pip install with the new read password failed:\n{}", output(&install));
     drop((r, pypi_r, a, pypi_a));
 }
+
+/// The page indexer keeps one tree of pages and updates it page by page. A
+/// pages volume (a real tmpfs, as in the task) that holds one tree but not
+/// two keeps its static pages through uploads (the indexer used to write a
+/// whole second tree per change, so a volume that full stopped it for
+/// good); a volume too small for the tree leaves no temporary file behind,
+/// lets the lease run out (the proxy answers from pypiserver), and recovers.
+#[test]
+fn the_indexer_updates_one_tree_in_place_within_its_volume() {
+    let work = workdir();
+    let out = work.path().join("templates");
+    common::synth("heavy", &out);
+    let indexer = task_containers(&out).into_iter().find(|c| c["Name"] == "indexer").unwrap();
+    let (_, creds) = container_definition(&out);
+    let packages = owned_dir(&work.path().join("packages"));
+    let add = |name: &str| std::fs::write(packages.join(name), name.as_bytes()).unwrap();
+    for i in 0..120 {
+        add(&format!("proj{i}-1.0-py3-none-any.whl"));
+    }
+    // One project page takes a 4 KiB tmpfs page: 120 pages fit in 1 MiB
+    // once, not twice.
+    let pages = owned_dir(&work.path().join("pages"));
+    let unshare = ["/usr/bin/unshare", "/bin/unshare"].into_iter().find(|p| Path::new(p).exists()).expect("unshare (util-linux) is missing");
+    let wrapper = vec![unshare.into(), "-rm".into(), "/bin/sh".into(), "-c".into(), "mount -t tmpfs -o size=1m tmpfs \"$0\" && exec \"$@\"".into(), pages.display().to_string()];
+    let log = work.path().join("indexer.log");
+    let overrides = [("PACKAGES_DIR", packages.display().to_string()), ("PAGES_DIR", pages.display().to_string()), ("HOME", work.path().display().to_string())];
+    let child = launch(&indexer, &creds, &overrides, &[common::tools().join("pypi/bin")], &log, &wrapper);
+    let server = Server { child, port: 0, packages: packages.clone(), dir: work.path().to_path_buf(), buffers: None, log };
+    // The tmpfs as the indexer sees it (its own mount namespace).
+    let seen = PathBuf::from(format!("/proc/{}/root{}", server.child.id(), pages.display()));
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let links = || std::fs::read_dir(&seen).map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("live-")?.parse::<u64>().ok()).collect::<Vec<_>>()).unwrap_or_default();
+    let leased = || links().into_iter().any(|s| s >= now());
+    // A page as the proxy reads it: through the newest lease link.
+    let page = |rel: &str| links().into_iter().max().and_then(|s| std::fs::read_to_string(seen.join(format!("live-{s}/simple/{rel}"))).ok()).unwrap_or_default();
+    let leftovers = || walk(&seen).into_iter().filter(|p| p.ends_with(".tmp")).collect::<Vec<_>>();
+
+    assert!(wait_until(Duration::from_secs(20), || page("index.html").matches("<a href").count() == 120 && leased()), "the first tree:\n{}", server.log());
+    for v in 1..=10 {
+        add(&format!("proj{v}-2.0-py3-none-any.whl"));
+        let listed = wait_until(Duration::from_secs(5), || page(&format!("proj{v}/index.html")).contains("-2.0-py3"));
+        assert!(listed, "upload {v} listed on the static page within 5 s:\n{}", server.log());
+    }
+    assert!(leased() && !server.log().contains("scan:"), "no failed write:\n{}", server.log());
+    assert!(leftovers().is_empty(), "{:?}", leftovers());
+
+    // 300 more projects do not fit: writes fail, nothing is left behind,
+    // the lease runs out; without them the tree is whole again.
+    for i in 120..420 {
+        add(&format!("proj{i}-1.0-py3-none-any.whl"));
+    }
+    assert!(wait_until(Duration::from_secs(15), || server.log().contains("No space left")), "{}", server.log());
+    assert!(wait_until(Duration::from_secs(10), || !leased()), "the lease runs out while pages cannot be written");
+    assert!(leftovers().is_empty(), "no temporary file after failed writes: {:?}", leftovers());
+    for i in 120..420 {
+        std::fs::remove_file(packages.join(format!("proj{i}-1.0-py3-none-any.whl"))).unwrap();
+    }
+    assert!(wait_until(Duration::from_secs(15), || leased() && page("index.html").matches("<a href").count() == 120), "recovered:\n{}", server.log());
+    assert!(!walk(&seen).iter().any(|p| p.contains("/proj300/")) && leftovers().is_empty(), "the pages of gone projects are removed");
+}
+
+/// Every file under `dir`, recursively (symlinks not followed).
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(path);
+            } else {
+                out.push(path.display().to_string());
+            }
+        }
+    }
+    out
+}
