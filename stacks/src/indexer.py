@@ -6,7 +6,8 @@ pypiserver's). Every INDEX_INTERVAL_SECONDS it walks PACKAGES_DIR once (as
 pypiserver's simple-dir does on every request) and, only when the listed
 files changed, updates its one tree of pages, PAGES_DIR/trees/current/simple/
 (the root index and <normalized-name>/index.html, byte for byte what
-pypiserver answers), in place: only the pages of the projects that changed,
+pypiserver answers, and beside each its PEP 691 JSON form, index.json), in
+place: only the pages of the projects that changed,
 each written to a temporary name beside it and renamed over it (atomic per
 page), the root index last. The space it takes is one tree plus one page;
 a write that fails (a full volume) removes its temporary file and is retried
@@ -27,6 +28,7 @@ never hash it); digests (sha256, pypiserver's default) are computed once per
 (file, size, mtime). Errors are logged and retried on the next scan.
 """
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -157,11 +159,31 @@ def update(published, wanted):
     for name, links in wanted.items():
         if published.get(name) != links:
             if NAME.match(name):
+                write_page(f"{name}/index.json", project_json(name, links))
                 write_page(f"{name}/index.html", template(PROJECT, project=name, links=list(links)).encode())
             published[name] = links
     if published.get(None) != sorted(wanted):
+        write_page("index.json", index_json(sorted(wanted)))
         write_page("index.html", template(INDEX, links=sorted(wanted)).encode())
         published[None] = sorted(wanted)
+
+
+# PEP 691's JSON form of the same pages (api-version 1.0), which nginx
+# serves to a client that accepts application/vnd.pypi.simple.v1+json.
+API = {"api-version": "1.0"}
+
+
+def index_json(names):
+    return json.dumps({"meta": API, "projects": [{"name": n} for n in names]}, separators=(",", ":")).encode()
+
+
+def project_json(name, links):
+    files = []
+    for filename, href in links:
+        url, _, fragment = href.partition("#")
+        algo, _, digest = fragment.partition("=")
+        files.append({"filename": filename, "url": url, "hashes": {algo: digest} if digest else {}})
+    return json.dumps({"meta": API, "name": name, "files": files}, separators=(",", ":")).encode()
 
 
 class Publisher:

@@ -7,10 +7,10 @@
 //! It runs the pypiserver image's own Python and pypiserver modules
 //! (`indexer.py`, carried in the task definition as the command): one walk of
 //! the package directory per [`INTERVAL_SECONDS`]; when the listed files
-//! changed, its one tree of pages updated in place, page by page (byte for
-//! byte pypiserver's: same template,
-//! names, order, `#sha256=` fragments) written into the task's shared pages
-//! volume and published. The proxy serves `/simple/` and `/simple/<name>/`
+//! changed, its one tree of pages updated in place, page by page, each in
+//! HTML (byte for byte pypiserver's: same template,
+//! names, order, `#sha256=` fragments) and in PEP 691 JSON, written into
+//! the task's shared pages volume and published. The proxy serves `/simple/` and `/simple/<name>/`
 //! from it and falls back to pypiserver (fresh, authoritative) when a page is
 //! not there — a project not yet indexed, a missing name (pypiserver's 404),
 //! a non-normalized name (pypiserver's redirect) — or when the indexer's
@@ -29,8 +29,8 @@ pub const CONTAINER_NAME: &str = "indexer";
 /// pypiserver uid.
 pub const VOLUME_NAME: &str = "pages";
 pub const PAGES_DIR: &str = "/pages";
-/// One tree of pages: about 4 KiB per project (a tmpfs charges a page per
-/// file) plus the root index, so about 14,000 projects.
+/// One tree of pages: about 8 KiB per project (its HTML and JSON pages; a
+/// tmpfs charges a page per file) plus the root index: about 7,500 projects.
 pub const PAGES_MIB: u32 = 64;
 /// One directory walk per interval; a file is listed after two walks saw it
 /// unchanged (a file copied in other than by an upload may be half-written).

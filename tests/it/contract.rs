@@ -1015,6 +1015,46 @@ fn the_proxy_sidecar_started_as_the_task_definition_starts_it_serves_pip_and_twi
     let install = pip_install(work.path(), &site, &index, "pypictl-contract-probe==0.1.0");
     assert!(install.status.success(), "pip install failed:\n{}", output(&install));
     assert_eq!(std::fs::read_to_string(site.join("pypictl_contract_probe.py")).unwrap(), "VERSION = \"0.1.0\"\n");
+    // PEP 691: the same pages as JSON for a client that accepts it (pip
+    // asks for JSON first: it just installed from this page, and says so).
+    let verbose = run(
+        python_tool(work.path(), "python")
+            .args(["-m", "pip", "download", "-vv", "--no-cache-dir", "--no-deps", "--only-binary", ":all:", "--dest"])
+            .arg(work.path().join("dl-json"))
+            .args(["--index-url", &index, "pypictl-contract-probe==0.1.0"]),
+        Duration::from_secs(180),
+    );
+    let log = output(&verbose);
+    assert!(verbose.status.success() && log.contains("as application/vnd.pypi.simple.v1+json"), "pip reads the JSON page:\n{log}");
+    let json_page = |path: &str, accept: &str| {
+        let mut r = agent().get(&b.url(path)).header("Authorization", basic(read)).header("Accept", accept).call().unwrap();
+        let header = |h: &str| r.headers().get(h).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let (content_type, vary) = (header("content-type"), header("vary"));
+        (r.status().as_u16(), content_type, vary, r.body_mut().read_to_string().unwrap())
+    };
+    let (status, content_type, vary, body) = json_page(project, "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.1");
+    assert_eq!((status, content_type.as_str()), (200, "application/vnd.pypi.simple.v1+json"), "{body}");
+    assert!(vary.contains("Accept"), "the answer varies with Accept: {vary:?}");
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((page["meta"]["api-version"].as_str(), page["name"].as_str()), (Some("1.0"), Some("pypictl-contract-probe")), "{page}");
+    let html = b.page(project, read).2;
+    for file in page["files"].as_array().unwrap() {
+        let (name, url, digest) = (file["filename"].as_str().unwrap(), file["url"].as_str().unwrap(), file["hashes"]["sha256"].as_str().unwrap());
+        assert_eq!(url, format!("/packages/{name}"));
+        assert_eq!(digest, sha256(&packages.join(name)), "{name}");
+        assert!(html.contains(&format!("href=\"{url}#sha256={digest}\"")), "the JSON page lists what the HTML page lists: {name}");
+    }
+    assert_eq!(page["files"].as_array().unwrap().len(), html.matches("<a href").count());
+    let (_, _, _, root) = json_page("/simple/", "application/vnd.pypi.simple.v1+json");
+    let root: Value = serde_json::from_str(&root).unwrap();
+    assert!(root["projects"].as_array().unwrap().iter().any(|p| p["name"] == "pypictl-contract-probe"), "{root}");
+    // Refused JSON (q=0), or no preference: the HTML page.
+    for accept in ["application/vnd.pypi.simple.v1+json;q=0, text/html", "*/*"] {
+        let (status, content_type, _, body) = json_page(project, accept);
+        assert_eq!((status, content_type.as_str()), (200, "text/html; charset=utf-8"), "{accept}");
+        assert_eq!(body, html, "{accept}");
+    }
+
     // The file is served byte for byte, by nginx from the directory.
     let mut r = agent().get(&b.url(&format!("/packages/{wheel}"))).header("Authorization", basic(read)).call().unwrap();
     assert_eq!(r.status(), 200);
@@ -1259,11 +1299,11 @@ fn the_indexer_updates_one_tree_in_place_within_its_volume() {
     let (_, creds) = container_definition(&out);
     let packages = owned_dir(&work.path().join("packages"));
     let add = |name: &str| std::fs::write(packages.join(name), name.as_bytes()).unwrap();
-    for i in 0..120 {
+    for i in 0..100 {
         add(&format!("proj{i}-1.0-py3-none-any.whl"));
     }
-    // One project page takes a 4 KiB tmpfs page: 120 pages fit in 1 MiB
-    // once, not twice.
+    // A project's two pages (HTML, JSON) take a 4 KiB tmpfs page each: 100
+    // projects fit in 1 MiB once, not twice.
     let pages = owned_dir(&work.path().join("pages"));
     let unshare = ["/usr/bin/unshare", "/bin/unshare"].into_iter().find(|p| Path::new(p).exists()).expect("unshare (util-linux) is missing");
     let wrapper = vec![unshare.into(), "-rm".into(), "/bin/sh".into(), "-c".into(), "mount -t tmpfs -o size=1m tmpfs \"$0\" && exec \"$@\"".into(), pages.display().to_string()];
@@ -1280,7 +1320,7 @@ fn the_indexer_updates_one_tree_in_place_within_its_volume() {
     let page = |rel: &str| links().into_iter().max().and_then(|s| std::fs::read_to_string(seen.join(format!("live-{s}/simple/{rel}"))).ok()).unwrap_or_default();
     let leftovers = || walk(&seen).into_iter().filter(|p| p.ends_with(".tmp")).collect::<Vec<_>>();
 
-    assert!(wait_until(Duration::from_secs(20), || page("index.html").matches("<a href").count() == 120 && leased()), "the first tree:\n{}", server.log());
+    assert!(wait_until(Duration::from_secs(20), || page("index.html").matches("<a href").count() == 100 && leased()), "the first tree:\n{}", server.log());
     for v in 1..=10 {
         add(&format!("proj{v}-2.0-py3-none-any.whl"));
         let listed = wait_until(Duration::from_secs(5), || page(&format!("proj{v}/index.html")).contains("-2.0-py3"));
@@ -1291,16 +1331,16 @@ fn the_indexer_updates_one_tree_in_place_within_its_volume() {
 
     // 300 more projects do not fit: writes fail, nothing is left behind,
     // the lease runs out; without them the tree is whole again.
-    for i in 120..420 {
+    for i in 100..400 {
         add(&format!("proj{i}-1.0-py3-none-any.whl"));
     }
     assert!(wait_until(Duration::from_secs(15), || server.log().contains("No space left")), "{}", server.log());
     assert!(wait_until(Duration::from_secs(10), || !leased()), "the lease runs out while pages cannot be written");
     assert!(leftovers().is_empty(), "no temporary file after failed writes: {:?}", leftovers());
-    for i in 120..420 {
+    for i in 100..400 {
         std::fs::remove_file(packages.join(format!("proj{i}-1.0-py3-none-any.whl"))).unwrap();
     }
-    assert!(wait_until(Duration::from_secs(15), || leased() && page("index.html").matches("<a href").count() == 120), "recovered:\n{}", server.log());
+    assert!(wait_until(Duration::from_secs(15), || leased() && page("index.html").matches("<a href").count() == 100), "recovered:\n{}", server.log());
     assert!(!walk(&seen).iter().any(|p| p.contains("/proj300/")) && leftovers().is_empty(), "the pages of gone projects are removed");
 }
 
