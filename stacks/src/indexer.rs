@@ -52,6 +52,7 @@ pub fn environment() -> Vec<(String, String)> {
     vec![
         ("PACKAGES_DIR".into(), crate::pypiserver::PACKAGES_DIR.into()),
         ("PAGES_DIR".into(), PAGES_DIR.into()),
+        ("DIGESTS".into(), crate::pypiserver::DIGESTS.into()),
         ("INDEX_INTERVAL_SECONDS".into(), INTERVAL_SECONDS.to_string()),
         ("INDEX_LEASE_SECONDS".into(), LEASE_SECONDS.to_string()),
         ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),

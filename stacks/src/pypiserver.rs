@@ -45,6 +45,12 @@ pub const SCRATCH_MIB: u32 = 32;
 /// listing, the indexer nor the proxy's `/packages/` shows it. (The proxy
 /// buffers request bodies elsewhere: `crate::proxy::UPLOAD_BUFFER_DIR`.)
 pub const INCOMING: &str = ".incoming";
+/// Where each file's sha256 is recorded, inside [`PACKAGES_DIR`] (a dot
+/// name: never listed): `<file>.sha256` holding `<size> <hex digest>`,
+/// written by pypiserver when it stores an upload (and for files it finds
+/// without one), read by every task's page indexer, so a file is hashed once
+/// for the whole service instead of once per task start.
+pub const DIGESTS: &str = ".digests";
 /// What a request body may carry beyond the largest file (MB): the
 /// multipart framing and the form's metadata fields (the long description
 /// above all, a README of a few hundred KB at most in practice), and a
@@ -125,6 +131,7 @@ pub fn environment(cfg: &Config, gunicorn_workers: u32) -> Vec<(String, String)>
         ("PYPISERVER_PORT".into(), CONTAINER_PORT.to_string()),
         ("PACKAGES_DIR".into(), PACKAGES_DIR.into()),
         ("INCOMING".into(), INCOMING.into()),
+        ("DIGESTS".into(), DIGESTS.into()),
         ("MAX_UPLOAD_MB".into(), max_upload_mb.to_string()),
         ("MAX_BODY_MB".into(), max_body_mb(max_upload_mb).to_string()),
         ("ALLOW_DELETE".into(), cfg.credentials.publish_can_delete.to_string()),

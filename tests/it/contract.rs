@@ -364,7 +364,8 @@ impl Server {
         let mut names: Vec<String> = std::fs::read_dir(&self.packages)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n != pypictl_stacks::pypiserver::INCOMING)
+            // The upload scratch directory and the recorded digests.
+            .filter(|n| !n.starts_with('.'))
             .collect();
         names.sort();
         names
@@ -712,7 +713,16 @@ fn pypiserver_started_as_the_task_definition_starts_it_serves_pip_and_twine() {
     assert_eq!(format!("v{version}"), tag, "the contract test must run the image's pypiserver version");
 
     let packages = owned_dir(&work.path().join("packages"));
+    // A file stored before digests were recorded (or copied in by other
+    // means), untouched for five minutes: pypiserver records its digest.
+    let earlier = packages.join("earlier-1.0-py3-none-any.whl");
+    std::fs::write(&earlier, b"stored before digests were recorded").unwrap();
+    std::fs::File::options().write(true).open(&earlier).unwrap().set_modified(std::time::SystemTime::now() - Duration::from_secs(300)).unwrap();
     let server = start(&container, &creds, &work.path().join("pypiserver"), &packages);
+    let recorded = |name: &str| std::fs::read_to_string(packages.join(pypictl_stacks::pypiserver::DIGESTS).join(format!("{name}.sha256"))).unwrap_or_default();
+    let expected = |name: &str| format!("{} {}\n", std::fs::metadata(packages.join(name)).unwrap().len(), sha256(&packages.join(name)));
+    assert!(wait_until(Duration::from_secs(10), || recorded("earlier-1.0-py3-none-any.whl") == expected("earlier-1.0-py3-none-any.whl")), "the digest of a file found without one is recorded:\n{}", server.log());
+    std::fs::remove_file(&earlier).unwrap();
 
     // The secrets are gone from the server's environment (and its workers'),
     // and were never in a command line; the program created the upload
@@ -754,6 +764,10 @@ fn pypiserver_started_as_the_task_definition_starts_it_serves_pip_and_twine() {
     let upload = twine_upload(&server, work.path(), &dist, publish);
     assert!(upload.status.success(), "twine upload failed:\n{}", output(&upload));
     assert_eq!(server.stored(), ["pypictl_contract_probe-0.1.0-py3-none-any.whl", "pypictl_contract_probe-0.1.0.tar.gz"]);
+    // Each upload's digest, recorded as it was stored, for every indexer.
+    for name in server.stored() {
+        assert_eq!(recorded(&name), expected(&name), "{name}");
+    }
     assert!(server.incoming().is_empty(), "no temporary file stays behind: {:?}", server.incoming());
 
     // pip installs it with the read credential, the password percent-encoded
@@ -1096,6 +1110,12 @@ fn the_proxy_sidecar_started_as_the_task_definition_starts_it_serves_pip_and_twi
     let seen_b = wait_page(&b, project, read, wheel2, Some(true), Duration::from_secs(5));
     let seen_a = wait_page(&a, project, read, wheel2, Some(true), Duration::from_secs(5));
     assert!(seen_b.is_some() && seen_a.is_some(), "a new version must be listed through every replica within 5 s (A {seen_a:?}, B {seen_b:?})");
+    // Every file came through an upload, which recorded its digest: the
+    // indexers read them, hashing nothing themselves.
+    for log in [indexer_a.log(), indexer_b.log()] {
+        let published: Vec<&str> = log.lines().filter(|l| l.contains("published")).collect();
+        assert!(published.len() >= 2 && published.iter().all(|l| l.ends_with("(0 hashed here)")), "{log}");
+    }
     let install = pip_install(work.path(), &site, &index, "pypictl-contract-probe");
     assert!(install.status.success(), "pip install failed:\n{}", output(&install));
     assert_eq!(std::fs::read_to_string(site.join("pypictl_contract_probe.py")).unwrap(), "VERSION = \"0.2.0\"\n", "pip picks the newest from the page");

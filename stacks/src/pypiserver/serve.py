@@ -19,6 +19,7 @@ files. (The container's init process keeps the environment ECS gave it, as
 every container does: this narrows where the secrets are, not who can read
 them in the container.)
 """
+import contextlib
 import hashlib
 import hmac
 import json
@@ -28,6 +29,7 @@ import pathlib
 import shutil
 import sys
 import tempfile
+import threading
 import time
 
 HANDOVER = "PYPICTL_DIGESTS_FD"
@@ -97,6 +99,7 @@ STALE_SECONDS = 3600
 # gunicorn's heartbeat files stay in the scratch tmpfs (TMPDIR or /tmp);
 # everything else that tempfile creates (bottle's spooled bodies, the form
 # parts) goes to the package volume, sized for uploads.
+DIGESTS = os.path.join(PACKAGES, os.environ["DIGESTS"])
 os.makedirs(INCOMING, mode=0o700, exist_ok=True)
 SCRATCH = tempfile.gettempdir()
 tempfile.tempdir = INCOMING
@@ -113,11 +116,29 @@ def role_of(user, password):
     return found
 
 
+def record_digest(rel, size, hexdigest):
+    """Records a file's sha256 for every task's indexer (DIGESTS/<rel>.sha256:
+    "<size> <hex>"), written whole under a temporary name, then renamed."""
+    path = os.path.join(DIGESTS, rel + ".sha256")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="digest-", dir=INCOMING)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(f"{size} {hexdigest}\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 class Store(SimpleFileBackend):
     """simple-dir, but a file appears whole under its name, once: written to
     .incoming, then hard-linked to its name, which fails if the name exists
     (atomically, on NFS/EFS too). pypiserver runs with overwrite so that this,
-    not its racy exists() check (400 to twine), decides."""
+    not its racy exists() check (400 to twine), decides. Its sha256, computed
+    while it is written, is recorded for the indexers."""
 
     def add_package(self, filename, stream):
         size = stream.seek(0, os.SEEK_END)
@@ -126,10 +147,13 @@ class Store(SimpleFileBackend):
             raise HTTPError(400, f"Bad filename: {filename}")
         if size > MAX_UPLOAD:
             raise HTTPError(413, f"{filename} is larger than {MAX_UPLOAD // MIB} MB")
+        digest = hashlib.sha256()
         fd, tmp = tempfile.mkstemp(prefix="upload-", dir=INCOMING)
         try:
             with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(stream, out, MIB)
+                for block in iter(lambda: stream.read(MIB), b""):
+                    digest.update(block)
+                    out.write(block)
                 os.fchmod(out.fileno(), 0o644)
                 out.flush()
                 os.fsync(out.fileno())
@@ -141,6 +165,43 @@ class Store(SimpleFileBackend):
         finally:
             os.unlink(tmp)
         log.info("stored %s (%d bytes)", filename, size)
+        try:
+            record_digest(filename, size, digest.hexdigest())
+        except OSError as e:  # the indexers hash the file themselves
+            log.warning("could not record the digest of %s: %s", filename, e)
+
+    def remove_package(self, pkg):
+        super().remove_package(pkg)
+        if pkg.relfn:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(DIGESTS, pkg.relfn + ".sha256"))
+
+
+def backfill():
+    """Records the digest of every listed file that has none (stored before
+    digests were recorded, or copied in by other means), once for the whole
+    service. A file changed in the last minute, or while it was read, may be
+    half-written: it waits for a later start."""
+    for dirpath, dirnames, filenames in os.walk(PACKAGES):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, PACKAGES)
+            if name.startswith(".") or os.path.exists(os.path.join(DIGESTS, rel + ".sha256")):
+                continue
+            try:
+                before = os.stat(path)
+                if time.time() - before.st_mtime < 60:
+                    continue
+                digest = hashlib.sha256()
+                with open(path, "rb") as f:
+                    for block in iter(lambda: f.read(MIB), b""):
+                        digest.update(block)
+                after = os.stat(path)
+                if (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
+                    record_digest(rel, after.st_size, digest.hexdigest())
+            except OSError as e:
+                log.warning("could not record the digest of %s: %s", rel, e)
 
 
 app = pypiserver.app(
@@ -217,7 +278,7 @@ def sweep():
     cutoff = time.time() - STALE_SECONDS
     try:
         for entry in os.scandir(INCOMING):
-            if entry.name.startswith(("upload-", "health-", ".nfs")) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+            if entry.name.startswith(("upload-", "health-", "digest-", ".nfs")) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
                 os.unlink(entry.path)
     except OSError:
         pass  # another replica removed it first, or the next check retries
@@ -238,4 +299,6 @@ def application(environ, start_response):
 # As pypi-server's `--server gunicorn`: gunicorn reads its own argv, so it
 # gets none; its settings come from GUNICORN_CMD_ARGS.
 sys.argv = ["gunicorn"]
+# In gunicorn's master, beside the workers it forks: a thread is not forked.
+threading.Thread(target=backfill, daemon=True).start()
 bottle.run(app=application, host=os.environ["PYPISERVER_HOST"], port=int(os.environ["PYPISERVER_PORT"]), server="gunicorn", worker_tmp_dir=SCRATCH)
