@@ -118,8 +118,8 @@ pub fn run(global: &Global, args: &CredsArgs) -> Result<()> {
             Rotated::StoppedWatching { creds, phase, interrupted } => {
                 match phase {
                     Phase::Staged => eprintln!(
-                        "Stopped watching before the new password was made current: clients keep the old one (below), which works. Run `pypictl creds --rotate{}` again to finish.",
-                        if role == Role::Publish { " --publish" } else { "" }
+                        "Stopped watching before the new password was made current: clients keep the old one (below), which works. Run `{} --rotate` again to finish.",
+                        creds::creds_command(role)
                     ),
                     Phase::Current => eprintln!("Stopped watching: the new password (below) is current and accepted; the rollout retiring the old one carries on (`pypictl status --watch`)."),
                 }

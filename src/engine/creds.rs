@@ -34,6 +34,14 @@ use super::model::{Deployment, Millis, StackSummary, StoppedTask};
 use super::progress::{Progress, Sink};
 use super::retry::{OnRetry, Patient};
 
+/// The command that prints a role's credential.
+pub const fn creds_command(role: Role) -> &'static str {
+    match role {
+        Role::Read => "pypictl creds",
+        Role::Publish => "pypictl creds --publish",
+    }
+}
+
 /// Username and password, as the secret holds them. Debug hides the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Creds {

@@ -53,6 +53,7 @@ use std::fmt::Write as _;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 pub use pypictl_stacks::components::credentials::Role;
+use crate::engine::creds::creds_command;
 
 /// What `pypictl creds` prints (`--format`): each for the clients of the
 /// credential's role (see the module documentation).
@@ -223,13 +224,6 @@ fn role_line(role: Role) -> String {
     format!("Role:        {} ({})", role.as_str(), role_does(role))
 }
 
-/// The command that prints `role`'s credential.
-fn creds_command(role: Role) -> &'static str {
-    match role {
-        Role::Read => "pypictl creds",
-        Role::Publish => "pypictl creds --publish",
-    }
-}
 
 /// `format` as `--format` takes it.
 fn format_name(format: Format) -> String {

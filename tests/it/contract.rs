@@ -214,11 +214,16 @@ fn scratch_mib(container: &Value) -> u64 {
 /// (its TMPDIR), in its own mount namespace, unprivileged. Without unshare
 /// the test fails: it is never skipped.
 fn with_scratch_tmpfs(container: &Value, dir: &Path) -> Vec<String> {
+    with_tmpfs(dir, scratch_mib(container))
+}
+
+/// The same with a tmpfs of `mib` MiB at `dir`.
+fn with_tmpfs(dir: &Path, mib: u64) -> Vec<String> {
     let unshare = ["/usr/bin/unshare", "/bin/unshare"]
         .into_iter()
         .find(|p| Path::new(p).exists())
-        .expect("unshare (util-linux) is missing: the contract test runs pypiserver with a real tmpfs as its /tmp");
-    let mount = format!("mount -t tmpfs -o size={}m tmpfs \"$0\" && exec \"$@\"", scratch_mib(container));
+        .expect("unshare (util-linux) is missing: the contract test runs containers with real tmpfs mounts");
+    let mount = format!("mount -t tmpfs -o size={mib}m tmpfs \"$0\" && exec \"$@\"");
     vec![unshare.into(), "-rm".into(), "/bin/sh".into(), "-c".into(), mount, dir.display().to_string()]
 }
 
@@ -1325,8 +1330,7 @@ fn the_indexer_updates_one_tree_in_place_within_its_volume() {
     // A project's two pages (HTML, JSON) take a 4 KiB tmpfs page each: 100
     // projects fit in 1 MiB once, not twice.
     let pages = owned_dir(&work.path().join("pages"));
-    let unshare = ["/usr/bin/unshare", "/bin/unshare"].into_iter().find(|p| Path::new(p).exists()).expect("unshare (util-linux) is missing");
-    let wrapper = vec![unshare.into(), "-rm".into(), "/bin/sh".into(), "-c".into(), "mount -t tmpfs -o size=1m tmpfs \"$0\" && exec \"$@\"".into(), pages.display().to_string()];
+    let wrapper = with_tmpfs(&pages, 1);
     let log = work.path().join("indexer.log");
     let overrides = [("PACKAGES_DIR", packages.display().to_string()), ("PAGES_DIR", pages.display().to_string()), ("HOME", work.path().display().to_string())];
     let child = launch(&indexer, &creds, &overrides, &[common::tools().join("pypi/bin")], &log, &wrapper);

@@ -5,7 +5,7 @@ use pypictl_stacks::outputs::RootOutput;
 use serde_json::Value;
 
 use super::names::{HTTP_AUTHENTICATED, HTTP_PUBLISH, HTTP_UNAUTHENTICATED};
-use crate::engine::creds::Role;
+use crate::engine::creds::{creds_command, Role};
 use super::{Check, Context, Options};
 use crate::engine::cloud::{Probe, Secrets};
 
@@ -55,9 +55,9 @@ pub(super) async fn http_checks<C: Secrets, P: Probe>(cloud: &C, probe: &P, ctx:
                         name,
                         format!("GET {index} as {user}: {code}: the service refuses the {} credential's secret", role.as_str()),
                         format!(
-                            "the tasks run with other credentials than the secret's: `{}` sets a new password and rolls the tasks onto it; `pypictl creds{}` prints the current ones",
-                            rotate_command(role),
-                            if role == Role::Publish { " --publish" } else { "" }
+                            "the tasks run with other credentials than the secret's: `{} --rotate` sets a new password and rolls the tasks onto it; `{}` prints the current ones",
+                            creds_command(role),
+                            creds_command(role)
                         ),
                     ),
                     Ok(code) => http_code_check(name, &index, &format!(" as {user}"), code),
@@ -98,13 +98,6 @@ pub(super) async fn http_checks<C: Secrets, P: Probe>(cloud: &C, probe: &P, ctx:
     (passwords, checks)
 }
 
-fn rotate_command(role: Role) -> &'static str {
-    match role {
-        Role::Read => "pypictl creds --rotate",
-        Role::Publish => "pypictl creds --publish --rotate",
-    }
-}
-
 /// A credential's username and password from its secret, or the check that
 /// says why there are none.
 async fn credentials<C: Secrets>(cloud: &C, ctx: &Context<'_>, role: Role, name: &'static str) -> Result<(String, String), Check> {
@@ -118,7 +111,7 @@ async fn credentials<C: Secrets>(cloud: &C, ctx: &Context<'_>, role: Role, name:
         _ => Err(Check::fail(
             name,
             format!("the secret {arn} holds no username and password (JSON with `username` and `password`)"),
-            format!("`{}` writes a new password in the expected form and rolls the tasks onto it", rotate_command(role)),
+            format!("`{} --rotate` writes a new password in the expected form and rolls the tasks onto it", creds_command(role)),
         )),
     }
 }

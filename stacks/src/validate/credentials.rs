@@ -71,14 +71,12 @@ pub(super) fn check_policy_document(text: &str) -> Result<(), String> {
 /// Who may read the service's secret, and the username pypiserver checks.
 pub(super) fn credentials(c: &mut Checker, cfg: &Config) {
     let cr = &cfg.credentials;
-    for (i, arn) in cr.secret_readers.iter().enumerate() {
-        c.check(is_role_arn(arn), format!("credentials.secret_readers[{i}]"), quoted(arn), "must be the ARN of one IAM role, such as \"arn:aws:iam::123456789012:role/ci\" (no wildcards: a policy's Principal takes none; role names are 1-64 of letters, digits and +=,.@_-)");
+    for (key, readers) in [("credentials.secret_readers", &cr.secret_readers), ("credentials.publish_secret_readers", &cr.publish_secret_readers)] {
+        for (i, arn) in readers.iter().enumerate() {
+            c.check(is_role_arn(arn), format!("{key}[{i}]"), quoted(arn), "must be the ARN of one IAM role, such as \"arn:aws:iam::123456789012:role/ci\" (no wildcards: a policy's Principal takes none; role names are 1-64 of letters, digits and +=,.@_-)");
+        }
+        c.unique(key, readers);
     }
-    c.unique("credentials.secret_readers", &cr.secret_readers);
-    for (i, arn) in cr.publish_secret_readers.iter().enumerate() {
-        c.check(is_role_arn(arn), format!("credentials.publish_secret_readers[{i}]"), quoted(arn), "must be the ARN of one IAM role, such as \"arn:aws:iam::123456789012:role/release\" (no wildcards: a policy's Principal takes none; role names are 1-64 of letters, digits and +=,.@_-)");
-    }
-    c.unique("credentials.publish_secret_readers", &cr.publish_secret_readers);
     if let Some(u) = &cr.username {
         let ok = !u.is_empty() && u.len() <= 64 && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         c.check(ok, "credentials.username", quoted(u), "must be 1-64 of letters, digits, '.', '_' and '-' (no ':', which htpasswd uses as separator)");
