@@ -200,8 +200,13 @@ where
     if stack.status.in_progress() {
         return Err(anyhow!("{} is {}: rotate once that operation has ended (`pypictl status --watch`); nothing was changed", stack.name, stack.status));
     }
-    if let Some(s) = patient.service(&watch.cluster, &watch.service).await? {
-        if s.deployments > 1 || s.rollout_state.as_deref() == Some("IN_PROGRESS") {
+    // Waits for it to settle (a deploy that just ended), at most max_wait.
+    let mut told = false;
+    while let Some(s) = patient.service(&watch.cluster, &watch.service).await? {
+        if s.deployments <= 1 && s.rollout_state.as_deref() != Some("IN_PROGRESS") {
+            break;
+        }
+        if watch.started.elapsed() > opts.max_wait {
             return Err(anyhow!(
                 "the ECS service {}/{} is rolling out (rollout {}, {} deployments): rotate once it has settled (`pypictl status --watch`); nothing was changed",
                 watch.cluster,
@@ -210,6 +215,11 @@ where
                 s.deployments
             ));
         }
+        if !told {
+            watch.sink.emit(Progress::Step(format!("Waiting for the rollout under way on {}/{} to settle", watch.cluster, watch.service)));
+            told = true;
+        }
+        sleep(opts.poll).await;
     }
 
     // 1. Stage the new password beside the old one (or resume a rotation
