@@ -57,8 +57,29 @@ pub async fn ctrl_c() {
     }
 }
 
-/// A change set name unique per run: `pypictl-20261123T091500Z`.
+/// A change set name unique per run: `pypictl-20261123T091500Z-3f9a1c07`.
+/// The time says when, for a human reading the console; the random part
+/// makes it unique: the run's ClientRequestTokens derive from it, and two
+/// runs started in the same second (a failed `deploy` retried at once with
+/// `--rollback-skip-failed`) sharing one would make CloudFormation take the
+/// second request for a retry of the first and do nothing.
 pub fn change_set_name() -> String {
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    format!("pypictl-{}", stamp.replace([':', '-'], ""))
+    format!("pypictl-{}-{:08x}", stamp.replace([':', '-'], ""), fastrand::u32(..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::change_set_name;
+
+    #[test]
+    fn runs_in_the_same_second_get_different_names() {
+        let (a, b) = (change_set_name(), change_set_name());
+        assert_ne!(a, b);
+        // CloudFormation's change set name pattern: [a-zA-Z][-a-zA-Z0-9]*, at most 128.
+        for name in [&a, &b] {
+            assert!(name.len() <= 128 && name.starts_with(|c: char| c.is_ascii_alphabetic()), "{name}");
+            assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{name}");
+        }
+    }
 }
