@@ -1,13 +1,13 @@
 """pypictl page indexer: static PEP 503 pages for the proxy, kept fresh.
 
 Runs in the task's `indexer` container (the pypiserver image: its Python and
-its own pypiserver modules, so names, versions, order and escaping are
-pypiserver's). Every INDEX_INTERVAL_SECONDS it walks PACKAGES_DIR once (as
+its own pypiserver modules, so which files are listed, their project names,
+versions and order are pypiserver's; the pages are this program's). Every INDEX_INTERVAL_SECONDS it walks PACKAGES_DIR once (as
 pypiserver's simple-dir does on every request) and, only when the listed
 files changed, updates its one tree of pages, PAGES_DIR/trees/current/simple/
-(the root index and <normalized-name>/index.html, byte for byte what
-pypiserver answers, and beside each its PEP 691 JSON form, index.json), in
-place: only the pages of the projects that changed,
+(the root index and <normalized-name>/index.html, PEP 503 HTML listing
+what pypiserver lists, with sha256 hashes, Requires-Python and PEP 658
+metadata, and beside each its PEP 691 JSON form, index.json), in place: only the pages of the projects that changed,
 each written to a temporary name beside it and renamed over it (atomic per
 page), the root index last. The space it takes is one tree plus one page;
 a write that fails (a full volume) removes its temporary file and is retried
@@ -24,12 +24,14 @@ interval + lease.
 
 A file is listed once two consecutive scans saw it with the same size and
 mtime (a file copied in by other means than an upload may be half-written:
-never hash it). Digests (sha256, pypiserver's default) are those pypiserver
-recorded in DIGESTS when it stored each file (once for the whole service);
-a file without one is hashed here, once per (file, size, mtime). Errors are
+never hash it). Digests (sha256, pypiserver's default), Requires-Python and
+the METADATA announced are those pypiserver recorded in DIGESTS when it
+stored each file (once for the whole service); a file without a record is
+hashed here, once per (file, size, mtime), and listed without metadata. Errors are
 logged and retried on the next scan.
 """
 import hashlib
+import html
 import json
 import os
 import re
@@ -38,10 +40,10 @@ import stat
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 from pypiserver.backend import valid_packages
-from pypiserver.bottle_wrapper import template
 from pypiserver.pkg_helpers import is_listed_path
 
 PACKAGES = Path(os.environ["PACKAGES_DIR"]).resolve()
@@ -51,39 +53,6 @@ LEASE = int(os.environ.get("INDEX_LEASE_SECONDS", "3"))
 # The project names nginx looks up statically (its location regex is the
 # same); any other name goes to pypiserver, which redirects or answers.
 NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
-
-# pypiserver 2.4.2's templates (_app.py, simpleindex and simple), verbatim.
-INDEX = """<!DOCTYPE html>
-<html lang="en">
-    <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>Simple Index</title>
-    </head>
-    <body>
-        <h1>Simple Index</h1>
-        % for p in links:
-                <a href="{{p}}/">{{p}}</a><br>
-        % end
-    </body>
-</html>
-    """
-PROJECT = """<!DOCTYPE html>
-<html lang="en">
-    <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>Links for {{project}}</title>
-    </head>
-    <body>
-        <h1>Links for {{project}}</h1>
-        % for file, href in links:
-            <a href="{{href}}">{{file}}</a><br>
-        % end
-    </body>
-</html>
-    """
-
 
 def log(msg):
     print(f"indexer: {msg}", file=sys.stderr, flush=True)
@@ -112,16 +81,20 @@ DIGESTS = PACKAGES / os.environ["DIGESTS"]
 
 
 def digest_of(path, size):
-    """(pypiserver's `sha256=<hex>`, whether this process hashed the file):
-    the digest pypiserver recorded when it stored the file, if its size
-    matches, else hashed here."""
+    """What the page says about a file: (sha256 hex, its METADATA's sha256
+    hex or None, Requires-Python or None), and whether this process hashed
+    the file. pypiserver recorded them when it stored the file, if the
+    record's size matches; else the file is hashed here (and listed without
+    metadata)."""
     try:
-        recorded, hexdigest = (DIGESTS / (os.path.relpath(path, PACKAGES) + ".sha256")).read_text().split()
-        if int(recorded) == size and len(hexdigest) == 64:
-            return f"sha256={hexdigest}", False
-    except (OSError, ValueError):
+        fields = (DIGESTS / (os.path.relpath(path, PACKAGES) + ".sha256")).read_text().split()
+        recorded, hexdigest = int(fields[0]), fields[1]
+        metadata, python = (fields[2:4] + ["-", "-"])[:2]
+        if recorded == size and len(hexdigest) == 64:
+            return (hexdigest, None if metadata == "-" else metadata, None if python == "-" else urllib.parse.unquote(python)), False
+    except (OSError, ValueError, IndexError):
         pass
-    return sha256(path), True
+    return (sha256(path), None, None), True
 
 
 def sha256(path):
@@ -129,20 +102,20 @@ def sha256(path):
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 16), b""):
             h.update(block)
-    return f"sha256={h.hexdigest()}"
+    return h.hexdigest()
 
 
 def projects(files, digests):
-    """{normalized name: the page's links} for the listed files."""
+    """{normalized name: the page's links}, each link (file name, URL,
+    sha256, METADATA's sha256 or None, Requires-Python or None), in
+    pypiserver's order (version, then file name)."""
     found = {}
     for pkg in valid_packages(PACKAGES, [Path(p) for p in sorted(files)]):
-        pkg.digest = digests[pkg.fn][1]
         found.setdefault(pkg.pkgname_norm, []).append(pkg)
     out = {}
     for name, pkgs in found.items():
         pkgs.sort(key=lambda x: (x.parsed_version, x.relfn))
-        # pypiserver: urljoin("/simple/<name>/", "../../packages/" + fname_and_hash)
-        out[name] = tuple((os.path.basename(p.relfn), f"/packages/{p.relfn_unix}#{p.digest}") for p in pkgs)
+        out[name] = tuple((os.path.basename(p.relfn), f"/packages/{p.relfn_unix}", *digests[p.fn][1]) for p in pkgs)
     return out
 
 
@@ -178,30 +151,63 @@ def update(published, wanted):
         if published.get(name) != links:
             if NAME.match(name):
                 write_page(f"{name}/index.json", project_json(name, links))
-                write_page(f"{name}/index.html", template(PROJECT, project=name, links=list(links)).encode())
+                write_page(f"{name}/index.html", project_html(name, links))
             published[name] = links
     if published.get(None) != sorted(wanted):
         write_page("index.json", index_json(sorted(wanted)))
-        write_page("index.html", template(INDEX, links=sorted(wanted)).encode())
+        write_page("index.html", index_html(sorted(wanted)))
         published[None] = sorted(wanted)
 
 
-# PEP 691's JSON form of the same pages (api-version 1.0), which nginx
-# serves to a client that accepts application/vnd.pypi.simple.v1+json.
-API = {"api-version": "1.0"}
+# The pages, in the two forms of the simple repository API (api-version
+# 1.0): PEP 503 HTML, and PEP 691 JSON, which nginx serves to a client that
+# accepts application/vnd.pypi.simple.v1+json. A file's link carries its
+# sha256, its Requires-Python (PEP 503's data-requires-python) and, when
+# its METADATA is served at <URL>.metadata, that file's sha256 (PEP 658 as
+# renamed by PEP 714: core-metadata, and dist-info-metadata for clients
+# from before PEP 714).
+API_VERSION = "1.0"
+
+
+def page_html(title, anchors):
+    head = (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n"
+        f"<title>{html.escape(title)}</title>\n</head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
+    )
+    return (head + "".join(f"{a}<br>\n" for a in anchors) + "</body>\n</html>\n").encode()
+
+
+def index_html(names):
+    return page_html("Simple Index", (f'<a href="{html.escape(n)}/">{html.escape(n)}</a>' for n in names))
+
+
+def project_html(name, links):
+    def anchor(filename, url, digest, metadata, python):
+        attrs = f' href="{html.escape(url)}#sha256={digest}"'
+        if python:
+            attrs += f' data-requires-python="{html.escape(python)}"'
+        if metadata:
+            attrs += f' data-core-metadata="sha256={metadata}" data-dist-info-metadata="sha256={metadata}"'
+        return f"<a{attrs}>{html.escape(filename)}</a>"
+
+    return page_html(f"Links for {name}", (anchor(*link) for link in links))
 
 
 def index_json(names):
-    return json.dumps({"meta": API, "projects": [{"name": n} for n in names]}, separators=(",", ":")).encode()
+    return json.dumps({"meta": {"api-version": API_VERSION}, "projects": [{"name": n} for n in names]}, separators=(",", ":")).encode()
 
 
 def project_json(name, links):
     files = []
-    for filename, href in links:
-        url, _, fragment = href.partition("#")
-        algo, _, digest = fragment.partition("=")
-        files.append({"filename": filename, "url": url, "hashes": {algo: digest} if digest else {}})
-    return json.dumps({"meta": API, "name": name, "files": files}, separators=(",", ":")).encode()
+    for filename, url, digest, metadata, python in links:
+        entry = {"filename": filename, "url": url, "hashes": {"sha256": digest}}
+        if python:
+            entry["requires-python"] = python
+        if metadata:
+            entry["core-metadata"] = entry["dist-info-metadata"] = {"sha256": metadata}
+        files.append(entry)
+    return json.dumps({"meta": {"api-version": API_VERSION}, "name": name, "files": files}, separators=(",", ":")).encode()
 
 
 class Publisher:

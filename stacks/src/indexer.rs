@@ -8,9 +8,10 @@
 //! (`indexer.py`, carried in the task definition as the command): one walk of
 //! the package directory per [`INTERVAL_SECONDS`]; when the listed files
 //! changed, its one tree of pages updated in place, page by page, each in
-//! HTML (byte for byte pypiserver's: same template,
-//! names, order, `#sha256=` fragments) and in PEP 691 JSON, written into
-//! the task's shared pages volume and published. The proxy serves `/simple/` and `/simple/<name>/`
+//! PEP 503 HTML and in PEP 691 JSON (pypiserver's files, names and order;
+//! the project's own pages, with sha256 hashes, `requires-python` and the
+//! PEP 658/714 metadata of each wheel), written into the task's shared
+//! pages volume and published. The proxy serves `/simple/` and `/simple/<name>/`
 //! from it and falls back to pypiserver (fresh, authoritative) when a page is
 //! not there — a project not yet indexed, a missing name (pypiserver's 404),
 //! a non-normalized name (pypiserver's redirect) — or when the indexer's

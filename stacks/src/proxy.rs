@@ -135,6 +135,8 @@ pub fn environment(cfg: &Config) -> Vec<(String, String)> {
         ("PROXY_PORT".into(), PROXY_PORT.to_string()),
         ("UPSTREAM".into(), upstream()),
         ("PACKAGES_DIR".into(), crate::pypiserver::PACKAGES_DIR.into()),
+        // Where pypiserver records each wheel's METADATA (PEP 658), under PACKAGES_DIR.
+        ("DIGESTS".into(), crate::pypiserver::DIGESTS.into()),
         ("RUN_DIR".into(), RUN_DIR.into()),
         ("PAGES_DIR".into(), crate::indexer::PAGES_DIR.into()),
         // Longer than the load balancer's idle timeout, so the ALB, never the

@@ -45,10 +45,13 @@ pub const SCRATCH_MIB: u32 = 32;
 /// listing, the indexer nor the proxy's `/packages/` shows it. (The proxy
 /// buffers request bodies elsewhere: `crate::proxy::UPLOAD_BUFFER_DIR`.)
 pub const INCOMING: &str = ".incoming";
-/// Where each file's sha256 is recorded, inside [`PACKAGES_DIR`] (a dot
-/// name: never listed): `<file>.sha256` holding `<size> <hex digest>`,
-/// written by pypiserver when it stores an upload (and for files it finds
-/// without one), read by every task's page indexer, so a file is hashed once
+/// Where what the pages say about each file is recorded, inside
+/// [`PACKAGES_DIR`] (a dot name: never listed): `<file>.sha256` holding
+/// `<size> <sha256 hex> <METADATA's sha256 hex or -> <Requires-Python
+/// percent-encoded or ->`, and for a wheel `<file>.metadata`, its METADATA
+/// (PEP 658; the proxy serves it at the wheel's URL + `.metadata`). Written
+/// by pypiserver when it stores an upload (and for files it finds without
+/// one), read by every task's page indexer: a file is hashed and opened once
 /// for the whole service instead of once per task start.
 pub const DIGESTS: &str = ".digests";
 /// What a request body may carry beyond the largest file (MB): the

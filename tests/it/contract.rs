@@ -465,11 +465,11 @@ fn run(cmd: &mut Command, limit: Duration) -> Output {
 fn python_tool(home: &Path, program: &str) -> Command {
     let mut cmd = Command::new(common::tool("pypi", program));
     for (k, _) in std::env::vars() {
-        if k.starts_with("PIP_") || k.starts_with("TWINE_") {
+        if k.starts_with("PIP_") || k.starts_with("TWINE_") || k.starts_with("UV_") {
             cmd.env_remove(k);
         }
     }
-    cmd.env("HOME", home).env("PIP_CONFIG_FILE", "/dev/null").env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+    cmd.env("HOME", home).env("PIP_CONFIG_FILE", "/dev/null").env("PIP_DISABLE_PIP_VERSION_CHECK", "1").env("UV_NO_CONFIG", "1");
     cmd
 }
 
@@ -485,7 +485,7 @@ fn build_package_with(work: &Path, version: &str, variant: &str) -> PathBuf {
     std::fs::write(
         project.join("pyproject.toml"),
         format!(
-            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"pypictl-contract-probe\"\nversion = \"{version}\"\n\n[tool.setuptools]\npy-modules = [\"pypictl_contract_probe\"]\n"
+            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"pypictl-contract-probe\"\nversion = \"{version}\"\nrequires-python = \">=3.8\"\n\n[tool.setuptools]\npy-modules = [\"pypictl_contract_probe\"]\n"
         ),
     )
     .unwrap();
@@ -555,7 +555,34 @@ fn pip_install(work: &Path, site: &Path, index: &str, requirement: &str) -> Outp
 }
 
 fn sha256(path: &Path) -> String {
-    Sha256::digest(std::fs::read(path).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A page's links as (text, href): what it lists, whatever else it says.
+fn links(page: &str) -> Vec<(String, String)> {
+    page.split("<a href=\"")
+        .skip(1)
+        .map(|a| {
+            let (href, rest) = a.split_once('"').unwrap();
+            let text = rest.split_once('>').unwrap().1.split_once("</a>").unwrap().0;
+            (text.to_string(), href.to_string())
+        })
+        .collect()
+}
+
+/// Runs check_pages.py (packaging's parsers, every page in both forms and
+/// every announced metadata file) against `server`: what it printed.
+fn check_pages(work: &Path, server: &Server, auth: (&str, &str)) -> String {
+    let out = run(
+        python_tool(work, "python").args(["-c", include_str!("check_pages.py"), &server.url("/")]).env("PYPICTL_AUTHORIZATION", basic(auth)),
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "the pages do not pass the PEPs' checks:\n{}", output(&out));
+    output(&out)
 }
 
 /// The direct children of a process.
@@ -725,8 +752,11 @@ fn pypiserver_started_as_the_task_definition_starts_it_serves_pip_and_twine() {
     std::fs::File::options().write(true).open(&earlier).unwrap().set_modified(std::time::SystemTime::now() - Duration::from_secs(300)).unwrap();
     let server = start(&container, &creds, &work.path().join("pypiserver"), &packages);
     let recorded = |name: &str| std::fs::read_to_string(packages.join(pypictl_stacks::pypiserver::DIGESTS).join(format!("{name}.sha256"))).unwrap_or_default();
-    let expected = |name: &str| format!("{} {}\n", std::fs::metadata(packages.join(name)).unwrap().len(), sha256(&packages.join(name)));
-    assert!(wait_until(Duration::from_secs(10), || recorded("earlier-1.0-py3-none-any.whl") == expected("earlier-1.0-py3-none-any.whl")), "the digest of a file found without one is recorded:\n{}", server.log());
+    // "<size> <sha256> <METADATA's sha256 or -> <Requires-Python, percent-encoded, or ->"
+    let expected = |name: &str, metadata: &str, python: &str| format!("{} {} {metadata} {python}\n", std::fs::metadata(packages.join(name)).unwrap().len(), sha256(&packages.join(name)));
+    // (Not a zip: no metadata to read; listed all the same.)
+    let earlier_record = || expected("earlier-1.0-py3-none-any.whl", "-", "-");
+    assert!(wait_until(Duration::from_secs(10), || recorded("earlier-1.0-py3-none-any.whl") == earlier_record()), "the digest of a file found without one is recorded:\n{}", server.log());
     std::fs::remove_file(&earlier).unwrap();
 
     // The secrets are gone from the server's environment (and its workers'),
@@ -770,9 +800,17 @@ fn pypiserver_started_as_the_task_definition_starts_it_serves_pip_and_twine() {
     assert!(upload.status.success(), "twine upload failed:\n{}", output(&upload));
     assert_eq!(server.stored(), ["pypictl_contract_probe-0.1.0-py3-none-any.whl", "pypictl_contract_probe-0.1.0.tar.gz"]);
     // Each upload's digest, recorded as it was stored, for every indexer.
-    for name in server.stored() {
-        assert_eq!(recorded(&name), expected(&name), "{name}");
-    }
+    // With what its metadata says: Requires-Python, and a wheel's METADATA
+    // recorded beside it (PEP 658), the one inside the wheel.
+    let [wheel, sdist] = <[String; 2]>::try_from(server.stored()).unwrap();
+    let metadata = packages.join(pypictl_stacks::pypiserver::DIGESTS).join(format!("{wheel}.metadata"));
+    let inside = run(
+        python_tool(work.path(), "python").args(["-c", "import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read('pypictl_contract_probe-0.1.0.dist-info/METADATA'))"]).arg(packages.join(&wheel)),
+        Duration::from_secs(30),
+    );
+    assert_eq!(std::fs::read(&metadata).unwrap(), inside.stdout, "the wheel's own METADATA");
+    assert_eq!(recorded(&wheel), expected(&wheel, &sha256(&metadata), "%3E%3D3.8"));
+    assert_eq!(recorded(&sdist), expected(&sdist, "-", "%3E%3D3.8"), "an sdist's Requires-Python, from its PKG-INFO");
     assert!(server.incoming().is_empty(), "no temporary file stays behind: {:?}", server.incoming());
 
     // pip installs it with the read credential, the password percent-encoded
@@ -808,8 +846,11 @@ fn pypiserver_started_as_the_task_definition_starts_it_serves_pip_and_twine() {
     assert!(upload.status.success(), "twine upload failed:\n{}", output(&upload));
     assert_eq!(server.post_form(creds.read.auth(), &removal, None).0, 403, "the read credential removes nothing");
     assert_eq!(server.stored().len(), 2);
+    let records = packages.join(pypictl_stacks::pypiserver::DIGESTS);
+    assert_eq!(walk(&records).len(), 3, "two digests and the wheel's METADATA: {:?}", walk(&records));
     assert_eq!(server.post_form(creds.publish.auth(), &removal, None).0, 200, "{}", server.log());
     assert!(server.stored().is_empty(), "{:?}", server.stored());
+    assert!(walk(&records).is_empty(), "their records go with them: {:?}", walk(&records));
 }
 
 /// What the index refuses: pip finding a name it does not have, uploading
@@ -986,7 +1027,7 @@ fn the_proxy_sidecar_started_as_the_task_definition_starts_it_serves_pip_and_twi
     for (proxy, upstream) in [(&a, &pypi_a), (&b, &pypi_b)] {
         let page = wait_page(proxy, "/simple/", read, "Simple Index", Some(true), Duration::from_secs(10));
         assert!(page.is_some(), "the indexer publishes its pages within seconds:\n{}", indexer_a.log());
-        assert_eq!(proxy.page("/simple/", read).2, upstream.page("/simple/", read).2, "the static index is pypiserver's, byte for byte");
+        assert_eq!(links(&proxy.page("/simple/", read).2), links(&upstream.page("/simple/", read).2), "the static index lists what pypiserver lists");
     }
     assert_eq!(a.get("/simple/", None).0, 401, "static pages need credentials too");
 
@@ -1016,12 +1057,30 @@ fn the_proxy_sidecar_started_as_the_task_definition_starts_it_serves_pip_and_twi
     // the sdist: a walk between the two publishes a page with the wheel only).
     let sdist = "pypictl_contract_probe-0.1.0.tar.gz";
     for (proxy, upstream) in [(&a, &pypi_a), (&b, &pypi_b)] {
-        assert!(wait_page(proxy, project, read, sdist, Some(true), Duration::from_secs(5)).is_some(), "served from the indexer's pages");
+        assert!(wait_page(proxy, project, read, sdist, Some(true), Duration::from_secs(5)).is_some(), "served from the indexer's pages:\n{}\n{}", indexer_a.log(), indexer_b.log());
         let (status, r#static, page) = proxy.page(project, read);
         assert_eq!((status, r#static), (200, true));
-        assert_eq!(page, upstream.page(project, read).2, "the static page is pypiserver's, byte for byte");
+        assert_eq!(links(&page), links(&upstream.page(project, read).2), "the static page lists what pypiserver lists, as it does");
         assert!(page.contains(&format!("href=\"/packages/{wheel}#sha256=")), "{page}");
-        assert_eq!(proxy.page("/simple/", read).2, upstream.page("/simple/", read).2);
+        assert_eq!(links(&proxy.page("/simple/", read).2), links(&upstream.page("/simple/", read).2));
+        // The project's own page: Requires-Python for both files; the
+        // wheel's METADATA (PEP 658/714) announced with its sha256 and
+        // served beside the wheel, as pypiserver recorded it at upload.
+        assert_eq!(page.matches("data-requires-python=\"&gt;=3.8\"").count(), 2, "{page}");
+        let metadata = std::fs::read(packages.join(pypictl_stacks::pypiserver::DIGESTS).join(format!("{wheel}.metadata"))).expect("the wheel's METADATA is recorded");
+        let announced = format!("sha256={}", hex(&Sha256::digest(&metadata)));
+        assert!(page.contains(&format!("data-core-metadata=\"{announced}\" data-dist-info-metadata=\"{announced}\">{wheel}<")), "{page}");
+        assert_eq!(page.matches("data-core-metadata").count(), 1, "an sdist announces none:\n{page}");
+        let mut r = agent().get(&proxy.url(&format!("/packages/{wheel}.metadata"))).header("Authorization", basic(read)).call().unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.body_mut().read_to_vec().unwrap(), metadata);
+        let text = String::from_utf8_lossy(&metadata);
+        assert!(text.contains("Name: pypictl-contract-probe") && text.contains("Requires-Python: >=3.8"), "{text}");
+        assert_eq!(proxy.get(&format!("/packages/{wheel}.metadata"), None).0, 401, "metadata needs credentials too");
+        assert_eq!(proxy.get("/packages/pypictl_contract_probe-0.1.0.tar.gz.metadata", Some(read)).0, 404);
+        // Every page against the PEPs, with packaging's parsers.
+        let checked = check_pages(work.path(), proxy, read);
+        assert!(checked.contains("checked 1 projects, 2 files, 1 metadata files"), "{checked}");
     }
     assert_eq!(b.get(project, None).0, 401, "a static project page needs credentials");
     assert_eq!(b.get(project, Some((read.0, "wrong"))).0, 401);
@@ -1045,6 +1104,8 @@ fn the_proxy_sidecar_started_as_the_task_definition_starts_it_serves_pip_and_twi
     );
     let log = output(&verbose);
     assert!(verbose.status.success() && log.contains("as application/vnd.pypi.simple.v1+json"), "pip reads the JSON page:\n{log}");
+    // PEP 658: pip reads the wheel's dependencies from its METADATA.
+    assert!(log.contains(&format!("Obtaining dependency information for pypictl-contract-probe==0.1.0 from {}", b.url(&format!("/packages/{wheel}.metadata")))), "pip uses the announced metadata:\n{log}");
     let json_page = |path: &str, accept: &str| {
         let mut r = agent().get(&b.url(path)).header("Authorization", basic(read)).header("Accept", accept).call().unwrap();
         let header = |h: &str| r.headers().get(h).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
@@ -1124,6 +1185,21 @@ fn the_proxy_sidecar_started_as_the_task_definition_starts_it_serves_pip_and_twi
     let install = pip_install(work.path(), &site, &index, "pypictl-contract-probe");
     assert!(install.status.success(), "pip install failed:\n{}", output(&install));
     assert_eq!(std::fs::read_to_string(site.join("pypictl_contract_probe.py")).unwrap(), "VERSION = \"0.2.0\"\n", "pip picks the newest from the page");
+    // uv too, from the JSON page and the metadata it announces.
+    let uv_site = work.path().join("uv-site");
+    let uv = run(
+        python_tool(work.path(), "uv")
+            .args(["pip", "install", "-v", "--no-cache", "--python"])
+            .arg(common::tool("pypi", "python"))
+            .arg("--target")
+            .arg(&uv_site)
+            .args(["--index-url", &index, "pypictl-contract-probe"]),
+        Duration::from_secs(180),
+    );
+    let log = output(&uv);
+    assert!(uv.status.success(), "uv pip install failed:\n{log}");
+    assert_eq!(std::fs::read_to_string(uv_site.join("pypictl_contract_probe.py")).unwrap(), "VERSION = \"0.2.0\"\n", "uv picks the newest");
+    assert!(log.contains(&format!("GET request for: {}", b.url(&format!("/packages/{wheel2}.metadata")))), "uv resolves from the announced metadata:\n{log}");
 
     // A name that does not exist is 404 through the proxy, never redirected;
     // a non-normalized name gets pypiserver's redirect to the normalized one.

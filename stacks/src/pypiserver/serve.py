@@ -9,7 +9,10 @@ index needs and pypi-server cannot do:
   replicas sharing the directory); removal refused (405) unless ALLOW_DELETE;
 - every temporary file (request bodies, form parts) in .incoming on the
   package volume, never in the small /tmp;
-- /health is 200 only while an upload could be written.
+- /health is 200 only while an upload could be written;
+- what the indexers list about each stored file, recorded once for the
+  whole service beside the packages: its sha256, and from its metadata
+  Requires-Python and, for a wheel, METADATA itself (PEP 658).
 
 Run as `python -u -c <this> read=<VAR> publish=<VAR>`, each VAR holding that
 role's secret as JSON. It hashes the passwords and re-executes itself without
@@ -20,6 +23,7 @@ every container does: this narrows where the secrets are, not who can read
 them in the container.)
 """
 import contextlib
+import email.parser
 import hashlib
 import hmac
 import json
@@ -28,9 +32,12 @@ import os
 import pathlib
 import shutil
 import sys
+import tarfile
 import tempfile
 import threading
 import time
+import urllib.parse
+import zipfile
 
 HANDOVER = "PYPICTL_DIGESTS_FD"
 
@@ -116,21 +123,75 @@ def role_of(user, password):
     return found
 
 
-def record_digest(rel, size, hexdigest):
-    """Records a file's sha256 for every task's indexer (DIGESTS/<rel>.sha256:
-    "<size> <hex>"), written whole under a temporary name, then renamed."""
-    path = os.path.join(DIGESTS, rel + ".sha256")
+# A METADATA larger than this (a wheel's long description) is not served
+# separately: pip and uv download the wheel instead.
+METADATA_LIMIT = 4 * MIB
+
+
+def requires_python(metadata):
+    """The Requires-Python of core metadata (RFC 822 headers), or None."""
+    value = email.parser.BytesHeaderParser().parsebytes(metadata).get("Requires-Python")
+    value = " ".join(str(value or "").split())
+    return value[:1024] or None
+
+
+def core_metadata(path):
+    """(a wheel's METADATA bytes, or None; Requires-Python, or None), read
+    from the distribution: a wheel's <name>.dist-info/METADATA (PEP 427), an
+    sdist's top-level PKG-INFO. What cannot be read is left out: the file is
+    listed without it."""
+    try:
+        if path.endswith(".whl"):
+            with zipfile.ZipFile(path) as z:
+                found = [i for i in z.infolist() if i.filename.count("/") == 1 and i.filename.endswith(".dist-info/METADATA")]
+                if len(found) != 1 or found[0].file_size > METADATA_LIMIT:
+                    return None, None
+                data = z.read(found[0])
+            return data, requires_python(data)
+        if path.endswith((".tar.gz", ".tgz")):
+            with tarfile.open(path, "r:gz") as t:
+                for member in t:
+                    if member.isfile() and member.name.count("/") == 1 and member.name.endswith("/PKG-INFO"):
+                        return None, requires_python(t.extractfile(member).read(METADATA_LIMIT))
+        elif path.endswith(".zip"):
+            with zipfile.ZipFile(path) as z:
+                for i in z.infolist():
+                    if i.filename.count("/") == 1 and i.filename.endswith("/PKG-INFO") and i.file_size <= METADATA_LIMIT:
+                        return None, requires_python(z.read(i))
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, tarfile.TarError) as e:
+        log.warning("could not read the metadata of %s: %s", os.path.basename(path), e)
+    return None, None
+
+
+def write_whole(path, data):
+    """Writes a file whole under a temporary name in .incoming, then renames it."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="digest-", dir=INCOMING)
     try:
-        with os.fdopen(fd, "w") as out:
-            out.write(f"{size} {hexdigest}\n")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def record_digest(rel, size, hexdigest):
+    """Records what every task's indexer lists about a stored file, once for
+    the whole service: DIGESTS/<rel>.sha256 holds "<size> <sha256 hex>
+    <METADATA's sha256 hex or -> <Requires-Python percent-encoded or ->", and
+    for a wheel DIGESTS/<rel>.metadata its METADATA (PEP 658: the proxy
+    serves it at <file URL>.metadata), written before the record that
+    announces it."""
+    metadata, python = core_metadata(os.path.join(PACKAGES, rel))
+    record = os.path.join(DIGESTS, rel + ".sha256")
+    if metadata is not None:
+        write_whole(os.path.join(DIGESTS, rel + ".metadata"), metadata)
+    meta_hex = hashlib.sha256(metadata).hexdigest() if metadata is not None else "-"
+    python = urllib.parse.quote(python, safe="") if python else "-"
+    write_whole(record, f"{size} {hexdigest} {meta_hex} {python}\n".encode())
 
 
 class Store(SimpleFileBackend):
@@ -173,8 +234,9 @@ class Store(SimpleFileBackend):
     def remove_package(self, pkg):
         super().remove_package(pkg)
         if pkg.relfn:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(DIGESTS, pkg.relfn + ".sha256"))
+            for suffix in (".sha256", ".metadata"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(DIGESTS, pkg.relfn + suffix))
 
 
 def backfill():
