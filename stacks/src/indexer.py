@@ -2,33 +2,45 @@
 
 Runs in the task's `indexer` container (the pypiserver image: its Python and
 its own pypiserver modules, so which files are listed, their project names,
-versions and order are pypiserver's; the pages are this program's). Every INDEX_INTERVAL_SECONDS it walks PACKAGES_DIR once (as
-pypiserver's simple-dir does on every request) and, only when the listed
-files changed, updates its one tree of pages, PAGES_DIR/trees/current/simple/
-(the root index and <normalized-name>/index.html, PEP 503 HTML listing
-what pypiserver lists, with sha256 hashes, Requires-Python and PEP 658
-metadata, and beside each its PEP 691 JSON form, index.json), in place: only the pages of the projects that changed,
-each written to a temporary name beside it and renamed over it (atomic per
+versions and order are pypiserver's; the pages are this program's).
+
+What is listed comes from two sources. Every INDEX_INTERVAL_SECONDS it
+reads what was appended to the change log (CHANGES: `+ <file>` / `- <file>`,
+written by pypiserver, on any instance, once a file and its record are in
+place): an upload is listed at once, with the size and mtime a stat by name
+finds. Every INDEX_WALK_SECONDS it walks PACKAGES_DIR (pypiserver's rules: no
+dot paths, regular files) for what the log does not say: a file found that
+way (copied in by other means, maybe half-written) is listed once two walks,
+the second one an interval after the first, saw it with the same size and
+mtime. A walk's listing may be up to a minute old on NFS (directory
+attribute caching); the change log is read fresh, since opening a file
+revalidates it (close-to-open), so for INDEX_LOGGED_CHANGE_SECONDS what the
+log said about a file wins over what a walk lists.
+
+Only when the listed files changed, it updates its one tree of pages,
+PAGES_DIR/trees/current/simple/ (the root index and
+<normalized-name>/index.html, PEP 503 HTML with sha256 hashes,
+Requires-Python and PEP 658 metadata, and beside each its PEP 691 JSON form,
+index.json), in place: only the pages of the projects that changed, each
+written to a temporary name beside it and renamed over it (atomic per
 page), the root index last. The space it takes is one tree plus one page;
-a write that fails (a full volume) removes its temporary file and is retried
-on the next scan.
+a write that fails (a full volume) removes its temporary file and is
+retried on the next round.
 
 Publishing is a lease: nginx serves PAGES_DIR/live-<epoch second>/..., and
 this process keeps a symlink live-<s> -> trees/current for the current
 second and the next INDEX_LEASE_SECONDS, refreshed every quarter second,
-only while its last completed scan is that recent and every page it owes
-is written. If it stops, hangs, falls behind (a slow file system) or cannot
-write, the links run out within the lease and nginx answers from pypiserver
-again (fresh, authoritative): a static page is never older than scan
-interval + lease.
+only while its last completed round (the change log read, the pages it
+owes written) is that recent. If it stops, hangs, falls behind (a slow file
+system) or cannot write, the links run out within the lease and nginx
+answers from pypiserver again: a static page is never more than interval +
+lease behind the change log.
 
-A file is listed once two consecutive scans saw it with the same size and
-mtime (a file copied in by other means than an upload may be half-written:
-never hash it). Digests (sha256, pypiserver's default), Requires-Python and
-the METADATA announced are those pypiserver recorded in DIGESTS when it
-stored each file (once for the whole service); a file without a record is
-hashed here, once per (file, size, mtime), and listed without metadata. Errors are
-logged and retried on the next scan.
+Digests (sha256, pypiserver's default), Requires-Python and the METADATA
+announced are those pypiserver recorded in DIGESTS when it stored each file
+(once for the whole service); a file without a record is hashed here, once
+per (file, size, mtime), and listed without metadata. Errors are logged and
+retried on the next round.
 """
 import hashlib
 import html
@@ -49,6 +61,8 @@ from pypiserver.pkg_helpers import is_listed_path
 PACKAGES = Path(os.environ["PACKAGES_DIR"]).resolve()
 PAGES = Path(os.environ["PAGES_DIR"])
 INTERVAL = float(os.environ.get("INDEX_INTERVAL_SECONDS", "1"))
+WALK = float(os.environ.get("INDEX_WALK_SECONDS", "60"))
+LOGGED = float(os.environ.get("INDEX_LOGGED_CHANGE_SECONDS", "180"))
 LEASE = int(os.environ.get("INDEX_LEASE_SECONDS", "3"))
 # The project names nginx looks up statically (its location regex is the
 # same); any other name goes to pypiserver, which redirects or answers.
@@ -78,6 +92,7 @@ def scan():
 
 
 DIGESTS = PACKAGES / os.environ["DIGESTS"]
+CHANGES = PACKAGES / os.environ["CHANGES"]
 
 
 def digest_of(path, size):
@@ -250,6 +265,52 @@ class Publisher:
             time.sleep(0.25)
 
 
+class ChangeLog:
+    """What was appended to the change log since the last look."""
+
+    def __init__(self):
+        self.offset = self.size()
+
+    @staticmethod
+    def size():
+        try:
+            return os.stat(CHANGES).st_size
+        except FileNotFoundError:
+            return 0
+
+    def read(self):
+        """[(op, path)] of the complete lines appended since the last read.
+        Each read opens the file anew: the open revalidates what this NFS
+        client knows of it (close-to-open), so its new end is seen."""
+        try:
+            with open(CHANGES, "rb") as f:
+                end = os.fstat(f.fileno()).st_size
+                if end < self.offset:  # replaced or cut: start again from its end
+                    self.offset = end
+                    return []
+                f.seek(self.offset)
+                data = f.read(end - self.offset)
+        except FileNotFoundError:
+            return []
+        complete = data[: data.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        out = []
+        for line in complete.decode("utf-8", "replace").splitlines():
+            op, _, rel = line.partition(" ")
+            if op in ("+", "-") and rel:
+                out.append((op, os.path.join(PACKAGES, urllib.parse.unquote(rel))))
+        return out
+
+
+def logged_state(path):
+    """(size, mtime_ns) of a logged file, by name, or None if it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
 def main():
     (PAGES / "trees").mkdir(parents=True, exist_ok=True)
     for entry in os.scandir(PAGES / "trees"):
@@ -257,16 +318,32 @@ def main():
     TREE.mkdir(parents=True)
     publisher = Publisher()
     threading.Thread(target=publisher.run, daemon=True).start()
-    previous, digests, listed, published = None, {}, None, {}
+    changes = ChangeLog()  # its end before the first walk: nothing is missed between them
+    walked, stable, next_walk = None, None, 0.0  # the last walk; what walks list as stable
+    logged = {}  # path -> (when the log said so, (size, mtime_ns) or None if removed)
+    digests, listed, published = {}, None, {}
     while True:
         started = time.time()
         try:
-            current = scan()
-            # Listed: seen unchanged by two consecutive scans.
-            if previous is None:  # nothing is known stable yet: publish nothing
-                previous = current
+            for op, path in changes.read():
+                logged[path] = (started, logged_state(path) if op == "+" else None)
+            for path in [p for p, (when, _) in logged.items() if started - when > LOGGED]:
+                del logged[path]
+            if started >= next_walk:
+                current = scan()
+                if walked is not None:
+                    stable = {p: s for p, s in current.items() if walked.get(p) == s}
+                # Again soon while a file found by walking is new or changing.
+                settled = walked is not None and len(stable) == len(current)
+                walked, next_walk = current, started + (WALK if settled else INTERVAL)
+            if stable is None:  # nothing is known stable yet: publish nothing
                 continue
-            ready = {p: s for p, s in current.items() if previous.get(p) == s}
+            ready = dict(stable)
+            for path, (_, state) in logged.items():
+                if state is None:
+                    ready.pop(path, None)
+                else:
+                    ready[path] = state
             hashed = 0
             for path, st in ready.items():
                 if digests.get(path, (None,))[0] != st:
@@ -275,7 +352,6 @@ def main():
                     hashed += here
             for path in set(digests) - set(ready):
                 del digests[path]
-            previous = current
             if ready != listed:
                 # Until every page is written, the lease is not renewed.
                 listed = None

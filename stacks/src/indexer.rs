@@ -33,11 +33,27 @@ pub const PAGES_DIR: &str = "/pages";
 /// One tree of pages: about 8 KiB per project (its HTML and JSON pages; a
 /// tmpfs charges a page per file) plus the root index: about 7,500 projects.
 pub const PAGES_MIB: u32 = 64;
-/// One directory walk per interval; a file is listed after two walks saw it
-/// unchanged (a file copied in other than by an upload may be half-written).
+/// How often the indexer reads the change log (`crate::pypiserver::CHANGES`):
+/// an upload, through any instance, is on this task's pages within about
+/// this long plus the time to write a page.
 pub const INTERVAL_SECONDS: u32 = 1;
+/// How often it walks the whole package directory, for what the change log
+/// does not say (files copied in other than by an upload, the first
+/// listing): a file found that way is listed after two walks saw it
+/// unchanged (it may be half-written), the second one [`INTERVAL_SECONDS`]
+/// after the first. Not once a second: a walk costs NFS metadata
+/// operations per file, paid for in EFS I/O by every task. And a walk could
+/// not be fresher anyway: NFS lets each instance cache a directory's
+/// attributes, hence its listing, for `acdirmin`–`acdirmax` (30–60 s by
+/// default, nfs(5)); the change log is read fresh (close-to-open), so
+/// uploads do not wait for it.
+pub const WALK_SECONDS: u32 = 60;
+/// How long a change the log reported overrides what a walk lists: longer
+/// than NFS may keep a directory listing cached (acdirmax, 60 s).
+pub const LOGGED_CHANGE_SECONDS: u32 = 180;
 /// How long published pages stay served after the indexer's last completed
-/// walk. Static pages are at most INTERVAL + LEASE old.
+/// look at the change log. Static pages are at most INTERVAL + LEASE behind
+/// the log.
 pub const LEASE_SECONDS: u32 = 3;
 pub const MEMORY_MIB: u32 = 128;
 pub const MEMORY_RESERVATION_MIB: u32 = 32;
@@ -54,7 +70,10 @@ pub fn environment() -> Vec<(String, String)> {
         ("PACKAGES_DIR".into(), crate::pypiserver::PACKAGES_DIR.into()),
         ("PAGES_DIR".into(), PAGES_DIR.into()),
         ("DIGESTS".into(), crate::pypiserver::DIGESTS.into()),
+        ("CHANGES".into(), crate::pypiserver::CHANGES.into()),
         ("INDEX_INTERVAL_SECONDS".into(), INTERVAL_SECONDS.to_string()),
+        ("INDEX_WALK_SECONDS".into(), WALK_SECONDS.to_string()),
+        ("INDEX_LOGGED_CHANGE_SECONDS".into(), LOGGED_CHANGE_SECONDS.to_string()),
         ("INDEX_LEASE_SECONDS".into(), LEASE_SECONDS.to_string()),
         ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
     ]

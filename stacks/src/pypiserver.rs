@@ -54,6 +54,15 @@ pub const INCOMING: &str = ".incoming";
 /// one), read by every task's page indexer: a file is hashed and opened once
 /// for the whole service instead of once per task start.
 pub const DIGESTS: &str = ".digests";
+/// The change log, inside [`PACKAGES_DIR`] (a dot name: never listed): one
+/// line per stored or removed file (`+ <file>` / `- <file>`, the name
+/// percent-encoded), appended by pypiserver under an exclusive lock once the
+/// file and its record are in place. Every task's indexer reads what was
+/// appended since its last look, once a second: how an upload through one
+/// instance reaches the pages of every other within seconds, although NFS
+/// lets an instance cache a directory's listing for up to a minute (see
+/// `crate::indexer::WALK_SECONDS`).
+pub const CHANGES: &str = ".changes.log";
 /// What a request body may carry beyond the largest file (MB): the
 /// multipart framing and the form's metadata fields (the long description
 /// above all, a README of a few hundred KB at most in practice), and a
@@ -135,6 +144,7 @@ pub fn environment(cfg: &Config, gunicorn_workers: u32) -> Vec<(String, String)>
         ("PACKAGES_DIR".into(), PACKAGES_DIR.into()),
         ("INCOMING".into(), INCOMING.into()),
         ("DIGESTS".into(), DIGESTS.into()),
+        ("CHANGES".into(), CHANGES.into()),
         ("MAX_UPLOAD_MB".into(), max_upload_mb.to_string()),
         ("MAX_BODY_MB".into(), max_body_mb(max_upload_mb).to_string()),
         ("ALLOW_DELETE".into(), cfg.credentials.publish_can_delete.to_string()),
@@ -188,6 +198,7 @@ mod tests {
         let command = command(&cfg);
         assert_eq!(command[1..], ["read=PYPI_READ_CREDENTIALS", "publish=PYPI_PUBLISH_CREDENTIALS"]);
         assert!(INCOMING.starts_with('.'), "dot paths are not listed");
+        assert!(DIGESTS.starts_with('.') && CHANGES.starts_with('.'), "dot paths are not listed");
         let env = environment(&cfg, 4);
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("ALLOW_DELETE"), Some("false"));

@@ -1170,12 +1170,26 @@ fn the_proxy_sidecar_started_as_the_task_definition_starts_it_serves_pip_and_twi
     // A new version of an existing project (its page already published):
     // listed by every replica's page within 5 s.
     let dist2 = build_package(work.path(), "0.2.0");
+    // The indexers walk the directory once a minute (NFS may cache a
+    // directory's listing that long on each instance): what lists an upload
+    // within seconds on every replica is the change log pypiserver appends
+    // to. A file copied in by other means meanwhile waits for a walk.
+    assert_eq!(env(&indexer, "INDEX_WALK_SECONDS").as_deref(), Some("60"));
+    let copied = "pypictl_contract_copied-1.0-py3-none-any.whl";
+    std::fs::write(packages.join(copied), b"copied in, not uploaded").unwrap();
     let upload = twine_upload(&a, work.path(), &dist2, publish);
     assert!(upload.status.success(), "twine upload failed:\n{}", output(&upload));
     let wheel2 = "pypictl_contract_probe-0.2.0-py3-none-any.whl";
-    let seen_b = wait_page(&b, project, read, wheel2, Some(true), Duration::from_secs(5));
-    let seen_a = wait_page(&a, project, read, wheel2, Some(true), Duration::from_secs(5));
-    assert!(seen_b.is_some() && seen_a.is_some(), "a new version must be listed through every replica within 5 s (A {seen_a:?}, B {seen_b:?})");
+    let seen_b = wait_page(&b, project, read, wheel2, Some(true), Duration::from_secs(3));
+    let seen_a = wait_page(&a, project, read, wheel2, Some(true), Duration::from_secs(3));
+    assert!(seen_b.is_some() && seen_a.is_some(), "a new version must be listed through every replica within 3 s (A {seen_a:?}, B {seen_b:?})");
+    let log = std::fs::read_to_string(packages.join(pypictl_stacks::pypiserver::CHANGES)).unwrap();
+    assert!(log.ends_with(&format!("+ {wheel2}\n+ pypictl_contract_probe-0.2.0.tar.gz\n")), "{log}");
+    for proxy in [&a, &b] {
+        let (_, r#static, index) = proxy.page("/simple/", read);
+        assert!(r#static && !index.contains("pypictl-contract-copied"), "listed by a walk, not yet due:\n{index}");
+    }
+    std::fs::remove_file(packages.join(copied)).unwrap();
     // Every file came through an upload, which recorded its digest: the
     // indexers read them, hashing nothing themselves.
     for log in [indexer_a.log(), indexer_b.log()] {
@@ -1408,7 +1422,14 @@ fn the_indexer_updates_one_tree_in_place_within_its_volume() {
     let pages = owned_dir(&work.path().join("pages"));
     let wrapper = with_tmpfs(&pages, 1);
     let log = work.path().join("indexer.log");
-    let overrides = [("PACKAGES_DIR", packages.display().to_string()), ("PAGES_DIR", pages.display().to_string()), ("HOME", work.path().display().to_string())];
+    // The files are copied in, not uploaded: no change log says so, the
+    // walks find them, here once a second (the task's is once a minute).
+    let overrides = [
+        ("PACKAGES_DIR", packages.display().to_string()),
+        ("PAGES_DIR", pages.display().to_string()),
+        ("HOME", work.path().display().to_string()),
+        ("INDEX_WALK_SECONDS", "1".to_string()),
+    ];
     let child = launch(&indexer, &creds, &overrides, &[common::tools().join("pypi/bin")], &log, &wrapper);
     let server = Server { child, port: 0, packages: packages.clone(), dir: work.path().to_path_buf(), buffers: None, log };
     // The tmpfs as the indexer sees it (its own mount namespace).

@@ -24,6 +24,7 @@ them in the container.)
 """
 import contextlib
 import email.parser
+import fcntl
 import hashlib
 import hmac
 import json
@@ -107,6 +108,7 @@ STALE_SECONDS = 3600
 # everything else that tempfile creates (bottle's spooled bodies, the form
 # parts) goes to the package volume, sized for uploads.
 DIGESTS = os.path.join(PACKAGES, os.environ["DIGESTS"])
+CHANGES = os.path.join(PACKAGES, os.environ["CHANGES"])
 os.makedirs(INCOMING, mode=0o700, exist_ok=True)
 SCRATCH = tempfile.gettempdir()
 tempfile.tempdir = INCOMING
@@ -194,6 +196,31 @@ def record_digest(rel, size, hexdigest):
     write_whole(record, f"{size} {hexdigest} {meta_hex} {python}\n".encode())
 
 
+def log_change(op, rel):
+    """Appends `<op> <rel, percent-encoded>` to the change log that every
+    task's indexer reads. Under an exclusive lock (NFSv4 byte-range locks,
+    which EFS supports): appends from instances that each believe they know
+    the file's end would otherwise overwrite one another, and an NFS client
+    writes what it holds back to the server before it releases a lock
+    (nfs(5), "File locking"), so the line is there for the next reader's
+    open (close-to-open consistency)."""
+    with open(CHANGES, "ab") as out:
+        fcntl.lockf(out, fcntl.LOCK_EX)
+        try:
+            out.write(f"{op} {urllib.parse.quote(rel)}\n".encode())
+            out.flush()
+            os.fsync(out.fileno())
+        finally:
+            fcntl.lockf(out, fcntl.LOCK_UN)
+
+
+def announce(op, rel):
+    try:
+        log_change(op, rel)
+    except OSError as e:  # the indexers' next walk (a minute at most) finds it
+        log.warning("could not log the change of %s: %s", rel, e)
+
+
 class Store(SimpleFileBackend):
     """simple-dir, but a file appears whole under its name, once: written to
     .incoming, then hard-linked to its name, which fails if the name exists
@@ -230,6 +257,7 @@ class Store(SimpleFileBackend):
             record_digest(filename, size, digest.hexdigest())
         except OSError as e:  # the indexers hash the file themselves
             log.warning("could not record the digest of %s: %s", filename, e)
+        announce("+", filename)
 
     def remove_package(self, pkg):
         super().remove_package(pkg)
@@ -237,6 +265,7 @@ class Store(SimpleFileBackend):
             for suffix in (".sha256", ".metadata"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(DIGESTS, pkg.relfn + suffix))
+            announce("-", pkg.relfn)
 
 
 def backfill():
