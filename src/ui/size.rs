@@ -1,6 +1,7 @@
 //! The capacity plan as a table: `pypictl size`, and the wizard's summary.
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
+use pypictl_stacks::indexer;
 use pypictl_stacks::sizing::{self, CapacityPlan};
 
 /// Why a rolling deployment at task_max_count can go ahead.
@@ -30,6 +31,17 @@ pub fn render_text(p: &CapacityPlan) -> String {
         ("tasks", format!("{} .. {}", p.task_min_count, p.task_max_count), "task_min_count .. task_max_count".into()),
         ("deploy headroom", format!("{} slots", p.spare_task_slots_at_max), headroom(p)),
         ("monthly cost", format!("${:.2}", p.monthly_cost_usd), format!("EC2 ${:.2} + EFS ${:.2} + ALB ${:.2}", p.cost.ec2_usd, p.cost.efs_usd, p.cost.alb_usd)),
+        (
+            "expected projects",
+            p.index.expected_projects.to_string(),
+            format!("service.expected_projects; {} files planned ({} per project)", p.index.expected_files, indexer::FILES_PER_PROJECT),
+        ),
+        ("index pages", format!("{} MiB", p.index.pages_mib), format!("{} KiB per project, in memory (tmpfs), per task", indexer::PAGES_KIB_PER_PROJECT)),
+        (
+            "indexer memory",
+            format!("{} MiB", p.index.memory_mib),
+            format!("pages + process ({} MiB + 1 KiB per file); {} MB of it reserved", indexer::PROCESS_BASE_MIB, p.indexer_memory_reservation),
+        ),
     ];
     for (k, v, how) in rows {
         t.add_row(vec![Cell::new(k), Cell::new(v).set_alignment(CellAlignment::Right), Cell::new(how)]);

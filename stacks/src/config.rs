@@ -256,6 +256,9 @@ pub struct Service {
     pub log_retention_days: u32,
     /// The largest file an upload may carry (MB).
     pub max_upload_mb: u32,
+    /// How many projects the index is sized for: each task's pages volume
+    /// and its page indexer's memory grow with it (`crate::indexer::sizing`).
+    pub expected_projects: u32,
 }
 
 impl Default for Service {
@@ -271,6 +274,7 @@ impl Default for Service {
             allow_public_fallback: false,
             log_retention_days: 365,
             max_upload_mb: DEFAULT_MAX_UPLOAD_MB,
+            expected_projects: crate::indexer::DEFAULT_EXPECTED_PROJECTS,
         }
     }
 }

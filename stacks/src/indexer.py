@@ -55,8 +55,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from pypiserver.backend import valid_packages
-from pypiserver.pkg_helpers import is_listed_path
+from pypiserver.pkg_helpers import guess_pkgname_and_version, is_listed_path, normalize_pkgname, parse_version
 
 PACKAGES = Path(os.environ["PACKAGES_DIR"]).resolve()
 PAGES = Path(os.environ["PAGES_DIR"])
@@ -70,25 +69,6 @@ NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 def log(msg):
     print(f"indexer: {msg}", file=sys.stderr, flush=True)
-
-
-def scan():
-    """Listed files (pypiserver's rules: no dot paths, regular files) ->
-    (size, mtime_ns)."""
-    found = {}
-    for dirpath, dirnames, filenames in os.walk(PACKAGES):
-        dirnames[:] = [d for d in dirnames if is_listed_path(d)]
-        for name in filenames:
-            if not is_listed_path(name):
-                continue
-            path = os.path.join(dirpath, name)
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                found[path] = (st.st_size, st.st_mtime_ns)
-    return found
 
 
 DIGESTS = PACKAGES / os.environ["DIGESTS"]
@@ -120,20 +100,6 @@ def sha256(path):
     return h.hexdigest()
 
 
-def projects(files, digests):
-    """{normalized name: the page's links}, each link (file name, URL,
-    sha256, METADATA's sha256 or None, Requires-Python or None), in
-    pypiserver's order (version, then file name)."""
-    found = {}
-    for pkg in valid_packages(PACKAGES, [Path(p) for p in sorted(files)]):
-        found.setdefault(pkg.pkgname_norm, []).append(pkg)
-    out = {}
-    for name, pkgs in found.items():
-        pkgs.sort(key=lambda x: (x.parsed_version, x.relfn))
-        out[name] = tuple((os.path.basename(p.relfn), f"/packages/{p.relfn_unix}", *digests[p.fn][1]) for p in pkgs)
-    return out
-
-
 TREE = PAGES / "trees" / "current" / "simple"
 
 
@@ -149,29 +115,6 @@ def write_page(rel, body):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def update(published, wanted):
-    """Brings the tree from `published` (what is on it: {name: links}, and
-    under None the names the root index lists) to `wanted`: the pages of
-    projects gone first (freeing their space; their names go to pypiserver,
-    which answers 404), then changed project pages, the root index last (a
-    name it lists before its page exists goes to pypiserver too). Updates
-    `published` page by page, so a failure leaves it true and the next scan
-    retries what is left."""
-    for name in set(published) - set(wanted) - {None}:
-        shutil.rmtree(TREE / name, ignore_errors=True)
-        del published[name]
-    for name, links in wanted.items():
-        if published.get(name) != links:
-            if NAME.match(name):
-                write_page(f"{name}/index.json", project_json(name, links))
-                write_page(f"{name}/index.html", project_html(name, links))
-            published[name] = links
-    if published.get(None) != sorted(wanted):
-        write_page("index.json", index_json(sorted(wanted)))
-        write_page("index.html", index_html(sorted(wanted)))
-        published[None] = sorted(wanted)
 
 
 # The pages, in the two forms of the simple repository API (api-version
@@ -223,6 +166,140 @@ def project_json(name, links):
             entry["core-metadata"] = entry["dist-info-metadata"] = {"sha256": metadata}
         files.append(entry)
     return json.dumps({"meta": {"api-version": API_VERSION}, "name": name, "files": files}, separators=(",", ":")).encode()
+
+
+# Strings many files share (project names, versions, Requires-Python):
+# one object each, whatever the number of files.
+SHARED = {}
+
+
+def shared(value):
+    return None if value is None else SHARED.setdefault(value, value)
+
+
+def state_of(st):
+    """A file's size and mtime as one int: what says it changed."""
+    return (st.st_size << 64) | st.st_mtime_ns
+
+
+class Index:
+    """What the pages list, kept up to date change by change: per listed file
+    (its path relative to PACKAGES) a small entry, per project the set of
+    its files, and which pages are owed. Memory: under 1 KiB per file at its
+    peak (scripts/perf/index_scale.py: 198 MiB at 200,000 files)."""
+
+    # An entry: [state, project, version, sha256, METADATA's sha256 or None,
+    # Requires-Python or None, the walk that last saw it].
+    def __init__(self):
+        self.files = {}
+        self.projects = {}
+        self.dirty = set()  # projects whose pages are owed
+        self.names_changed = True  # the root index is owed
+        self.hashed = 0  # files this process hashed (no record)
+
+    def put(self, rel, state, seen):
+        entry = self.files.get(rel)
+        if entry is not None and entry[0] == state:
+            entry[6] = seen
+            return
+        guessed = guess_pkgname_and_version(os.path.basename(rel))
+        if guessed is None:  # not a package file: pypiserver does not list it either
+            return
+        name = shared(normalize_pkgname(guessed[0]))
+        (digest, metadata, python), here = digest_of(str(PACKAGES / rel), state >> 64)
+        self.hashed += here
+        if entry is not None and entry[1] != name:
+            self.remove(rel)
+        self.files[rel] = [state, name, shared(guessed[1]), bytes.fromhex(digest), metadata and bytes.fromhex(metadata), shared(python), seen]
+        if name not in self.projects:
+            self.projects[name] = set()
+            self.names_changed = True
+        self.projects[name].add(rel)
+        self.dirty.add(name)
+
+    def remove(self, rel):
+        entry = self.files.pop(rel, None)
+        if entry is None:
+            return
+        name = entry[1]
+        self.projects[name].discard(rel)
+        if not self.projects[name]:
+            del self.projects[name]
+            self.names_changed = True
+        self.dirty.add(name)
+
+    def links(self, name):
+        """A project's links, in pypiserver's order (version, then path):
+        (file name, URL, sha256, METADATA's sha256 or None, Requires-Python or None)."""
+        rels = sorted(self.projects[name], key=lambda rel: (parse_version(self.files[rel][2]), rel))
+        out = []
+        for rel in rels:
+            _, _, _, digest, metadata, python, _ = self.files[rel]
+            out.append((os.path.basename(rel), "/packages/" + rel.replace(os.sep, "/"), digest.hex(), metadata and metadata.hex(), python))
+        return out
+
+    def flush(self):
+        """Writes the pages owed: those of projects gone first (freeing their
+        space; their names go to pypiserver, which answers 404), then the
+        changed projects' pages, the root index last (a name it lists before
+        its page exists goes to pypiserver too). A page is no longer owed
+        once written, so a failure leaves the rest owed for the next round."""
+        for name in sorted(self.dirty, key=lambda n: n in self.projects):
+            if name not in self.projects:
+                shutil.rmtree(TREE / name, ignore_errors=True)
+            elif NAME.match(name):
+                links = self.links(name)
+                write_page(f"{name}/index.json", project_json(name, links))
+                write_page(f"{name}/index.html", project_html(name, links))
+            self.dirty.discard(name)
+        if self.names_changed:
+            names = sorted(self.projects)
+            write_page("index.json", index_json(names))
+            write_page("index.html", index_html(names))
+            self.names_changed = False
+
+
+class Walker:
+    """The walks of PACKAGES_DIR (pypiserver's rules: no dot paths, regular
+    files), for what the change log does not say. A file new or changed
+    since the index saw it is put once two consecutive walks saw the same
+    state; a listed file no walk sees any more is removed. A path the change
+    log spoke of recently is left to the log."""
+
+    def __init__(self):
+        self.count = 0
+        self.candidates = {}  # rel -> state, seen new or changed by the last walk
+
+    def walk(self, index, logged):
+        """Returns whether it found something new or changing (walk again soon)."""
+        self.count += 1
+        seen, candidates = self.count, {}
+        prefix = len(str(PACKAGES)) + 1
+        for dirpath, dirnames, filenames in os.walk(PACKAGES):
+            dirnames[:] = [d for d in dirnames if is_listed_path(d)]
+            for name in filenames:
+                if not is_listed_path(name):
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                rel, state = path[prefix:], state_of(st)
+                entry = index.files.get(rel)
+                if entry is not None and entry[0] == state:
+                    entry[6] = seen
+                elif rel not in logged:
+                    if self.candidates.get(rel) == state:
+                        index.put(rel, state, seen)
+                    else:
+                        candidates[rel] = state
+        for rel in [r for r, e in index.files.items() if e[6] != seen and r not in logged]:
+            index.remove(rel)
+        self.candidates = candidates
+        return bool(candidates)
 
 
 class Publisher:
@@ -303,12 +380,12 @@ class ChangeLog:
 
 
 def logged_state(path):
-    """(size, mtime_ns) of a logged file, by name, or None if it is gone."""
+    """The state of a logged file, by name, or None if it is gone."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+    return state_of(st) if stat.S_ISREG(st.st_mode) else None
 
 
 def main():
@@ -319,46 +396,35 @@ def main():
     publisher = Publisher()
     threading.Thread(target=publisher.run, daemon=True).start()
     changes = ChangeLog()  # its end before the first walk: nothing is missed between them
-    walked, stable, next_walk = None, None, 0.0  # the last walk; what walks list as stable
-    logged = {}  # path -> (when the log said so, (size, mtime_ns) or None if removed)
-    digests, listed, published = {}, None, {}
+    index, walker = Index(), Walker()
+    logged = {}  # rel -> when the change log last spoke of it
+    next_walk, published = 0.0, False
     while True:
         started = time.time()
         try:
             for op, path in changes.read():
-                logged[path] = (started, logged_state(path) if op == "+" else None)
-            for path in [p for p, (when, _) in logged.items() if started - when > LOGGED]:
-                del logged[path]
-            if started >= next_walk:
-                current = scan()
-                if walked is not None:
-                    stable = {p: s for p, s in current.items() if walked.get(p) == s}
-                # Again soon while a file found by walking is new or changing.
-                settled = walked is not None and len(stable) == len(current)
-                walked, next_walk = current, started + (WALK if settled else INTERVAL)
-            if stable is None:  # nothing is known stable yet: publish nothing
-                continue
-            ready = dict(stable)
-            for path, (_, state) in logged.items():
+                rel = os.path.relpath(path, PACKAGES)
+                logged[rel] = started
+                state = logged_state(path) if op == "+" else None
                 if state is None:
-                    ready.pop(path, None)
+                    index.remove(rel)
                 else:
-                    ready[path] = state
-            hashed = 0
-            for path, st in ready.items():
-                if digests.get(path, (None,))[0] != st:
-                    digest, here = digest_of(path, st[0])
-                    digests[path] = (st, digest)
-                    hashed += here
-            for path in set(digests) - set(ready):
-                del digests[path]
-            if ready != listed:
+                    index.put(rel, state, walker.count)
+            for rel in [r for r, when in logged.items() if started - when > LOGGED]:
+                del logged[rel]
+            if started >= next_walk:
+                # Again soon while a file found by walking is new or changing.
+                unsettled = walker.walk(index, logged)
+                next_walk = started + (INTERVAL if unsettled or walker.count < 2 else WALK)
+            if walker.count < 2:  # nothing is known stable yet: publish nothing
+                continue
+            if index.dirty or index.names_changed or not published:
                 # Until every page is written, the lease is not renewed.
-                listed = None
-                update(published, projects(ready, digests))
-                listed = ready
+                hashed, index.hashed = index.hashed, 0
+                index.flush()
                 publisher.publish("current", started)
-                log(f"published {len(ready)} files in {time.time() - started:.2f} s ({hashed} hashed here)")
+                published = True
+                log(f"published {len(index.files)} files in {time.time() - started:.2f} s ({hashed} hashed here)")
             else:
                 with publisher.lock:
                     publisher.scanned = started

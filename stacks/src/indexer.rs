@@ -30,9 +30,6 @@ pub const CONTAINER_NAME: &str = "indexer";
 /// pypiserver uid.
 pub const VOLUME_NAME: &str = "pages";
 pub const PAGES_DIR: &str = "/pages";
-/// One tree of pages: about 8 KiB per project (its HTML and JSON pages; a
-/// tmpfs charges a page per file) plus the root index: about 7,500 projects.
-pub const PAGES_MIB: u32 = 64;
 /// How often the indexer reads the change log (`crate::pypiserver::CHANGES`):
 /// an upload, through any instance, is on this task's pages within about
 /// this long plus the time to write a page.
@@ -55,8 +52,55 @@ pub const LOGGED_CHANGE_SECONDS: u32 = 180;
 /// look at the change log. Static pages are at most INTERVAL + LEASE behind
 /// the log.
 pub const LEASE_SECONDS: u32 = 3;
-pub const MEMORY_MIB: u32 = 128;
-pub const MEMORY_RESERVATION_MIB: u32 = 32;
+/// The sizing guide's default of `service.expected_projects`.
+pub const DEFAULT_EXPECTED_PROJECTS: u32 = 5_000;
+/// The most `service.expected_projects` may be (the pages volume and the
+/// indexer's memory grow with it: 2 GiB at this bound).
+pub const MAX_EXPECTED_PROJECTS: u32 = 200_000;
+/// Files per project the sizing plans for: a few versions, a wheel and an
+/// sdist each (50,000 projects, 200,000 files).
+pub const FILES_PER_PROJECT: u32 = 4;
+/// Pages volume per project: its HTML and JSON pages take a 4 KiB tmpfs page
+/// each (a page holds about 10 files' links), plus its lines in the root
+/// index pages (≈ 100 bytes, twice while the root is replaced): 8.2 KiB,
+/// planned as 10.
+pub const PAGES_KIB_PER_PROJECT: u32 = 10;
+/// The indexer's Python process: the interpreter with pypiserver's modules,
+/// plus what it keeps per file (its path, state and record; at its peak,
+/// while the first two walks compare every file, `scripts/perf/index_scale.py`
+/// measured 198 MiB at 200,000 files: under 1 KiB per file).
+pub const PROCESS_BASE_MIB: u32 = 48;
+pub const PROCESS_KIB_PER_FILE: u32 = 1;
+
+/// The pages volume and the indexer's memory for an expected project count.
+/// tmpfs pages are charged to the memory cgroup of the container that
+/// writes them, so the indexer's hard limit holds its process *and* its
+/// pages; they cannot be reclaimed (no swap), so its reservation is the
+/// same figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct IndexSizing {
+    pub expected_projects: u32,
+    pub expected_files: u64,
+    /// The pages volume (tmpfs size).
+    pub pages_mib: u32,
+    /// The indexer's process (planned).
+    pub process_mib: u32,
+    /// The indexer's hard limit and reservation: process + pages.
+    pub memory_mib: u32,
+}
+
+/// KiB → MiB, rounded up to a multiple of 16.
+fn mib_16(kib: u64) -> u32 {
+    u32::try_from(kib.div_ceil(1024).div_ceil(16) * 16).expect("bounded by MAX_EXPECTED_PROJECTS")
+}
+
+pub fn sizing(expected_projects: u32) -> IndexSizing {
+    let projects = u64::from(expected_projects.min(MAX_EXPECTED_PROJECTS));
+    let files = projects * u64::from(FILES_PER_PROJECT);
+    let pages_mib = mib_16(projects * u64::from(PAGES_KIB_PER_PROJECT)).max(16);
+    let process_mib = mib_16(u64::from(PROCESS_BASE_MIB) * 1024 + files * u64::from(PROCESS_KIB_PER_FILE));
+    IndexSizing { expected_projects, expected_files: files, pages_mib, process_mib, memory_mib: pages_mib + process_mib }
+}
 pub const CPU_UNITS: u32 = 32;
 
 /// The entry point: the image's Python running [`PROGRAM`].
@@ -87,4 +131,23 @@ pub fn health_check_command() -> Vec<String> {
         "-c".into(),
         "import os, time; os.stat(os.path.join(os.environ['PAGES_DIR'], 'live-%d' % time.time()))".into(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sizing guide's figures (docs/sizing.md, "The page indexer").
+    #[test]
+    fn pages_and_memory_grow_with_the_projects() {
+        let s = sizing(DEFAULT_EXPECTED_PROJECTS);
+        assert_eq!((s.expected_files, s.pages_mib, s.process_mib, s.memory_mib), (20_000, 64, 80, 144));
+        let s = sizing(10_000);
+        assert_eq!((s.pages_mib, s.process_mib, s.memory_mib), (112, 96, 208));
+        let s = sizing(50_000);
+        assert_eq!((s.expected_files, s.pages_mib, s.process_mib, s.memory_mib), (200_000, 496, 256, 752));
+        assert_eq!(sizing(1).pages_mib, 16, "at least 16 MiB");
+        let s = sizing(MAX_EXPECTED_PROJECTS);
+        assert!(s.memory_mib < 4096, "{s:?}");
+    }
 }

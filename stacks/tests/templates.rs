@@ -183,7 +183,10 @@ fn worker_count_and_task_size_come_from_sizing() {
     assert_eq!((c["Cpu"].as_u64(), proxy["Cpu"].as_u64(), indexer["Cpu"].as_u64()), (Some(1144), Some(64), Some(32)));
     assert_eq!(c["Memory"], 1024);
     assert_eq!(sum("MemoryReservation"), 768);
-    assert_eq!((proxy["Memory"].as_u64(), indexer["Memory"].as_u64()), (Some(128), Some(128)), "the sidecars have their own hard limits");
+    assert_eq!((proxy["Memory"].as_u64(), indexer["Memory"].as_u64()), (Some(128), Some(144)), "the sidecars have their own hard limits");
+    // The indexer's, sized for the default 5,000 projects, is reserved whole
+    // (its tmpfs pages cannot be reclaimed).
+    assert_eq!(indexer["MemoryReservation"], 144);
     assert!(c["Environment"].to_string().contains("--workers 8 "), "8 workers for 1024 MB");
     let svc = one(&service, "AWS::ECS::Service");
     assert_eq!(svc["DesiredCount"], 12);

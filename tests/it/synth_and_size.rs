@@ -63,12 +63,13 @@ fn synth_defaults_to_pypictl_toml_and_pypictl_out() {
     assert!(dir.path().join("pypictl.out/manifest.json").exists());
 }
 
-const SIZE_KEYS: [&str; 19] = [
+const SIZE_KEYS: [&str; 20] = [
     "instance_type", "vcpus", "memory_mib", "gunicorn_workers", "container_cpu", "container_memory",
     "container_memory_reservation", "available_ram_mb", "available_cpu_units", "tasks_per_instance_ram",
     "tasks_per_instance_cpu", "tasks_per_instance", "task_min_count", "task_max_count", "asg_min_size", "asg_max_size",
-    "spare_task_slots_at_max", "deployment_min_healthy_percent", "monthly_cost_usd",
+    "spare_task_slots_at_max", "deployment_min_healthy_percent", "monthly_cost_usd", "indexer_memory_reservation",
 ];
+const INDEX_KEYS: [&str; 5] = ["expected_projects", "expected_files", "pages_mib", "process_mib", "memory_mib"];
 
 fn size_json(args: &[&str], cwd: &std::path::Path) -> Value {
     let out = pypictl().current_dir(cwd).arg("size").args(args).args(["--output", "json"]).assert().success();
@@ -79,8 +80,11 @@ fn size_json(args: &[&str], cwd: &std::path::Path) -> Value {
 fn size_json_has_exactly_the_documented_keys() {
     let empty = tempfile::tempdir().unwrap();
     let v = size_json(&["--instance-type", "t3.small"], empty.path());
-    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).filter(|k| *k != "cost").collect();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).filter(|k| !["cost", "index"].contains(k)).collect();
     assert_eq!(keys, SIZE_KEYS);
+    let index: Vec<&str> = v["index"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(index, INDEX_KEYS);
+    assert_eq!((v["index"]["expected_projects"].as_u64(), v["index"]["pages_mib"].as_u64(), v["index"]["memory_mib"].as_u64()), (Some(5000), Some(64), Some(144)));
     assert_eq!(v["tasks_per_instance"], 3);
     assert_eq!((v["task_min_count"].as_u64(), v["task_max_count"].as_u64()), (Some(6), Some(12)));
     assert_eq!(v["asg_min_size"], 2, "no config file: 2 instances");
@@ -161,4 +165,37 @@ fn size_shows_the_deploy_headroom() {
     assert!(text.contains("deploy headroom") && text.contains("0 slots") && text.contains("min healthy 95 %"), "{text}");
     let v = size_json(&["--instance-type", "c6a.xlarge"], dir.path());
     assert_eq!((v["asg_max_size"].as_u64(), v["spare_task_slots_at_max"].as_i64(), v["deployment_min_healthy_percent"].as_u64()), (Some(5), Some(6), Some(100)));
+}
+
+/// `service.expected_projects` sizes each task's pages volume and page
+/// indexer: shown by `size`, written into the task definition, and a
+/// warning when the task's reservation cannot hold the indexer.
+#[test]
+fn size_shows_the_index_sized_for_the_expected_projects() {
+    let dir = tempfile::tempdir().unwrap();
+    let heavy = std::fs::read_to_string(common::example("heavy")).unwrap();
+    let write = |name: &str, service: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{heavy}\n[service]\n{service}\n")).unwrap();
+        path
+    };
+    let small = write("small.toml", "expected_projects = 50000");
+    let out = pypictl().current_dir(dir.path()).args(["size", "-c"]).arg(&small).assert().success();
+    let (text, err) = (String::from_utf8_lossy(&out.get_output().stdout).to_string(), String::from_utf8_lossy(&out.get_output().stderr).to_string());
+    for needle in ["expected projects", "50000", "200000 files planned", "index pages", "496 MiB", "indexer memory", "752 MiB"] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert!(err.contains("warning: service.expected_projects = 50000") && err.contains("reserve at least 1536 MB"), "{err}");
+
+    let big = write("big.toml", "container_memory = 2048\nexpected_projects = 50000");
+    let out = pypictl().current_dir(dir.path()).args(["size", "-c"]).arg(&big).assert().success();
+    assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("expected_projects"), "a reservation of 1536 MB holds it");
+    let templates = dir.path().join("out");
+    pypictl().current_dir(dir.path()).args(["synth", "-c"]).arg(&big).arg("-o").arg(&templates).assert().success();
+    let service = common::read_json(&templates.join("service.template.json"));
+    let task = &service["Resources"]["TaskDefinition"]["Properties"];
+    let indexer = task["ContainerDefinitions"].as_array().unwrap().iter().find(|c| c["Name"] == "indexer").unwrap();
+    assert_eq!((indexer["Memory"].as_u64(), indexer["MemoryReservation"].as_u64()), (Some(752), Some(752)));
+    let pages = task["Volumes"].as_array().unwrap().iter().find(|v| v["Name"] == "pages").unwrap();
+    assert!(pages["DockerVolumeConfiguration"]["DriverOpts"]["o"].as_str().unwrap().starts_with("size=496m,"), "{pages}");
 }

@@ -13,6 +13,7 @@ use crate::cfn::resources::iam::{InlinePolicy, Role as IamRole};
 use crate::cfn::resources::logs::LogGroup;
 use crate::cfn::{aws, Expr, Policy, PolicyDocument, StackOutput, Statement, Template};
 use crate::indexer;
+use crate::sizing;
 use crate::proxy::{self, PROXY_PORT};
 use crate::pypiserver::{self as pypi, CONTAINER_NAME, PACKAGES_DIR, SCRATCH_DIR, SCRATCH_MIB};
 
@@ -245,8 +246,8 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     // The same for the indexer, out of what is left to pypiserver.
     let (pypi_cpu, proxy_cpu) = proxy::proxy_share(cap.container_cpu, proxy::PROXY_CPU_UNITS);
     let (pypi_cpu, indexer_cpu) = proxy::proxy_share(pypi_cpu, indexer::CPU_UNITS);
-    let (reservation, proxy_reservation) = proxy::proxy_share(cap.container_memory_reservation, proxy::PROXY_MEMORY_RESERVATION_MIB);
-    let (reservation, indexer_reservation) = proxy::proxy_share(reservation, indexer::MEMORY_RESERVATION_MIB);
+    let shares = sizing::task_shares(cap.container_memory_reservation, cap.index.memory_mib);
+    let (reservation, proxy_reservation, indexer_reservation) = (shares.pypiserver, shares.proxy, shares.indexer);
     let logs_group = logs.r();
     let container = |c: Container| hardened(c, &logs_group);
 
@@ -319,7 +320,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
             command: vec![indexer::PROGRAM.into()],
             environment: indexer::environment(),
             health_check: (indexer::health_check_command(), 10, 60),
-            size: (indexer_cpu, indexer::MEMORY_MIB, indexer_reservation),
+            size: (indexer_cpu, cap.index.memory_mib, indexer_reservation),
         })
     };
 
@@ -352,7 +353,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
                                     "o",
                                     format!(
                                         "size={}m,uid={},gid={},mode=0755,nosuid,nodev,noexec",
-                                        indexer::PAGES_MIB,
+                                        cap.index.pages_mib,
                                         pypi::PYPISERVER_UID,
                                         pypi::PYPISERVER_GID
                                     )

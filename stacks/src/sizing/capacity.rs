@@ -5,6 +5,8 @@
 use serde::Serialize;
 
 use crate::catalogue;
+use crate::indexer::{self, IndexSizing};
+use crate::proxy;
 
 use super::cost::CostEstimate;
 use super::{
@@ -39,6 +41,11 @@ pub struct CapacityPlan {
     pub deployment_min_healthy_percent: u32,
     pub monthly_cost_usd: f64,
     pub cost: CostEstimate,
+    /// The page indexer of each task, sized for the expected projects.
+    pub index: IndexSizing,
+    /// What the task's memory reservation keeps for the indexer: its memory,
+    /// carved out of the reservation (at most half of what the proxy leaves).
+    pub indexer_memory_reservation: u32,
 }
 
 pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
@@ -125,6 +132,8 @@ pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
     let deployment_min_healthy = deployment_minimum_healthy_percent(u64::from(task_max), slots);
 
     let cost = CostEstimate::monthly(it, instances);
+    let index = indexer::sizing(input.expected_projects);
+    let indexer_memory_reservation = task_shares(reservation, index.memory_mib).indexer;
 
     Ok(CapacityPlan {
         instance_type: it.name.to_string(),
@@ -147,6 +156,8 @@ pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
         deployment_min_healthy_percent: deployment_min_healthy,
         monthly_cost_usd: cost.total_usd,
         cost,
+        index,
+        indexer_memory_reservation,
     })
 }
 
@@ -164,6 +175,23 @@ pub fn deployment_minimum_healthy_percent(task_max: u64, slots: u64) -> u32 {
     }
     let placeable = task_max.min(slots);
     u32::try_from(100 * placeable.saturating_sub(1) / task_max).unwrap_or(100)
+}
+
+/// How a task's sized memory reservation is shared by its containers (MiB).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskShares {
+    pub pypiserver: u32,
+    pub proxy: u32,
+    pub indexer: u32,
+}
+
+/// The sizing formulas size the task; the proxy's small fixed share, then
+/// the indexer's memory, are carved out of its reservation (each at most
+/// half of what is left), so placement is the formulas'.
+pub fn task_shares(reservation: u32, indexer_memory_mib: u32) -> TaskShares {
+    let (rest, proxy) = proxy::proxy_share(reservation, proxy::PROXY_MEMORY_RESERVATION_MIB);
+    let (pypiserver, indexer) = proxy::proxy_share(rest, indexer_memory_mib);
+    TaskShares { pypiserver, proxy, indexer }
 }
 
 impl CapacityPlan {
@@ -193,6 +221,18 @@ impl CapacityPlan {
         }
         if self.asg_min_size < 2 {
             w.push("one instance has no high availability: the sizing guide recommends at least 2".into());
+        }
+        if self.indexer_memory_reservation < self.index.memory_mib && self.container_memory_reservation > 0 {
+            w.push(format!(
+                "service.expected_projects = {}: each task's page indexer needs {} MiB (pages {} + process {}), but the task's memory reservation ({} MB) keeps only {} for it (half of what the proxy leaves): placement can overcommit the instances; raise service.container_memory (or container_memory_reservation) to reserve at least {} MB",
+                self.index.expected_projects,
+                self.index.memory_mib,
+                self.index.pages_mib,
+                self.index.process_mib,
+                self.container_memory_reservation,
+                self.indexer_memory_reservation,
+                2 * self.index.memory_mib + proxy::PROXY_MEMORY_RESERVATION_MIB
+            ));
         }
         w
     }

@@ -14,7 +14,7 @@ mod capacity;
 mod cost;
 mod profiles;
 
-pub use capacity::{deployment_minimum_healthy_percent, plan, CapacityPlan};
+pub use capacity::{deployment_minimum_healthy_percent, plan, task_shares, CapacityPlan, TaskShares};
 pub use cost::{CostEstimate, CostTier, COST_BASIS, HOURS_PER_MONTH};
 pub use profiles::{burst_expectation, BurstExpectation, Profile, BURST_EXPECTATIONS, PROFILES};
 
@@ -55,6 +55,8 @@ pub struct SizingInput {
     pub task_max_count: Option<u32>,
     /// Number of ASG subnets: the instance count when asg_min_size is unset.
     pub asg_subnet_count: u32,
+    /// `service.expected_projects`: sizes each task's page indexer.
+    pub expected_projects: u32,
 }
 
 impl SizingInput {
@@ -70,6 +72,7 @@ impl SizingInput {
             task_min_count: cfg.service.task_min_count,
             task_max_count: cfg.service.task_max_count,
             asg_subnet_count: cfg.network.asg_subnets.len() as u32,
+            expected_projects: cfg.service.expected_projects,
         }
     }
 
@@ -87,6 +90,7 @@ impl SizingInput {
             task_min_count: None,
             task_max_count: None,
             asg_subnet_count: 2,
+            expected_projects: crate::indexer::DEFAULT_EXPECTED_PROJECTS,
         }
     }
 }

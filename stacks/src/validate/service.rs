@@ -44,6 +44,12 @@ pub(super) fn service(c: &mut Checker, cfg: &Config) {
         s.max_upload_mb,
         &format!("must be 1-{} (MB, the largest file an upload may carry)", crate::config::MAX_UPLOAD_MB_LIMIT),
     );
+    c.check(
+        (1..=crate::indexer::MAX_EXPECTED_PROJECTS).contains(&s.expected_projects),
+        "service.expected_projects",
+        s.expected_projects,
+        &format!("must be 1-{} (the projects the index is sized for)", crate::indexer::MAX_EXPECTED_PROJECTS),
+    );
     // Storing the largest upload must end before whoever waits for the
     // answer gives up: the load balancer after its idle timeout, CloudFront
     // after its origin read timeout.
