@@ -8,17 +8,31 @@
 #     directory (500 projects / 1000 files) behind a round-robin nginx that
 #     stands in for the ALB, under the same burst (510 in flight); then the
 #     upload -> visible time across pypictl's replicas;
+#     pypictl's again with UPLOADS uploads in a row during the burst, then
+#     whether both replicas still serve static pages; the upload -> listed
+#     time on the other replica (a new project, a new version);
 #  2. `pypictl bench` vs a plain Python requests + thread-pool client;
-#  3. `pypictl synth` of the heavy example: cold-process wall time, peak RSS.
+#  3. `pypictl synth` of the heavy example: cold-process wall time, peak RSS;
+#  4. PEP 658: uv and pip resolving and installing a 50-wheel dependency
+#     tree from pypictl's index without and with METADATA files: wall time,
+#     bytes and requests served;
+#  5. the page indexer alone at SCALE_PROJECTS projects (4 files each):
+#     memory + pages against the template's limits, CPU at steady state.
+# pypictl's configuration is the heavy example sized for PROJECTS
+# (service.expected_projects), each task's pages volume a real tmpfs of the
+# template's size (a mount namespace per replica, scripts/perf/task_pages.sh).
 # Everything on 127.0.0.1, every load bounded in count and time.
 # Env: REQUESTS (per run, default 2040), CONCURRENCY (510), DURATION (60 s
-# cap on issuing), PROJECTS (500), PYPICTL (binary; default: cargo build).
+# cap on issuing), PROJECTS (500; the scale mode: 10000), UPLOADS (100),
+# SCALE_PROJECTS (50000; 0 skips 5), PYPICTL (binary; default: cargo build).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 tools="$(bash scripts/tools.sh)"
 nginx="$(PYPICTL_TOOLS="$tools" bash scripts/nginx.sh)"
 REQUESTS="${REQUESTS:-2040}" CONCURRENCY="${CONCURRENCY:-510}" DURATION="${DURATION:-60}" PROJECTS="${PROJECTS:-500}"
+UPLOADS="${UPLOADS:-100}" SCALE_PROJECTS="${SCALE_PROJECTS:-50000}"
+export CONCURRENCY PROJECTS
 if [[ -z "${PYPICTL:-}" ]]; then
   cargo build --locked --quiet
   PYPICTL="${CARGO_TARGET_DIR:-$root/target}/debug/pypictl"
@@ -47,10 +61,12 @@ stop_all() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   pids=()
 }
-lb() { # PORT UPSTREAM_PORT... : round-robin stand-in for the ALB
+lb() { # PORT UPSTREAM_PORT... : round-robin stand-in for the ALB (ACCESS_LOG: "<bytes sent> <URI>" per request)
   local port="$1"; shift; local d="$work/lb-$port"; mkdir -p "$d"
+  local log="access_log off;"
+  [[ -z "${ACCESS_LOG:-}" ]] || log="log_format sent '\$bytes_sent \$uri'; access_log $ACCESS_LOG sent;"
   { echo "worker_processes 1; pid $d/pid; events { worker_connections 4096; }"
-    echo "http { access_log off; client_body_temp_path $d/b; proxy_temp_path $d/p; fastcgi_temp_path $d/f; uwsgi_temp_path $d/u; scgi_temp_path $d/s;"
+    echo "http { $log client_body_temp_path $d/b; proxy_temp_path $d/p; fastcgi_temp_path $d/f; uwsgi_temp_path $d/u; scgi_temp_path $d/s;"
     echo "upstream r { $(for p in "$@"; do printf 'server 127.0.0.1:%s; ' "$p"; done) keepalive 64; }"
     echo "server { listen 127.0.0.1:$port backlog=4096; client_max_body_size 0; location / { proxy_pass http://r; proxy_http_version 1.1;"
     echo "proxy_set_header Connection \"\"; proxy_set_header Host \$http_host; proxy_read_timeout 120s; proxy_next_upstream off; } } }"
@@ -96,42 +112,77 @@ echo "perf.sh: reference burst" >&2
 load reference "http://127.0.0.1:$lbp"
 stop_all
 
-# 1b. pypictl's configuration, started from the synthesized task definition.
-"$PYPICTL" synth -c fixtures/examples/heavy.toml -o "$work/out" >/dev/null
+# 1b. pypictl's configuration, started from the synthesized task definition
+# (the heavy example, sized for PROJECTS).
+{ cat fixtures/examples/heavy.toml; printf '\n[service]\nexpected_projects = %s\n' "$PROJECTS"; } >"$work/perf.toml"
+"$PYPICTL" synth -c "$work/perf.toml" -o "$work/out" >/dev/null
 tpl="$work/out/service.template.json"
+pages_mib="$(python3 -c 'import json, re, sys
+v = [v for v in json.load(open(sys.argv[1]))["Resources"]["TaskDefinition"]["Properties"]["Volumes"] if v["Name"] == "pages"][0]
+print(re.search(r"size=(\d+)m", v["DockerVolumeConfiguration"]["DriverOpts"]["o"]).group(1))' "$tpl")"
+echo "{\"pages_mib\": $pages_mib}" >"$work/pages.json"
+pypiserver_replica() { # NAME PORT PACKAGES
+  mkdir -p "$work/pp-$1"
+  start "$work/pp-$1.log" env PATH="$tools/pypi/bin:/usr/bin:/bin" HOME="$work/pp-$1" "$tools/perf/bin/python" scripts/perf/container.py "$tpl" pypiserver \
+    PYPISERVER_HOST=127.0.0.1 PYPISERVER_PORT="$2" PACKAGES_DIR="$3"
+}
+proxy_replica() { # NAME PORT PYPISERVER_PORT PACKAGES: the task's indexer and proxy sharing a real tmpfs pages volume
+  mkdir -p "$work/px-$1" "$work/pages-$1"
+  start "$work/px-$1.log" env PATH="$(dirname "$nginx"):$tools/pypi/bin:/usr/bin:/bin" HOME="$work/pp-$1" PAGES_MIB="$pages_mib" PAGES_DIR="$work/pages-$1" \
+    TEMPLATE="$tpl" PACKAGES_DIR="$4" INDEXER_LOG="$work/ix-$1.log" PERF_PYTHON="$tools/perf/bin/python" \
+    unshare -rm /bin/sh scripts/perf/task_pages.sh "$tools/perf/bin/python" scripts/perf/container.py "$tpl" proxy \
+    PROXY_HOST=127.0.0.1 PROXY_PORT="$2" UPSTREAM="127.0.0.1:$3" PACKAGES_DIR="$4" RUN_DIR="$work/px-$1" \
+    PAGES_DIR="$work/pages-$1" UPLOAD_BUFFER_DIR="$4/.incoming"
+}
+wait_static() { # PORT: the indexer has published its pages (the task serves through pypiserver until then)
+  for _ in $(seq 600); do
+    curl -s -o /dev/null -D - --max-time 5 -u "$USERNAME:$PASSWORD" "http://127.0.0.1:$1/simple/" | grep -qi '^x-pypictl-page: static' && return 0
+    sleep 0.2
+  done
+  echo "perf.sh: the indexer behind port $1 published nothing" >&2; exit 1
+}
 pp_ports=(); px_ports=()
 for r in a b; do
-  p="$(freeport)"; x="$(freeport)"; pp_ports+=("$p"); px_ports+=("$x"); mkdir -p "$work/pp-$r" "$work/px-$r"
-  start "$work/pp-$r.log" env PATH="$tools/pypi/bin:/usr/bin:/bin" HOME="$work/pp-$r" "$tools/perf/bin/python" scripts/perf/container.py "$tpl" pypiserver \
-    PYPISERVER_HOST=127.0.0.1 PYPISERVER_PORT="$p" PACKAGES_DIR="$packages"
+  p="$(freeport)"; x="$(freeport)"; pp_ports+=("$p"); px_ports+=("$x")
+  pypiserver_replica "$r" "$p" "$packages"
 done
 for p in "${pp_ports[@]}"; do wait_ok "http://127.0.0.1:$p/health"; done
 for i in 0 1; do
   r=$([[ $i == 0 ]] && echo a || echo b)
-  # Each task's page indexer, writing its task's pages volume.
-  mkdir -p "$work/pages-$r"
-  start "$work/ix-$r.log" env PATH="$tools/pypi/bin:/usr/bin:/bin" HOME="$work/pp-$r" "$tools/perf/bin/python" scripts/perf/container.py "$tpl" indexer \
-    PACKAGES_DIR="$packages" PAGES_DIR="$work/pages-$r"
-  start "$work/px-$r.log" env PATH="$(dirname "$nginx"):/usr/bin:/bin" "$tools/perf/bin/python" scripts/perf/container.py "$tpl" proxy \
-    PROXY_HOST=127.0.0.1 PROXY_PORT="${px_ports[$i]}" UPSTREAM="127.0.0.1:${pp_ports[$i]}" PACKAGES_DIR="$packages" RUN_DIR="$work/px-$r" \
-    PAGES_DIR="$work/pages-$r" UPLOAD_BUFFER_DIR="$packages/.incoming"
+  proxy_replica "$r" "${px_ports[$i]}" "${pp_ports[$i]}" "$packages"
 done
 lbp="$(freeport)"; lb "$lbp" "${px_ports[@]}"
 for p in "${px_ports[@]}" "$lbp"; do wait_ok "http://127.0.0.1:$p/health"; done
-# Both indexers have published their pages (the task serves through
-# pypiserver until then).
-for p in "${px_ports[@]}"; do
-  for _ in $(seq 300); do
-    curl -s -o /dev/null -D - --max-time 5 -u "$USERNAME:$PASSWORD" "http://127.0.0.1:$p/simple/" | grep -qi '^x-pypictl-page: static' && break
-    sleep 0.2
-  done
-done
+for p in "${px_ports[@]}"; do wait_static "$p"; done
 echo "perf.sh: pypictl burst" >&2
 load pypictl "http://127.0.0.1:$lbp"
 # The same burst again: pages cached once (stale copies served while one
 # request per page refreshes them).
 echo "perf.sh: pypictl burst, warm" >&2
 load pypictl-warm "http://127.0.0.1:$lbp"
+
+# The same burst with UPLOADS uploads in a row through the load balancer
+# meanwhile (the reference's stress test mixes uploads into its bursts);
+# then whether both replicas still answer from their static pages, the last
+# upload listed.
+echo "perf.sh: pypictl burst with $UPLOADS uploads" >&2
+"$tools/perf/bin/python" scripts/perf/uploads.py "http://127.0.0.1:$lbp/" "$UPLOADS" "$PROJECTS" >"$work/uploads.json" &
+uploader=$!
+load pypictl-uploads "http://127.0.0.1:$lbp"
+wait "$uploader"
+last_file="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["last_file"])' "$work/uploads.json")"
+last_project="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["last_project"])' "$work/uploads.json")"
+static_after=()
+for p in "${px_ports[@]}"; do
+  ok=false
+  for _ in $(seq 100); do
+    page="$(curl -s -D - --max-time 5 -u "$USERNAME:$PASSWORD" "http://127.0.0.1:$p/simple/$last_project/")"
+    if grep -qi '^x-pypictl-page: static' <<<"$page" && grep -q "$last_file" <<<"$page"; then ok=true; break; fi
+    sleep 0.1
+  done
+  static_after+=("$ok")
+done
+echo "{\"static_a\": ${static_after[0]}, \"static_b\": ${static_after[1]}}" >"$work/static-after-uploads.json"
 
 # Upload through replica A, time until replica B lists it (B's cache primed
 # with the 404 first).
@@ -149,7 +200,21 @@ for _ in $(seq 200); do
   fi
   sleep 0.05
 done
-echo "{\"upload_visible_ms\": ${visible:-null}}" >"$work/visibility.json"
+# A new version of an existing project (its static page published on B):
+# listed by B's static page.
+PERF_USERNAME="$PUBLISH_USERNAME" PERF_PASSWORD="$PUBLISH_PASSWORD" \
+  "$tools/perf/bin/python" scripts/perf/uploads.py "http://127.0.0.1:${px_ports[0]}/" 1 "$PROJECTS" 3.0 >"$work/version-upload.json"
+version_file="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["last_file"])' "$work/version-upload.json")"
+version_project="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["last_project"])' "$work/version-upload.json")"
+t0="$(date +%s.%N)"; version_visible=""
+for _ in $(seq 200); do
+  page="$(curl -s -D - --max-time 5 -u "$USERNAME:$PASSWORD" "http://127.0.0.1:${px_ports[1]}/simple/$version_project/")"
+  if grep -qi '^x-pypictl-page: static' <<<"$page" && grep -q "$version_file" <<<"$page"; then
+    version_visible="$(python3 -c "print(round(($(date +%s.%N) - $t0) * 1000))")"; break
+  fi
+  sleep 0.05
+done
+echo "{\"upload_visible_ms\": ${visible:-null}, \"version_visible_ms\": ${version_visible:-null}}" >"$work/visibility.json"
 
 # 2. pypictl bench vs the Python client, same target, same concurrency.
 if has_bench; then
@@ -157,10 +222,52 @@ if has_bench; then
   bench bench-client "http://127.0.0.1:$lbp"
 fi
 client python-client "http://127.0.0.1:$lbp"
+
+# 4. PEP 658: a 50-wheel dependency tree (1 MiB each) uploaded through
+# replica A (pypiserver records each wheel's METADATA); "after": replica A
+# as it is; "before": a replica on a copy of the same directory whose
+# records carry no METADATA (the pages announce none), same server.
+echo "perf.sh: PEP 658 before / after" >&2
+"$tools/perf/bin/python" scripts/perf/gen_tree.py "$work/tree" 50 1024
+HOME="$work" "$tools/pypi/bin/twine" upload --non-interactive --disable-progress-bar --repository-url "http://127.0.0.1:${px_ports[0]}/" \
+  -u "$PUBLISH_USERNAME" -p "$PUBLISH_PASSWORD" "$work/tree"/*.whl >/dev/null
+cp -al "$packages" "$work/packages-before"
+for record in "$work/packages-before/.digests"/perftree_*.sha256; do
+  fields="$(cat "$record")"; rm -f "$record"
+  awk '{ print $1, $2, "-", $4 }' <<<"$fields" >"$record"
+done
+rm -f "$work/packages-before/.digests"/perftree_*.metadata "$work/packages-before/.changes.log"
+bp="$(freeport)"; bx="$(freeport)"
+pypiserver_replica before "$bp" "$work/packages-before"
+wait_ok "http://127.0.0.1:$bp/health"
+proxy_replica before "$bx" "$bp" "$work/packages-before"
+wait_ok "http://127.0.0.1:$bx/health"; wait_static "$bx"
+after_lb="$(freeport)"; ACCESS_LOG="$work/after.access" lb "$after_lb" "${px_ports[0]}"
+before_lb="$(freeport)"; ACCESS_LOG="$work/before.access" lb "$before_lb" "$bx"
+wait_ok "http://127.0.0.1:$after_lb/health"; wait_ok "http://127.0.0.1:$before_lb/health"
+for p in "${px_ports[0]}" "$bx"; do  # both indexers list the whole tree
+  for _ in $(seq 100); do
+    curl -s --max-time 5 -u "$USERNAME:$PASSWORD" "http://127.0.0.1:$p/simple/perftree-049/" | grep -q 'perftree_049' && break
+    sleep 0.2
+  done
+done
+urlpw="$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PASSWORD")"
+"$tools/perf/bin/python" scripts/perf/metadata.py "$tools" "$work" perftree-000 \
+  "before=http://$USERNAME:$urlpw@127.0.0.1:$before_lb/simple/,$work/before.access" \
+  "after=http://$USERNAME:$urlpw@127.0.0.1:$after_lb/simple/,$work/after.access" >"$work/metadata.json"
 stop_all
 
 # 3. pypictl synth, cold process.
 for i in 1 2 3; do
   /usr/bin/time -v "$PYPICTL" synth -c fixtures/examples/heavy.toml -o "$work/synth-$i" >/dev/null 2>"$work/synth-$i.time"
 done
+# 5. The page indexer alone at SCALE_PROJECTS projects, its template sized
+# for them.
+if [[ "$SCALE_PROJECTS" != 0 ]]; then
+  echo "perf.sh: the indexer at $SCALE_PROJECTS projects" >&2
+  { cat fixtures/examples/heavy.toml; printf '\n[service]\ncontainer_memory = 2048\nexpected_projects = %s\n' "$SCALE_PROJECTS"; } >"$work/scale.toml"
+  "$PYPICTL" synth -c "$work/scale.toml" -o "$work/scale-out" >/dev/null
+  mkdir -p "$work/scale"
+  PATH="$tools/pypi/bin:/usr/bin:/bin" "$tools/perf/bin/python" scripts/perf/index_scale.py "$work/scale-out/service.template.json" "$work/scale" "$SCALE_PROJECTS" >"$work/scale.json"
+fi
 "$tools/perf/bin/python" scripts/perf/table.py "$work" "$PYPICTL"
