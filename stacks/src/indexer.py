@@ -75,29 +75,40 @@ DIGESTS = PACKAGES / os.environ["DIGESTS"]
 CHANGES = PACKAGES / os.environ["CHANGES"]
 
 
-def digest_of(path, size):
-    """What the page says about a file: (sha256 hex, its METADATA's sha256
-    hex or None, Requires-Python or None), and whether this process hashed
-    the file. pypiserver recorded them when it stored the file, if the
-    record's size matches; else the file is hashed here (and listed without
-    metadata)."""
+HEX = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def record_of(path, size):
+    """What pypiserver recorded about a file when it stored it: (sha256,
+    METADATA's sha256 or None, Requires-Python or None) as bytes, bytes,
+    str; None if there is no record of this size."""
     try:
         fields = (DIGESTS / (os.path.relpath(path, PACKAGES) + ".sha256")).read_text().split()
-        recorded, hexdigest = int(fields[0]), fields[1]
-        metadata, python = (fields[2:4] + ["-", "-"])[:2]
-        if recorded == size and len(hexdigest) == 64:
-            return (hexdigest, None if metadata == "-" else metadata, None if python == "-" else urllib.parse.unquote(python)), False
-    except (OSError, ValueError, IndexError):
-        pass
-    return (sha256(path), None, None), True
+    except OSError:
+        return None
+    if len(fields) < 2 or not fields[0].isdigit() or int(fields[0]) != size or not HEX.match(fields[1]):
+        return None
+    metadata, python = (fields[2:4] + ["-", "-"])[:2]
+    return bytes.fromhex(fields[1]), bytes.fromhex(metadata) if HEX.match(metadata) else None, None if python == "-" else urllib.parse.unquote(python)
 
 
-def sha256(path):
+class Unsettled(Exception):
+    """The file changed while it was read: hashed again later."""
+
+
+def sha256(path, state):
+    """The file's sha256, if it is in `state` before and after the read (on
+    NFS, two walks' stat may come from an attribute cache while the file is
+    still being written; the open file's fstat is fresh)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
+        if state_of(os.fstat(f.fileno())) != state:
+            raise Unsettled(path)
         for block in iter(lambda: f.read(1 << 16), b""):
             h.update(block)
-    return h.hexdigest()
+        if state_of(os.fstat(f.fileno())) != state:
+            raise Unsettled(path)
+    return h.digest()
 
 
 TREE = PAGES / "trees" / "current" / "simple"
@@ -189,7 +200,8 @@ class Index:
     peak (scripts/perf/index_scale.py: 198 MiB at 200,000 files)."""
 
     # An entry: [state, project, version, sha256, METADATA's sha256 or None,
-    # Requires-Python or None, the walk that last saw it].
+    # Requires-Python or None, the walk that last saw it, whether it came
+    # from pypiserver's record (else hashed here)].
     def __init__(self):
         self.files = {}
         self.projects = {}
@@ -197,25 +209,50 @@ class Index:
         self.names_changed = True  # the root index is owed
         self.hashed = 0  # files this process hashed (no record)
 
-    def put(self, rel, state, seen):
+    def put(self, rel, state, seen, reread=False):
+        """Lists a file (or updates it): True once settled (listed, or not a
+        package file, which pypiserver does not list either), False if it
+        must be tried again (it changed while hashed, or cannot be read:
+        logged). `reread`: read its record again even if its state is known
+        (the change log says pypiserver has just written it)."""
         entry = self.files.get(rel)
-        if entry is not None and entry[0] == state:
+        if entry is not None and entry[0] == state and not (reread and not entry[7]):
             entry[6] = seen
-            return
+            return True
         guessed = guess_pkgname_and_version(os.path.basename(rel))
-        if guessed is None:  # not a package file: pypiserver does not list it either
-            return
+        if guessed is None:
+            return True
         name = shared(normalize_pkgname(guessed[0]))
-        (digest, metadata, python), here = digest_of(str(PACKAGES / rel), state >> 64)
-        self.hashed += here
+        path = str(PACKAGES / rel)
+        record = record_of(path, state >> 64)
+        try:
+            digest, metadata, python = record or (sha256(path, state), None, None)
+        except Unsettled:
+            return False
+        except OSError as e:
+            log(f"{rel}: not listed: {e}")
+            return False
+        self.hashed += record is None
         if entry is not None and entry[1] != name:
             self.remove(rel)
-        self.files[rel] = [state, name, shared(guessed[1]), bytes.fromhex(digest), metadata and bytes.fromhex(metadata), shared(python), seen]
+        self.files[rel] = [state, name, shared(guessed[1]), digest, metadata, shared(python), seen, record is not None]
         if name not in self.projects:
             self.projects[name] = set()
             self.names_changed = True
         self.projects[name].add(rel)
         self.dirty.add(name)
+        return True
+
+    def recheck_records(self):
+        """Files hashed here (no record yet): pypiserver records them in the
+        background (files it finds without one); read the record once it is
+        there, for the metadata it carries."""
+        for rel, entry in list(self.files.items()):
+            if not entry[7]:
+                record = record_of(str(PACKAGES / rel), entry[0] >> 64)
+                if record is not None and record[0] == entry[3]:
+                    entry[4], entry[5], entry[7] = record[1], shared(record[2]), True
+                    self.dirty.add(entry[1])
 
     def remove(self, rel):
         entry = self.files.pop(rel, None)
@@ -234,8 +271,9 @@ class Index:
         rels = sorted(self.projects[name], key=lambda rel: (parse_version(self.files[rel][2]), rel))
         out = []
         for rel in rels:
-            _, _, _, digest, metadata, python, _ = self.files[rel]
-            out.append((os.path.basename(rel), "/packages/" + rel.replace(os.sep, "/"), digest.hex(), metadata and metadata.hex(), python))
+            _, _, _, digest, metadata, python, _, _ = self.files[rel]
+            url = "/packages/" + urllib.parse.quote(rel.replace(os.sep, "/"))
+            out.append((os.path.basename(rel), url, digest.hex(), metadata and metadata.hex(), python))
         return out
 
     def flush(self):
@@ -261,44 +299,78 @@ class Index:
 
 class Walker:
     """The walks of PACKAGES_DIR (pypiserver's rules: no dot paths, regular
-    files), for what the change log does not say. A file new or changed
-    since the index saw it is put once two consecutive walks saw the same
-    state; a listed file no walk sees any more is removed. A path the change
-    log spoke of recently is left to the log."""
+    files), for what the change log does not say. A walk runs in its own
+    thread and only collects {path: state}: on EFS it can take longer than
+    the lease, and meanwhile the main loop keeps reading the change log and
+    renewing the lease. Applied to the index: a file new or changed since
+    the index saw it is put once two consecutive walks saw the same state; a
+    listed file no walk sees any more is removed; a path the change log
+    spoke of recently is left to the log; a file that is no package is
+    remembered, not walked for again."""
 
     def __init__(self):
-        self.count = 0
-        self.candidates = {}  # rel -> state, seen new or changed by the last walk
+        self.count = 0  # walks applied
+        self.candidates = {}  # rel -> state, new or changed in the last walk
+        self.retry = {}  # rel -> state, could not be listed (retried at the next walk)
+        self.ignored = {}  # rel -> state, not package files
+        self.running = None  # the thread of the walk under way
+        self.found = None
 
-    def walk(self, index, logged):
-        """Returns whether it found something new or changing (walk again soon)."""
+    def start(self):
+        def collect():
+            try:
+                self.found = walk()
+            except Exception as e:  # the next walk retries
+                log(f"walk: {e!r}")
+
+        def walk():
+            found, prefix = {}, len(str(PACKAGES)) + 1
+            for dirpath, dirnames, filenames in os.walk(PACKAGES):
+                dirnames[:] = [d for d in dirnames if is_listed_path(d)]
+                for name in filenames:
+                    if not is_listed_path(name):
+                        continue
+                    path = os.path.join(dirpath, name)
+                    try:
+                        st = os.stat(path)
+                    except OSError:
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        found[path[prefix:]] = state_of(st)
+            return found
+
+        self.found = None
+        self.running = threading.Thread(target=collect, daemon=True)
+        self.running.start()
+
+    def apply(self, index, logged):
+        """Applies the walk that has ended, if one has: whether it found
+        something new or changing (walk again soon), else None."""
+        if self.running is None or self.running.is_alive():
+            return None
+        self.running, found = None, self.found
+        if found is None:  # the walk failed (logged by the thread): walk again
+            return True
         self.count += 1
-        seen, candidates = self.count, {}
-        prefix = len(str(PACKAGES)) + 1
-        for dirpath, dirnames, filenames in os.walk(PACKAGES):
-            dirnames[:] = [d for d in dirnames if is_listed_path(d)]
-            for name in filenames:
-                if not is_listed_path(name):
-                    continue
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                if not stat.S_ISREG(st.st_mode):
-                    continue
-                rel, state = path[prefix:], state_of(st)
-                entry = index.files.get(rel)
-                if entry is not None and entry[0] == state:
-                    entry[6] = seen
-                elif rel not in logged:
-                    if self.candidates.get(rel) == state:
-                        index.put(rel, state, seen)
-                    else:
-                        candidates[rel] = state
+        seen, candidates, retry = self.count, {}, {}
+        for rel, state in found.items():
+            entry = index.files.get(rel)
+            if entry is not None and entry[0] == state:
+                entry[6] = seen
+            elif rel in logged or self.ignored.get(rel) == state:
+                continue
+            elif self.candidates.get(rel) == state or self.retry.get(rel) == state:
+                if not index.put(rel, state, seen):
+                    retry[rel] = state
+                elif rel not in index.files:
+                    self.ignored[rel] = state
+            else:
+                candidates[rel] = state
         for rel in [r for r, e in index.files.items() if e[6] != seen and r not in logged]:
             index.remove(rel)
-        self.candidates = candidates
+        self.ignored = {r: s for r, s in self.ignored.items() if r in found}
+        self.candidates, self.retry = candidates, retry
+        index.recheck_records()
         return bool(candidates)
 
 
@@ -398,23 +470,35 @@ def main():
     changes = ChangeLog()  # its end before the first walk: nothing is missed between them
     index, walker = Index(), Walker()
     logged = {}  # rel -> when the change log last spoke of it
+    pending, retry, tries = [], [], {}  # logged uploads not listable yet
     next_walk, published = 0.0, False
     while True:
         started = time.time()
         try:
-            for op, path in changes.read():
+            for op, path in changes.read() + pending:
                 rel = os.path.relpath(path, PACKAGES)
-                logged[rel] = started
-                state = logged_state(path) if op == "+" else None
-                if state is None:
+                if op == "-":
+                    logged[rel] = started
                     index.remove(rel)
-                else:
-                    index.put(rel, state, walker.count)
+                    continue
+                state = logged_state(path)
+                # Not there (yet) for this client, or changing: the next round
+                # tries again, for a while; the walks find it anyway.
+                if state is not None and index.put(rel, state, walker.count, reread=True):
+                    logged[rel] = started
+                elif tries.setdefault(path, 0) < LOGGED:
+                    tries[path] += 1
+                    retry.append((op, path))
+            pending, retry = retry, []
+            tries = {p: n for p, n in tries.items() if (("+", p) in pending)}
             for rel in [r for r, when in logged.items() if started - when > LOGGED]:
                 del logged[rel]
-            if started >= next_walk:
+            if walker.running is None and started >= next_walk:
+                walker.start()
+                walker.running.join(INTERVAL / 2)  # a short walk is applied in this round
+            unsettled = walker.apply(index, logged)
+            if unsettled is not None:
                 # Again soon while a file found by walking is new or changing.
-                unsettled = walker.walk(index, logged)
                 next_walk = started + (INTERVAL if unsettled or walker.count < 2 else WALK)
             if walker.count < 2:  # nothing is known stable yet: publish nothing
                 continue

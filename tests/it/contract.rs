@@ -1449,6 +1449,20 @@ fn the_indexer_updates_one_tree_in_place_within_its_volume() {
     }
     assert!(leased() && !server.log().contains("scan:"), "no failed write:\n{}", server.log());
     assert!(leftovers().is_empty(), "{:?}", leftovers());
+    // A record that is not one (bad hex) and a file that is no package: the
+    // file is hashed here and listed, the other one is not (pypiserver does
+    // not list it either), and neither stops what follows.
+    let odd = "proj0-3.0-py3-none-any.whl";
+    let records = packages.join(pypictl_stacks::pypiserver::DIGESTS);
+    std::fs::create_dir_all(&records).unwrap();
+    std::fs::write(records.join(format!("{odd}.sha256")), format!("{} {} - -\n", odd.len(), "z".repeat(64))).unwrap();
+    add(odd);
+    add("NOTES.txt");
+    let digest = sha256(&packages.join(odd));
+    assert!(wait_until(Duration::from_secs(5), || page("proj0/index.html").contains(&format!("{odd}#sha256={digest}"))), "{}\n{}", page("proj0/index.html"), server.log());
+    add("proj2-2.0-py3-none-any.whl");
+    assert!(wait_until(Duration::from_secs(5), || page("proj2/index.html").contains("-2.0-py3")), "{}", server.log());
+    assert!(!page("index.html").to_lowercase().contains("notes"), "{}", page("index.html"));
 
     // 300 more projects do not fit: writes fail, nothing is left behind,
     // the lease runs out; without them the tree is whole again.

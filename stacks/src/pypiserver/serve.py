@@ -128,6 +128,9 @@ def role_of(user, password):
 # A METADATA larger than this (a wheel's long description) is not served
 # separately: pip and uv download the wheel instead.
 METADATA_LIMIT = 4 * MIB
+# How far into an sdist's uncompressed tar its PKG-INFO is looked for (it is
+# near the start or the end of a small archive).
+SDIST_SCAN_LIMIT = 256 * MIB
 
 
 def requires_python(metadata):
@@ -155,13 +158,15 @@ def core_metadata(path):
                 for member in t:
                     if member.isfile() and member.name.count("/") == 1 and member.name.endswith("/PKG-INFO"):
                         return None, requires_python(t.extractfile(member).read(METADATA_LIMIT))
+                    if member.offset_data > SDIST_SCAN_LIMIT:  # a PKG-INFO this far in is not worth a gzip bomb
+                        break
         elif path.endswith(".zip"):
             with zipfile.ZipFile(path) as z:
                 for i in z.infolist():
                     if i.filename.count("/") == 1 and i.filename.endswith("/PKG-INFO") and i.file_size <= METADATA_LIMIT:
                         return None, requires_python(z.read(i))
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, tarfile.TarError) as e:
-        log.warning("could not read the metadata of %s: %s", os.path.basename(path), e)
+    except Exception as e:  # noqa: BLE001 - whatever a malformed archive raises (zlib.error, NotImplementedError, ...)
+        log.warning("could not read the metadata of %s: %r", os.path.basename(path), e)
     return None, None
 
 
@@ -257,7 +262,8 @@ class Store(SimpleFileBackend):
             record_digest(filename, size, digest.hexdigest())
         except OSError as e:  # the indexers hash the file themselves
             log.warning("could not record the digest of %s: %s", filename, e)
-        announce("+", filename)
+        finally:
+            announce("+", filename)
 
     def remove_package(self, pkg):
         super().remove_package(pkg)
