@@ -196,8 +196,8 @@ def state_of(st):
 class Index:
     """What the pages list, kept up to date change by change: per listed file
     (its path relative to PACKAGES) a small entry, per project the set of
-    its files, and which pages are owed. Memory: under 1 KiB per file at its
-    peak (scripts/perf/index_scale.py: 198 MiB at 200,000 files)."""
+    its files, and which pages are owed. Memory: about 1 KiB per file at its
+    peak (scripts/perf/index_scale.py: 220 MiB at 200,000 files)."""
 
     # An entry: [state, project, version, sha256, METADATA's sha256 or None,
     # Requires-Python or None, the walk that last saw it, whether it came

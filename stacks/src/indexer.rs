@@ -68,15 +68,17 @@ pub const PAGES_KIB_PER_PROJECT: u32 = 10;
 /// The indexer's Python process: the interpreter with pypiserver's modules,
 /// plus what it keeps per file (its path, state and record; at its peak,
 /// while the first two walks compare every file, `scripts/perf/index_scale.py`
-/// measured 198 MiB at 200,000 files: under 1 KiB per file).
+/// measured 220 MiB at 200,000 files: about 1 KiB per file).
 pub const PROCESS_BASE_MIB: u32 = 48;
 pub const PROCESS_KIB_PER_FILE: u32 = 1;
 
 /// The pages volume and the indexer's memory for an expected project count.
 /// tmpfs pages are charged to the memory cgroup of the container that
-/// writes them, so the indexer's hard limit holds its process *and* its
-/// pages; they cannot be reclaimed (no swap), so its reservation is the
-/// same figure.
+/// writes them (Linux kernel documentation, "Control Group v2", memory:
+/// shmem/tmpfs pages are charged to the cgroup that first touches them), so
+/// the indexer's hard limit holds its process *and* its pages; they cannot
+/// be reclaimed (no swap), so nearly all of it is reserved
+/// ([`IndexSizing::reservation_mib`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct IndexSizing {
     pub expected_projects: u32,
@@ -85,8 +87,22 @@ pub struct IndexSizing {
     pub pages_mib: u32,
     /// The indexer's process (planned).
     pub process_mib: u32,
-    /// The indexer's hard limit and reservation: process + pages.
+    /// The indexer's hard limit: process + pages.
     pub memory_mib: u32,
+}
+
+/// What the hard limit keeps above the reservation: ECS refuses a container
+/// whose `memory` is not greater than its `memoryReservation` ("If you
+/// specify both, memory must be greater than memoryReservation", Amazon ECS
+/// API reference, ContainerDefinition).
+pub const LIMIT_HEADROOM_MIB: u32 = 16;
+
+impl IndexSizing {
+    /// The indexer's memory reservation: its hard limit less
+    /// [`LIMIT_HEADROOM_MIB`] (the process is planned generously).
+    pub fn reservation_mib(&self) -> u32 {
+        self.memory_mib - LIMIT_HEADROOM_MIB
+    }
 }
 
 /// KiB → MiB, rounded up to a multiple of 16.
@@ -147,6 +163,7 @@ mod tests {
         let s = sizing(50_000);
         assert_eq!((s.expected_files, s.pages_mib, s.process_mib, s.memory_mib), (200_000, 496, 256, 752));
         assert_eq!(sizing(1).pages_mib, 16, "at least 16 MiB");
+        assert!(sizing(1).reservation_mib() < sizing(1).memory_mib);
         let s = sizing(MAX_EXPECTED_PROJECTS);
         assert!(s.memory_mib < 4096, "{s:?}");
     }

@@ -184,9 +184,9 @@ fn worker_count_and_task_size_come_from_sizing() {
     assert_eq!(c["Memory"], 1024);
     assert_eq!(sum("MemoryReservation"), 768);
     assert_eq!((proxy["Memory"].as_u64(), indexer["Memory"].as_u64()), (Some(128), Some(144)), "the sidecars have their own hard limits");
-    // The indexer's, sized for the default 5,000 projects, is reserved whole
-    // (its tmpfs pages cannot be reclaimed).
-    assert_eq!(indexer["MemoryReservation"], 144);
+    // The indexer's, sized for the default 5,000 projects, is reserved but
+    // for 16 MiB (its tmpfs pages cannot be reclaimed).
+    assert_eq!(indexer["MemoryReservation"], 128);
     assert!(c["Environment"].to_string().contains("--workers 8 "), "8 workers for 1024 MB");
     let svc = one(&service, "AWS::ECS::Service");
     assert_eq!(svc["DesiredCount"], 12);
@@ -467,6 +467,22 @@ fn six_or_more_nested_stacks_each_with_resources() {
         assert!(a.nested.len() >= 7, "{name}: {}", a.nested.len());
         for n in &a.nested {
             assert!(n.template.resource_count() > 0, "{name}/{}", n.name);
+        }
+    }
+}
+
+/// ECS refuses a container definition whose hard limit is not above its
+/// reservation: "If you specify both, memory must be greater than
+/// memoryReservation" (Amazon ECS API reference, ContainerDefinition,
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
+#[test]
+fn every_container_limit_is_above_its_reservation() {
+    for (name, a) in all_assemblies() {
+        let service = template(&a, "service");
+        for c in one(&service, "AWS::ECS::TaskDefinition")["ContainerDefinitions"].as_array().unwrap() {
+            if let (Some(memory), Some(reservation)) = (c["Memory"].as_u64(), c["MemoryReservation"].as_u64()) {
+                assert!(memory > reservation, "{name}: {}: memory {memory} must be greater than memoryReservation {reservation}", c["Name"]);
+            }
         }
     }
 }

@@ -85,6 +85,7 @@ fn size_json_has_exactly_the_documented_keys() {
     let index: Vec<&str> = v["index"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(index, INDEX_KEYS);
     assert_eq!((v["index"]["expected_projects"].as_u64(), v["index"]["pages_mib"].as_u64(), v["index"]["memory_mib"].as_u64()), (Some(5000), Some(64), Some(144)));
+    assert_eq!(v["indexer_memory_reservation"], 128, "the limit less 16 MiB: ECS wants the limit above the reservation");
     assert_eq!(v["tasks_per_instance"], 3);
     assert_eq!((v["task_min_count"].as_u64(), v["task_max_count"].as_u64()), (Some(6), Some(12)));
     assert_eq!(v["asg_min_size"], 2, "no config file: 2 instances");
@@ -185,17 +186,17 @@ fn size_shows_the_index_sized_for_the_expected_projects() {
     for needle in ["expected projects", "50000", "200000 files planned", "index pages", "496 MiB", "indexer memory", "752 MiB"] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
-    assert!(err.contains("warning: service.expected_projects = 50000") && err.contains("reserve at least 1536 MB"), "{err}");
+    assert!(err.contains("warning: service.expected_projects = 50000") && err.contains("reserve at least 1504 MB"), "{err}");
 
     let big = write("big.toml", "container_memory = 2048\nexpected_projects = 50000");
     let out = pypictl().current_dir(dir.path()).args(["size", "-c"]).arg(&big).assert().success();
-    assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("expected_projects"), "a reservation of 1536 MB holds it");
+    assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("expected_projects"), "a reservation of 1536 MB holds its 736");
     let templates = dir.path().join("out");
     pypictl().current_dir(dir.path()).args(["synth", "-c"]).arg(&big).arg("-o").arg(&templates).assert().success();
     let service = common::read_json(&templates.join("service.template.json"));
     let task = &service["Resources"]["TaskDefinition"]["Properties"];
     let indexer = task["ContainerDefinitions"].as_array().unwrap().iter().find(|c| c["Name"] == "indexer").unwrap();
-    assert_eq!((indexer["Memory"].as_u64(), indexer["MemoryReservation"].as_u64()), (Some(752), Some(752)));
+    assert_eq!((indexer["Memory"].as_u64(), indexer["MemoryReservation"].as_u64()), (Some(752), Some(736)));
     let pages = task["Volumes"].as_array().unwrap().iter().find(|v| v["Name"] == "pages").unwrap();
     assert!(pages["DockerVolumeConfiguration"]["DriverOpts"]["o"].as_str().unwrap().starts_with("size=496m,"), "{pages}");
 }

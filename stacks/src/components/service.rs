@@ -246,7 +246,7 @@ pub fn build(ctx: Ctx, inputs: Inputs) -> (Template, Outputs) {
     // The same for the indexer, out of what is left to pypiserver.
     let (pypi_cpu, proxy_cpu) = proxy::proxy_share(cap.container_cpu, proxy::PROXY_CPU_UNITS);
     let (pypi_cpu, indexer_cpu) = proxy::proxy_share(pypi_cpu, indexer::CPU_UNITS);
-    let shares = sizing::task_shares(cap.container_memory_reservation, cap.index.memory_mib);
+    let shares = sizing::task_shares(cap.container_memory_reservation, cap.index.reservation_mib());
     let (reservation, proxy_reservation, indexer_reservation) = (shares.pypiserver, shares.proxy, shares.indexer);
     let logs_group = logs.r();
     let container = |c: Container| hardened(c, &logs_group);

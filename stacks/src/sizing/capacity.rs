@@ -133,7 +133,7 @@ pub fn plan(input: &SizingInput) -> Result<CapacityPlan, SizingError> {
 
     let cost = CostEstimate::monthly(it, instances);
     let index = indexer::sizing(input.expected_projects);
-    let indexer_memory_reservation = task_shares(reservation, index.memory_mib).indexer;
+    let indexer_memory_reservation = task_shares(reservation, index.reservation_mib()).indexer;
 
     Ok(CapacityPlan {
         instance_type: it.name.to_string(),
@@ -177,7 +177,9 @@ pub fn deployment_minimum_healthy_percent(task_max: u64, slots: u64) -> u32 {
     u32::try_from(100 * placeable.saturating_sub(1) / task_max).unwrap_or(100)
 }
 
-/// How a task's sized memory reservation is shared by its containers (MiB).
+/// How a task's sized memory reservation is shared by its containers (MiB):
+/// `indexer_reservation_mib` is what the indexer asks for
+/// (`IndexSizing::reservation_mib`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TaskShares {
     pub pypiserver: u32,
@@ -188,9 +190,9 @@ pub struct TaskShares {
 /// The sizing formulas size the task; the proxy's small fixed share, then
 /// the indexer's memory, are carved out of its reservation (each at most
 /// half of what is left), so placement is the formulas'.
-pub fn task_shares(reservation: u32, indexer_memory_mib: u32) -> TaskShares {
+pub fn task_shares(reservation: u32, indexer_reservation_mib: u32) -> TaskShares {
     let (rest, proxy) = proxy::proxy_share(reservation, proxy::PROXY_MEMORY_RESERVATION_MIB);
-    let (pypiserver, indexer) = proxy::proxy_share(rest, indexer_memory_mib);
+    let (pypiserver, indexer) = proxy::proxy_share(rest, indexer_reservation_mib);
     TaskShares { pypiserver, proxy, indexer }
 }
 
@@ -222,16 +224,17 @@ impl CapacityPlan {
         if self.asg_min_size < 2 {
             w.push("one instance has no high availability: the sizing guide recommends at least 2".into());
         }
-        if self.indexer_memory_reservation < self.index.memory_mib && self.container_memory_reservation > 0 {
+        if self.indexer_memory_reservation < self.index.reservation_mib() && self.container_memory_reservation > 0 {
             w.push(format!(
-                "service.expected_projects = {}: each task's page indexer needs {} MiB (pages {} + process {}), but the task's memory reservation ({} MB) keeps only {} for it (half of what the proxy leaves): placement can overcommit the instances; raise service.container_memory (or container_memory_reservation) to reserve at least {} MB",
+                "service.expected_projects = {}: each task's page indexer needs {} MiB (pages {} + process {}) and reserves {}, but the task's memory reservation ({} MB) keeps only {} for it (half of what the proxy leaves): placement can overcommit the instances; raise service.container_memory (or container_memory_reservation) to reserve at least {} MB",
                 self.index.expected_projects,
                 self.index.memory_mib,
                 self.index.pages_mib,
                 self.index.process_mib,
+                self.index.reservation_mib(),
                 self.container_memory_reservation,
                 self.indexer_memory_reservation,
-                2 * self.index.memory_mib + proxy::PROXY_MEMORY_RESERVATION_MIB
+                2 * self.index.reservation_mib() + proxy::PROXY_MEMORY_RESERVATION_MIB
             ));
         }
         w
