@@ -23,7 +23,7 @@ use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -1442,11 +1442,22 @@ fn the_indexer_updates_one_tree_in_place_within_its_volume() {
     let leftovers = || walk(&seen).into_iter().filter(|p| p.ends_with(".tmp")).collect::<Vec<_>>();
 
     assert!(wait_until(Duration::from_secs(20), || page("index.html").matches("<a href").count() == 100 && leased()), "the first tree:\n{}", server.log());
+    // Incremental: a new version rewrites its project's two pages and no
+    // other (each other page keeps its inode and mtime), not even the root
+    // index, which lists names only: a new project rewrites it.
+    let tree = seen.join("trees/current/simple");
+    let written = |rel: &str| std::fs::metadata(tree.join(rel)).map(|m| (m.ino(), m.mtime_nsec(), m.mtime())).ok();
+    let untouched: Vec<String> = (50..60).flat_map(|i| [format!("proj{i}/index.html"), format!("proj{i}/index.json")]).collect();
+    let before: Vec<_> = untouched.iter().map(|rel| written(rel)).collect();
+    let root = written("index.html");
     for v in 1..=10 {
         add(&format!("proj{v}-2.0-py3-none-any.whl"));
         let listed = wait_until(Duration::from_secs(5), || page(&format!("proj{v}/index.html")).contains("-2.0-py3"));
         assert!(listed, "upload {v} listed on the static page within 5 s:\n{}", server.log());
     }
+    assert!(before.iter().all(Option::is_some));
+    assert_eq!(untouched.iter().map(|rel| written(rel)).collect::<Vec<_>>(), before, "the pages of projects that did not change are not rewritten");
+    assert_eq!(written("index.html"), root, "the root index lists the same projects: not rewritten");
     assert!(leased() && !server.log().contains("scan:"), "no failed write:\n{}", server.log());
     assert!(leftovers().is_empty(), "{:?}", leftovers());
     // A record that is not one (bad hex) and a file that is no package: the
