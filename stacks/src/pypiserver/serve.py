@@ -266,11 +266,14 @@ class Store(SimpleFileBackend):
             announce("+", filename)
 
     def remove_package(self, pkg):
+        # The records first: once the file is gone, another replica may store
+        # a new file under its name, whose records must stay.
+        for suffix in (".sha256", ".metadata"):
+            with contextlib.suppress(FileNotFoundError):
+                if pkg.relfn:
+                    os.unlink(os.path.join(DIGESTS, pkg.relfn + suffix))
         super().remove_package(pkg)
         if pkg.relfn:
-            for suffix in (".sha256", ".metadata"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(DIGESTS, pkg.relfn + suffix))
             announce("-", pkg.relfn)
 
 
