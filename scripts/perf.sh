@@ -84,6 +84,7 @@ bench() { # NAME URL
 }
 load() { if has_bench; then bench "$@"; else client "$@"; fi; }
 
+jfield() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }  # FILE KEY
 genpw() { python3 -c 'import secrets, string; print("".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40)))'; }
 # The read credential (the loads, the reads) and the publish one (uploads),
 # as the containers receive them (scripts/perf/container.py).
@@ -170,8 +171,8 @@ echo "perf.sh: pypictl burst with $UPLOADS uploads" >&2
 uploader=$!
 load pypictl-uploads "http://127.0.0.1:$lbp"
 wait "$uploader"
-last_file="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["last_file"])' "$work/uploads.json")"
-last_project="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["last_project"])' "$work/uploads.json")"
+last_file="$(jfield "$work/uploads.json" last_file)"
+last_project="$(jfield "$work/uploads.json" last_project)"
 static_after=()
 for p in "${px_ports[@]}"; do
   ok=false
@@ -204,8 +205,8 @@ done
 # listed by B's static page.
 PERF_USERNAME="$PUBLISH_USERNAME" PERF_PASSWORD="$PUBLISH_PASSWORD" \
   "$tools/perf/bin/python" scripts/perf/uploads.py "http://127.0.0.1:${px_ports[0]}/" 1 "$PROJECTS" 3.0 >"$work/version-upload.json"
-version_file="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["last_file"])' "$work/version-upload.json")"
-version_project="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["last_project"])' "$work/version-upload.json")"
+version_file="$(jfield "$work/version-upload.json" last_file)"
+version_project="$(jfield "$work/version-upload.json" last_project)"
 t0="$(date +%s.%N)"; version_visible=""
 for _ in $(seq 200); do
   page="$(curl -s -D - --max-time 5 -u "$USERNAME:$PASSWORD" "http://127.0.0.1:${px_ports[1]}/simple/$version_project/")"

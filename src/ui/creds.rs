@@ -224,7 +224,6 @@ fn role_line(role: Role) -> String {
     format!("Role:        {} ({})", role.as_str(), role_does(role))
 }
 
-
 /// `format` as `--format` takes it.
 fn format_name(format: Format) -> String {
     use clap::ValueEnum as _;

@@ -40,7 +40,12 @@ pub fn render_text(p: &CapacityPlan) -> String {
         (
             "indexer memory",
             format!("{} MiB", p.index.memory_mib),
-            format!("pages + process ({} MiB + 1 KiB per file); {} MB of it reserved", indexer::PROCESS_BASE_MIB, p.indexer_memory_reservation),
+            format!(
+                "pages + process ({} MiB + {} KiB per file); {} MB of it reserved",
+                indexer::PROCESS_BASE_MIB,
+                indexer::PROCESS_KIB_PER_FILE,
+                p.indexer_memory_reservation
+            ),
         ),
     ];
     for (k, v, how) in rows {

@@ -67,14 +67,13 @@ LEASE = int(os.environ.get("INDEX_LEASE_SECONDS", "3"))
 # same); any other name goes to pypiserver, which redirects or answers.
 NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
+
 def log(msg):
     print(f"indexer: {msg}", file=sys.stderr, flush=True)
 
 
 DIGESTS = PACKAGES / os.environ["DIGESTS"]
 CHANGES = PACKAGES / os.environ["CHANGES"]
-
-
 HEX = re.compile(r"[0-9a-f]{64}\Z")
 
 
@@ -111,7 +110,9 @@ def sha256(path, state):
     return h.digest()
 
 
-TREE = PAGES / "trees" / "current" / "simple"
+# The one tree of pages, as the lease links name it (relative to PAGES).
+CURRENT = "trees/current"
+TREE = PAGES / CURRENT / "simple"
 
 
 def write_page(rel, body):
@@ -191,6 +192,15 @@ def shared(value):
 def state_of(st):
     """A file's size and mtime as one int: what says it changed."""
     return (st.st_size << 64) | st.st_mtime_ns
+
+
+def regular_state(path):
+    """The state of a regular file, or None (gone, or not a regular file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return state_of(st) if stat.S_ISREG(st.st_mode) else None
 
 
 class Index:
@@ -331,12 +341,9 @@ class Walker:
                     if not is_listed_path(name):
                         continue
                     path = os.path.join(dirpath, name)
-                    try:
-                        st = os.stat(path)
-                    except OSError:
-                        continue
-                    if stat.S_ISREG(st.st_mode):
-                        found[path[prefix:]] = state_of(st)
+                    state = regular_state(path)
+                    if state is not None:
+                        found[path[prefix:]] = state
             return found
 
         self.found = None
@@ -377,29 +384,30 @@ class Walker:
 class Publisher:
     def __init__(self):
         self.lock = threading.Lock()
-        self.tree = None  # name under trees/
-        self.scanned = 0.0  # wall time the last completed scan started
+        self.live = False  # whether the tree has been published
+        self.scanned = 0.0  # wall time the last completed round started
 
-    def publish(self, tree, scanned):
+    def publish(self, scanned):
+        """The tree is whole as of `scanned`: leased from then on."""
         with self.lock:
-            old, self.tree, self.scanned = self.tree, tree, scanned
-        self.refresh(repoint=True)
-        return old
+            first, self.live, self.scanned = not self.live, True, scanned
+        if first:
+            self.refresh()
 
-    def refresh(self, repoint=False):
+    def refresh(self):
         with self.lock:
-            tree, scanned = self.tree, self.scanned
+            live, scanned = self.live, self.scanned
         now = int(time.time())
-        if tree is not None:
+        if live:
             for s in range(now, int(scanned) + LEASE + 1):
                 link = PAGES / f"live-{s}"
-                if repoint or not os.path.islink(link):
+                if not os.path.islink(link):
                     tmp = PAGES / f".tmp-live-{s}"
                     try:
                         os.unlink(tmp)
                     except FileNotFoundError:
                         pass
-                    os.symlink(f"trees/{tree}", tmp)
+                    os.symlink(CURRENT, tmp)
                     os.replace(tmp, link)
         for entry in os.scandir(PAGES):
             if entry.name.startswith("live-") and entry.name[5:].isdigit() and int(entry.name[5:]) < now - 1:
@@ -451,18 +459,10 @@ class ChangeLog:
         return out
 
 
-def logged_state(path):
-    """The state of a logged file, by name, or None if it is gone."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return state_of(st) if stat.S_ISREG(st.st_mode) else None
-
-
 def main():
-    (PAGES / "trees").mkdir(parents=True, exist_ok=True)
-    for entry in os.scandir(PAGES / "trees"):
+    trees = (PAGES / CURRENT).parent  # what an earlier run of this container left: gone
+    trees.mkdir(parents=True, exist_ok=True)
+    for entry in os.scandir(trees):
         shutil.rmtree(entry.path, ignore_errors=True)
     TREE.mkdir(parents=True)
     publisher = Publisher()
@@ -470,27 +470,26 @@ def main():
     changes = ChangeLog()  # its end before the first walk: nothing is missed between them
     index, walker = Index(), Walker()
     logged = {}  # rel -> when the change log last spoke of it
-    pending, retry, tries = [], [], {}  # logged uploads not listable yet
-    next_walk, published = 0.0, False
+    pending = {}  # logged uploads not listable yet: path -> rounds tried
+    next_walk = 0.0
     while True:
         started = time.time()
         try:
-            for op, path in changes.read() + pending:
+            retry = {}
+            for op, path in changes.read() + [("+", p) for p in pending]:
                 rel = os.path.relpath(path, PACKAGES)
                 if op == "-":
                     logged[rel] = started
                     index.remove(rel)
                     continue
-                state = logged_state(path)
+                state = regular_state(path)
                 # Not there (yet) for this client, or changing: the next round
                 # tries again, for a while; the walks find it anyway.
                 if state is not None and index.put(rel, state, walker.count, reread=True):
                     logged[rel] = started
-                elif tries.setdefault(path, 0) < LOGGED:
-                    tries[path] += 1
-                    retry.append((op, path))
-            pending, retry = retry, []
-            tries = {p: n for p, n in tries.items() if (("+", p) in pending)}
+                elif pending.get(path, 0) < LOGGED:
+                    retry[path] = pending.get(path, 0) + 1
+            pending = retry
             for rel in [r for r, when in logged.items() if started - when > LOGGED]:
                 del logged[rel]
             if walker.running is None and started >= next_walk:
@@ -502,16 +501,14 @@ def main():
                 next_walk = started + (INTERVAL if unsettled or walker.count < 2 else WALK)
             if walker.count < 2:  # nothing is known stable yet: publish nothing
                 continue
-            if index.dirty or index.names_changed or not published:
+            owed = bool(index.dirty) or index.names_changed or not publisher.live
+            if owed:
                 # Until every page is written, the lease is not renewed.
                 hashed, index.hashed = index.hashed, 0
                 index.flush()
-                publisher.publish("current", started)
-                published = True
+            publisher.publish(started)
+            if owed:
                 log(f"published {len(index.files)} files in {time.time() - started:.2f} s ({hashed} hashed here)")
-            else:
-                with publisher.lock:
-                    publisher.scanned = started
         except Exception as e:
             log(f"scan: {e!r}")
         finally:

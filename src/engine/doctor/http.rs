@@ -55,8 +55,7 @@ pub(super) async fn http_checks<C: Secrets, P: Probe>(cloud: &C, probe: &P, ctx:
                         name,
                         format!("GET {index} as {user}: {code}: the service refuses the {} credential's secret", role.as_str()),
                         format!(
-                            "the tasks run with other credentials than the secret's: `{} --rotate` sets a new password and rolls the tasks onto it; `{}` prints the current ones",
-                            creds_command(role),
+                            "the tasks run with other credentials than the secret's: `{0} --rotate` sets a new password and rolls the tasks onto it; `{0}` prints the current ones",
                             creds_command(role)
                         ),
                     ),

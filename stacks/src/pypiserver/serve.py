@@ -31,7 +31,6 @@ import json
 import logging
 import os
 import pathlib
-import shutil
 import sys
 import tarfile
 import tempfile
@@ -268,10 +267,10 @@ class Store(SimpleFileBackend):
     def remove_package(self, pkg):
         # The records first: once the file is gone, another replica may store
         # a new file under its name, whose records must stay.
-        for suffix in (".sha256", ".metadata"):
+        records = [os.path.join(DIGESTS, pkg.relfn + suffix) for suffix in (".sha256", ".metadata")] if pkg.relfn else []
+        for record in records:
             with contextlib.suppress(FileNotFoundError):
-                if pkg.relfn:
-                    os.unlink(os.path.join(DIGESTS, pkg.relfn + suffix))
+                os.unlink(record)
         super().remove_package(pkg)
         if pkg.relfn:
             announce("-", pkg.relfn)
